@@ -1,0 +1,115 @@
+//! Stable error codes (sent in `error` frames and HTTP error bodies) and
+//! WebSocket close codes. Never renumber or rename one: clients match on them.
+
+use serde::{Deserialize, Serialize};
+
+/// Why a request was refused. The string form (`snake_case`) is the stable code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The text frame is not valid JSON or not a known message shape.
+    BadMessage,
+    /// A field breaks a documented bound (length, range, count).
+    InvalidField,
+    /// The connection sent faster than its rate limit; the message was dropped.
+    RateLimited,
+    /// No valid session.
+    Unauthorized,
+    /// The user's role does not allow this action.
+    Forbidden,
+    /// The cart does not exist, or the user is not a member.
+    CartNotFound,
+    /// The message names a cart the connection has not subscribed to.
+    NotSubscribed,
+    /// Too many subscriptions on this connection.
+    TooManySubscriptions,
+    /// The sku is not in the store's catalog.
+    UnknownSku,
+    /// The line does not exist (never added, or removed).
+    LineNotFound,
+    /// The suggestion does not exist.
+    SuggestionNotFound,
+    /// The resulting quantity would leave 1..=999.
+    QuantityOutOfRange,
+    /// The cart already has the maximum number of lines (or suggestions).
+    CartFull,
+    /// Not enough stock for the requested quantity.
+    OutOfStock,
+    /// The e-mail is already registered.
+    EmailTaken,
+    /// Wrong e-mail or password.
+    BadCredentials,
+    /// The user named by e-mail does not exist.
+    UserNotFound,
+    /// The operation would leave the cart without an admin.
+    LastAdmin,
+    /// The cart is unavailable for a moment (storage failure, shutting down).
+    Unavailable,
+    /// An unexpected server fault; the request was not applied.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The stable string form, as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadMessage => "bad_message",
+            Self::InvalidField => "invalid_field",
+            Self::RateLimited => "rate_limited",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::CartNotFound => "cart_not_found",
+            Self::NotSubscribed => "not_subscribed",
+            Self::TooManySubscriptions => "too_many_subscriptions",
+            Self::UnknownSku => "unknown_sku",
+            Self::LineNotFound => "line_not_found",
+            Self::SuggestionNotFound => "suggestion_not_found",
+            Self::QuantityOutOfRange => "quantity_out_of_range",
+            Self::CartFull => "cart_full",
+            Self::OutOfStock => "out_of_stock",
+            Self::EmailTaken => "email_taken",
+            Self::BadCredentials => "bad_credentials",
+            Self::UserNotFound => "user_not_found",
+            Self::LastAdmin => "last_admin",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// WebSocket close codes the server sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+pub enum CloseCode {
+    /// Normal close.
+    Normal = 1000,
+    /// The server is shutting down; reconnect (elsewhere, or later).
+    GoingAway = 1001,
+    /// A binary frame from the client (v1 clients send JSON only) or a
+    /// protocol violation.
+    ProtocolError = 1002,
+    /// A message over [`crate::limits::MAX_FRAME_BYTES`].
+    MessageTooBig = 1009,
+    /// The session expired or was signed out while connected.
+    SessionEnded = 4001,
+    /// The client did not answer pings in time.
+    Timeout = 4002,
+    /// The client could not keep up with the carts it watches; its outbound
+    /// queue filled. Reconnect and resubscribe with heads to catch up.
+    SlowConsumer = 4008,
+    /// The client kept sending over its rate limit.
+    RateLimitExceeded = 4029,
+}
+
+impl CloseCode {
+    /// The numeric close code.
+    pub fn code(self) -> u16 {
+        self as u16
+    }
+}

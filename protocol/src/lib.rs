@@ -1,0 +1,34 @@
+//! Cartroom wire protocol, version 1.
+//!
+//! A client opens one WebSocket to `/ws` (authenticated at the handshake) and
+//! may subscribe to several carts on it. Text frames carry JSON objects tagged
+//! by `"type"` ([`ClientMsg`], [`ServerMsg`]); binary frames carry Automerge
+//! bytes behind a 17-byte header naming the cart ([`BinaryFrame`]).
+//! `docs/protocol.md` is the full specification with examples.
+//!
+//! # Layout
+//! - [`ids`]: newtype ids (`CartId`, `UserId`, `OpId`, ...).
+//! - [`messages`]: every JSON message, both directions, and the cart operations.
+//! - [`frame`]: the binary frame codec.
+//! - [`codes`]: stable error codes and WebSocket close codes.
+//! - [`limits`]: the bounds every frame and field must respect.
+//!
+//! This crate does no I/O; the server, the client library, the load tester and
+//! the tests share it.
+
+pub mod codes;
+pub mod frame;
+pub mod ids;
+pub mod limits;
+pub mod messages;
+
+pub use codes::{CloseCode, ErrorCode};
+pub use frame::{BinaryFrame, FrameError, FrameKind};
+pub use ids::{CartId, LineId, OpId, SuggestionId, UserId};
+pub use messages::{
+    ActivityEvent, ClientMsg, MemberRole, Op, PresenceEntry, QuantityChange, ServerMsg,
+    SyncPayload,
+};
+
+/// The protocol version spoken by this crate; sent in `hello`.
+pub const PROTOCOL_VERSION: u32 = 1;

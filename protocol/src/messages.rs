@@ -1,0 +1,297 @@
+//! The JSON messages of protocol v1, both directions, tagged by `"type"`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::codes::ErrorCode;
+use crate::ids::{CartId, LineId, OpId, SuggestionId, UserId};
+
+/// A member's role in one cart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberRole {
+    /// Sees the cart, suggests, votes and chats.
+    Viewer,
+    /// Also adds, changes and removes lines and notes, accepts suggestions.
+    Editor,
+    /// Also renames, manages members and shares.
+    Admin,
+}
+
+impl MemberRole {
+    /// The stable string form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Editor => "editor",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parses the stable string form.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "viewer" => Some(Self::Viewer),
+            "editor" => Some(Self::Editor),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// Client to server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMsg {
+    /// Join a cart's room. With `heads` (hex change hashes the client already
+    /// has), only the missing changes are sent.
+    Subscribe {
+        cart_id: CartId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heads: Option<Vec<String>>,
+    },
+    /// Leave a cart's room.
+    Unsubscribe { cart_id: CartId },
+    /// An edit intent; answered by `ack` or `error` carrying the same `op_id`.
+    Op {
+        cart_id: CartId,
+        op_id: OpId,
+        op: Op,
+    },
+    /// Tell the room what this connection is doing ("viewing", "checkout", ...).
+    Presence {
+        cart_id: CartId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
+    },
+    /// A chat message to everyone in the cart.
+    Chat { cart_id: CartId, text: String },
+    /// Liveness probe; answered by `pong` with the same nonce.
+    Ping {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nonce: Option<u64>,
+    },
+}
+
+/// A cart operation, tagged by `"kind"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Op {
+    /// Add `quantity` of a product; adds to the existing line of that sku.
+    AddLine { sku: String, quantity: i64 },
+    /// Change a line's quantity by a signed delta.
+    ChangeQuantity { line_id: LineId, delta: i64 },
+    /// Set a line's quantity to a value.
+    SetQuantity { line_id: LineId, quantity: i64 },
+    /// Remove a line.
+    RemoveLine { line_id: LineId },
+    /// Set (or clear, with "") a line's note.
+    SetLineNote { line_id: LineId, note: String },
+    /// Set (or clear, with "") the cart's note.
+    SetCartNote { note: String },
+    /// Suggest a product (any member, viewers included).
+    Suggest {
+        sku: String,
+        quantity: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// Vote on a suggestion: 1 for, -1 against, 0 to withdraw one's vote.
+    Vote {
+        suggestion_id: SuggestionId,
+        value: i64,
+    },
+    /// Move a suggestion into the cart as a line (editor and admin).
+    AcceptSuggestion { suggestion_id: SuggestionId },
+    /// Rename the cart (admin).
+    Rename { name: String },
+}
+
+impl Op {
+    /// The stable name of the operation, as in its `kind` tag.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::AddLine { .. } => "add_line",
+            Self::ChangeQuantity { .. } => "change_quantity",
+            Self::SetQuantity { .. } => "set_quantity",
+            Self::RemoveLine { .. } => "remove_line",
+            Self::SetLineNote { .. } => "set_line_note",
+            Self::SetCartNote { .. } => "set_cart_note",
+            Self::Suggest { .. } => "suggest",
+            Self::Vote { .. } => "vote",
+            Self::AcceptSuggestion { .. } => "accept_suggestion",
+            Self::Rename { .. } => "rename",
+        }
+    }
+
+    /// The lowest role allowed to perform this operation.
+    pub fn required_role(&self) -> MemberRole {
+        match self {
+            Self::Suggest { .. } | Self::Vote { .. } => MemberRole::Viewer,
+            Self::Rename { .. } => MemberRole::Admin,
+            _ => MemberRole::Editor,
+        }
+    }
+}
+
+/// Which kind of Automerge bytes follow a `subscribed` message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncPayload {
+    /// A whole saved document (`Automerge.load`).
+    Document,
+    /// Only the changes missing after the client's heads
+    /// (`Automerge.loadIncremental`); may be empty.
+    Changes,
+}
+
+/// Who is in a cart's room right now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceEntry {
+    pub user_id: UserId,
+    pub name: String,
+    pub role: MemberRole,
+    /// Open connections of this user subscribed to the cart.
+    pub connections: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// One entry of a cart's activity feed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityEvent {
+    /// Increasing per cart.
+    pub seq: i64,
+    /// Unix time in milliseconds.
+    pub at: i64,
+    pub user_id: UserId,
+    pub user_name: String,
+    /// The op kind (`add_line`, ...), or `chat`, `member_added`, ...
+    pub kind: String,
+    /// A sentence for people: "Ana added Blue Mug*2. Subtotal $24.00".
+    pub text: String,
+    /// Cart subtotal after this event, in minor units.
+    pub subtotal: i64,
+    pub currency: String,
+}
+
+/// Server to client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// First message on every connection.
+    Hello {
+        protocol: u32,
+        conn_id: u64,
+        user_id: UserId,
+        name: String,
+    },
+    /// The subscription is live. The next binary frame for this cart carries
+    /// the `payload`.
+    Subscribed {
+        cart_id: CartId,
+        role: MemberRole,
+        payload: SyncPayload,
+        /// The document's heads after the payload is applied.
+        heads: Vec<String>,
+        presence: Vec<PresenceEntry>,
+        /// The most recent activity, oldest first.
+        activity: Vec<ActivityEvent>,
+    },
+    /// The subscription ended: `requested`, `removed` (no longer a member),
+    /// `deleted` (the cart is gone) or `unavailable` (retry later).
+    Unsubscribed { cart_id: CartId, reason: String },
+    /// The op was accepted and is durable. Its change was sent just before as
+    /// a binary frame.
+    Ack {
+        cart_id: CartId,
+        op_id: OpId,
+        /// The document's heads right after this op's change.
+        heads: Vec<String>,
+        /// True when this answers a retry of an op already applied.
+        duplicate: bool,
+    },
+    /// A refusal; nothing was changed.
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cart_id: Option<CartId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        op_id: Option<OpId>,
+    },
+    /// Something happened in the cart.
+    Activity {
+        cart_id: CartId,
+        event: ActivityEvent,
+    },
+    /// The room's presence list changed.
+    Presence {
+        cart_id: CartId,
+        members: Vec<PresenceEntry>,
+    },
+    /// A chat message.
+    Chat {
+        cart_id: CartId,
+        user_id: UserId,
+        user_name: String,
+        text: String,
+        at: i64,
+    },
+    /// This user's role in the cart changed; it applies from now on.
+    RoleChanged { cart_id: CartId, role: MemberRole },
+    /// Answer to `ping`.
+    Pong {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nonce: Option<u64>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn op_message_round_trips_in_documented_shape() {
+        let text = r#"{"type":"op","cart_id":"5f0c6f0e-0b7a-4e59-9a4e-2d8d6c1f7a10","op_id":"c1-7","op":{"kind":"add_line","sku":"MUG-BLUE","quantity":2}}"#;
+        let msg: ClientMsg = serde_json::from_str(text).unwrap();
+        let ClientMsg::Op { op, op_id, .. } = &msg else {
+            panic!("not an op: {msg:?}");
+        };
+        assert_eq!(op_id.0, "c1-7");
+        assert_eq!(
+            op,
+            &Op::AddLine {
+                sku: "MUG-BLUE".into(),
+                quantity: 2
+            }
+        );
+        assert_eq!(serde_json::to_string(&msg).unwrap(), text);
+    }
+
+    #[test]
+    fn unknown_fields_and_types_are_rejected() {
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"ping","extra":1}"#).is_err());
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"explode"}"#).is_err());
+    }
+
+    #[test]
+    fn error_code_serializes_as_its_stable_string() {
+        let msg = ServerMsg::Error {
+            code: ErrorCode::UnknownSku,
+            message: "no such product".into(),
+            cart_id: None,
+            op_id: None,
+        };
+        let json = serde_json::to_value(&msg).unwrap();
+        assert_eq!(json["code"], ErrorCode::UnknownSku.as_str());
+    }
+
+    #[test]
+    fn roles_are_ordered_by_power() {
+        assert!(MemberRole::Viewer < MemberRole::Editor);
+        assert!(MemberRole::Editor < MemberRole::Admin);
+        for role in [MemberRole::Viewer, MemberRole::Editor, MemberRole::Admin] {
+            assert_eq!(MemberRole::parse(role.as_str()), Some(role));
+        }
+    }
+}
