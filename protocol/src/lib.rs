@@ -26,8 +26,7 @@ pub use codes::{CloseCode, ErrorCode};
 pub use frame::{BinaryFrame, FrameError, FrameKind};
 pub use ids::{CartId, LineId, OpId, SuggestionId, UserId};
 pub use messages::{
-    ActivityEvent, ClientMsg, MemberRole, Op, PresenceEntry, QuantityChange, ServerMsg,
-    SyncPayload,
+    ActivityEvent, ClientMsg, MemberRole, Op, PresenceEntry, ServerMsg, SyncPayload,
 };
 
 /// The protocol version spoken by this crate; sent in `hello`.
