@@ -1,0 +1,18 @@
+// What every screen can reach: who is signed in, the live connection, the
+// catalog cache, notices, navigation.
+
+import type { Live } from "./live";
+import type { Product, User } from "./types";
+
+export interface App {
+  me: User;
+  live: Live;
+  /** Products seen so far, by sku: names and prices for optimistic lines. */
+  products: Map<string, Product>;
+  currency: string;
+  notify(text: string, kind?: "error" | "info"): void;
+  go(hash: string): void;
+  signOut(): Promise<void>;
+  /** Called when the signed-in user changed (a guest made an account). */
+  setMe(user: User): void;
+}

@@ -1,0 +1,34 @@
+// Server error codes (docs/protocol.md section 8) in words a shopper understands.
+
+const WORDS: Record<string, string> = {
+  bad_message: "Something went wrong talking to the server. Please reload the page.",
+  invalid_field: "That value isn't allowed here.",
+  rate_limited: "You're going a bit fast. Retrying in a moment…",
+  unauthorized: "Your session has ended. Please sign in again.",
+  forbidden: "Your role in this cart doesn't allow that.",
+  cart_not_found: "This cart doesn't exist, or you're not a member of it.",
+  not_subscribed: "This cart isn't open any more. Reloading it…",
+  too_many_subscriptions: "Too many carts are open at once.",
+  unknown_sku: "That product isn't in the catalog any more.",
+  line_not_found: "That item is no longer in the cart — someone may have removed it.",
+  suggestion_not_found: "That suggestion was already accepted or withdrawn.",
+  quantity_out_of_range: "Quantities must stay between 1 and 999.",
+  cart_full: "This cart is full.",
+  out_of_stock: "There isn't enough of that product in stock.",
+  email_taken: "An account with that e-mail already exists. Try signing in.",
+  bad_credentials: "That e-mail and password don't match.",
+  user_not_found: "Nobody has an account with that e-mail yet.",
+  last_admin: "A cart needs at least one admin.",
+  unavailable: "The server is busy right now. Retrying…",
+  internal: "Something went wrong on our side. Nothing was changed.",
+};
+
+export function humanError(code: string | undefined, fallback?: string): string {
+  if (code && WORDS[code]) return WORDS[code]!;
+  return fallback || "Something went wrong. Please try again.";
+}
+
+/** Errors after which the same op is worth sending again. */
+export function isRetryable(code: string): boolean {
+  return code === "rate_limited" || code === "unavailable";
+}

@@ -1,0 +1,410 @@
+// The one WebSocket of this page: connects, reconnects with back-off,
+// resubscribes with the replica's heads (so only missing changes come), and
+// sends ops, keeping the ones not yet acked (with their op_id) to replay.
+
+import { humanError, isRetryable } from "./errors";
+import { Replica, type PendingOp } from "./replica";
+import type { ActivityEvent, Op, PresenceEntry, Role, ServerMsg } from "./types";
+
+export type ConnState = "connecting" | "online" | "offline";
+
+/** Everything the page knows about one open cart. */
+export class CartLive {
+  readonly replica: Replica;
+  role: Role | undefined;
+  presence: PresenceEntry[] = [];
+  activity: ActivityEvent[] = [];
+  /** Set once the server has sent the document at least once. */
+  loaded = false;
+  /** Why the server ended the subscription, if it did. */
+  ended: string | undefined;
+  /** True between `subscribe` and the binary frame that answers it. */
+  syncing = false;
+
+  constructor(readonly cartId: string) {
+    this.replica = new Replica(cartId);
+  }
+}
+
+export interface LiveEvents {
+  /** Something in a cart changed: re-render it. */
+  change(cartId: string): void;
+  /** The connection's state changed. */
+  status(state: ConnState): void;
+  /** A message for the person at the keyboard. */
+  notice(text: string, kind: "error" | "info"): void;
+  /** The session is gone (signed out elsewhere, expired). */
+  signedOut(): void;
+}
+
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 10_000;
+const PING_EVERY_MS = 15_000;
+const PONG_WAIT_MS = 10_000;
+const RETRY_OP_MS = 1_000;
+const CLOSE_SESSION_ENDED = 4001;
+
+const clientId = Math.random().toString(36).slice(2, 10);
+let opCounter = 0;
+
+export class Live {
+  state: ConnState = "connecting";
+  userId = "";
+  userName = "";
+  readonly carts = new Map<string, CartLive>();
+
+  private ws: WebSocket | undefined;
+  private attempt = 0;
+  private reconnectTimer: number | undefined;
+  private pingTimer: number | undefined;
+  private pongTimer: number | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly events: LiveEvents,
+    /** Whose queue this is: pending ops are kept per user and cart. */
+    private readonly owner: string,
+  ) {
+    window.addEventListener("offline", () => {
+      // The browser knows the network is gone: stop trusting the socket
+      // and queue ops until it is back.
+      this.ws?.close();
+      this.dropSocket();
+    });
+    window.addEventListener("online", () => this.reconnectNow());
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible" && this.state === "offline") this.reconnectNow();
+    });
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    window.clearTimeout(this.reconnectTimer);
+    const ws = this.ws;
+    this.dropSocket();
+    ws?.close(1000);
+  }
+
+  /** Opens a cart: subscribes now if connected, else on connect. */
+  open(cartId: string): CartLive {
+    let cart = this.carts.get(cartId);
+    if (!cart) {
+      cart = new CartLive(cartId);
+      cart.replica.pending = loadPending(this.owner, cartId);
+      this.carts.set(cartId, cart);
+    }
+    cart.ended = undefined;
+    if (this.state === "online") this.subscribe(cart);
+    return cart;
+  }
+
+  /** Leaves a cart, unless it still has ops waiting to reach the server. */
+  close(cartId: string): void {
+    const cart = this.carts.get(cartId);
+    if (!cart || cart.replica.pending.length > 0) return;
+    this.carts.delete(cartId);
+    this.send({ type: "unsubscribe", cart_id: cartId });
+  }
+
+  /** Makes an op: shown at once, sent now or replayed after reconnecting. */
+  submit(cartId: string, op: Op): string {
+    const cart = this.carts.get(cartId) ?? this.open(cartId);
+    const op_id = `${clientId}-${Date.now().toString(36)}-${++opCounter}`;
+    const pending: PendingOp = { op_id, op, at: Date.now() };
+    cart.replica.pending.push(pending);
+    savePending(this.owner, cart);
+    if (this.state === "online" && cart.loaded && !cart.syncing) this.sendOp(cartId, pending);
+    this.events.change(cartId);
+    return op_id;
+  }
+
+  presenceStatus(cartId: string, status: string): void {
+    this.send({ type: "presence", cart_id: cartId, status });
+  }
+
+  private sendOp(cartId: string, p: PendingOp): void {
+    this.send({ type: "op", cart_id: cartId, op_id: p.op_id, op: p.op });
+  }
+
+  private send(msg: object): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  private setState(s: ConnState): void {
+    if (this.state === s) return;
+    this.state = s;
+    this.events.status(s);
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    window.clearTimeout(this.reconnectTimer);
+    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url);
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    let greeted = false;
+    ws.onmessage = (ev) => {
+      if (ws !== this.ws) return;
+      if (typeof ev.data === "string") {
+        let msg: ServerMsg;
+        try {
+          msg = JSON.parse(ev.data) as ServerMsg;
+        } catch {
+          return;
+        }
+        if (msg.type === "hello") greeted = true;
+        this.onMessage(msg);
+      } else {
+        this.onBinary(new Uint8Array(ev.data as ArrayBuffer));
+      }
+    };
+    ws.onclose = (ev) => {
+      if (ws !== this.ws) return;
+      this.dropSocket();
+      if (ev.code === CLOSE_SESSION_ENDED) {
+        this.stopped = true;
+        this.events.signedOut();
+        return;
+      }
+      if (!greeted) void this.checkSession();
+      this.scheduleReconnect();
+    };
+  }
+
+  /** A handshake refused with 401 looks like any failed connection. */
+  private async checkSession(): Promise<void> {
+    try {
+      const res = await fetch("/api/me", { credentials: "same-origin" });
+      if (res.status === 401) {
+        this.stop();
+        this.events.signedOut();
+      }
+    } catch {
+      /* offline: keep retrying */
+    }
+  }
+
+  private dropSocket(): void {
+    const ws = this.ws;
+    this.ws = undefined;
+    if (ws) ws.onmessage = ws.onclose = null;
+    window.clearInterval(this.pingTimer);
+    window.clearTimeout(this.pongTimer);
+    for (const cart of this.carts.values()) cart.syncing = false;
+    this.setState("offline");
+    for (const id of this.carts.keys()) this.events.change(id);
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    window.clearTimeout(this.reconnectTimer);
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
+    this.attempt++;
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.reconnectTimer = window.setTimeout(() => this.connect(), delay);
+  }
+
+  private reconnectNow(): void {
+    if (this.stopped || this.ws) return;
+    this.attempt = 0;
+    this.connect();
+  }
+
+  private subscribe(cart: CartLive): void {
+    const heads = cart.loaded ? cart.replica.heads() : [];
+    cart.syncing = true;
+    this.send({ type: "subscribe", cart_id: cart.cartId, ...(heads.length ? { heads } : {}) });
+  }
+
+  private heartbeat(): void {
+    window.clearInterval(this.pingTimer);
+    this.pingTimer = window.setInterval(() => {
+      this.send({ type: "ping", nonce: Date.now() });
+      window.clearTimeout(this.pongTimer);
+      this.pongTimer = window.setTimeout(() => {
+        // No answer: the socket is dead even if the browser has not noticed.
+        const ws = this.ws;
+        this.dropSocket();
+        ws?.close();
+        this.scheduleReconnect();
+      }, PONG_WAIT_MS);
+    }, PING_EVERY_MS);
+  }
+
+  private onMessage(msg: ServerMsg): void {
+    switch (msg.type) {
+      case "hello":
+        this.userId = msg.user_id;
+        this.userName = msg.name;
+        this.attempt = 0;
+        this.setState("online");
+        this.heartbeat();
+        for (const cart of this.carts.values()) this.subscribe(cart);
+        return;
+      case "pong":
+        window.clearTimeout(this.pongTimer);
+        return;
+      case "subscribed": {
+        const cart = this.carts.get(msg.cart_id);
+        if (!cart) return;
+        cart.role = msg.role;
+        cart.presence = msg.presence;
+        cart.activity = mergeActivity([], msg.activity);
+        this.events.change(cart.cartId);
+        return;
+      }
+      case "unsubscribed": {
+        const cart = this.carts.get(msg.cart_id);
+        if (!cart) return;
+        if (msg.reason === "unavailable") {
+          window.setTimeout(() => this.carts.has(cart.cartId) && this.subscribe(cart), RETRY_OP_MS);
+          return;
+        }
+        if (msg.reason === "requested") return;
+        cart.ended = msg.reason;
+        cart.replica.pending = [];
+        savePending(this.owner, cart);
+        this.carts.delete(cart.cartId);
+        this.events.change(cart.cartId);
+        return;
+      }
+      case "ack": {
+        const cart = this.carts.get(msg.cart_id);
+        if (cart && cart.replica.settle([msg.op_id])) {
+          savePending(this.owner, cart);
+          this.events.change(cart.cartId);
+        }
+        return;
+      }
+      case "error":
+        this.onError(msg);
+        return;
+      case "activity": {
+        const cart = this.carts.get(msg.cart_id);
+        if (!cart) return;
+        cart.activity = mergeActivity(cart.activity, [msg.event]);
+        this.events.change(cart.cartId);
+        return;
+      }
+      case "presence": {
+        const cart = this.carts.get(msg.cart_id);
+        if (!cart) return;
+        cart.presence = msg.members;
+        this.events.change(cart.cartId);
+        return;
+      }
+      case "role_changed": {
+        const cart = this.carts.get(msg.cart_id);
+        if (!cart) return;
+        cart.role = msg.role;
+        this.events.notice(`Your role in this cart is now ${msg.role}.`, "info");
+        this.events.change(cart.cartId);
+        return;
+      }
+      case "chat":
+        return;
+    }
+  }
+
+  private onError(msg: Extract<ServerMsg, { type: "error" }>): void {
+    const cart = msg.cart_id ? this.carts.get(msg.cart_id) : undefined;
+    if (cart && msg.op_id) {
+      const p = cart.replica.pending.find((x) => x.op_id === msg.op_id);
+      if (!p) return;
+      if (isRetryable(msg.code)) {
+        window.setTimeout(() => {
+          if (this.state === "online" && cart.replica.pending.includes(p)) this.sendOp(cart.cartId, p);
+        }, RETRY_OP_MS);
+        return;
+      }
+      cart.replica.settle([msg.op_id]);
+      savePending(this.owner, cart);
+      this.events.notice(humanError(msg.code, msg.message), "error");
+      this.events.change(cart.cartId);
+      return;
+    }
+    if (cart && msg.code === "cart_not_found") {
+      cart.ended = "not_found";
+      cart.syncing = false;
+      cart.replica.pending = [];
+      savePending(this.owner, cart);
+      this.carts.delete(cart.cartId);
+      this.events.change(cart.cartId);
+      return;
+    }
+    if (msg.code === "rate_limited") return;
+    this.events.notice(humanError(msg.code, msg.message), "error");
+  }
+
+  private onBinary(frame: Uint8Array): void {
+    if (frame.length < 17) return;
+    const kind = frame[0]!;
+    const cartId = uuidFromBytes(frame.subarray(1, 17));
+    const cart = this.carts.get(cartId);
+    if (!cart) return;
+    let seen: string[];
+    try {
+      seen = cart.replica.apply(kind, frame.subarray(17));
+    } catch (e) {
+      console.error("cannot apply the server's Automerge bytes", e);
+      this.events.notice("This cart could not be loaded. Please reload the page.", "error");
+      return;
+    }
+    if (cart.replica.settle(seen)) savePending(this.owner, cart);
+    cart.loaded = true;
+    if (cart.syncing) {
+      // This frame answered our subscribe: the replica is current, so ops
+      // made while offline can go now, each with its original op_id.
+      cart.syncing = false;
+      for (const p of cart.replica.pending) this.sendOp(cart.cartId, p);
+    }
+    this.events.change(cartId);
+  }
+}
+
+function mergeActivity(have: ActivityEvent[], more: ActivityEvent[]): ActivityEvent[] {
+  const bySeq = new Map(have.map((e) => [e.seq, e]));
+  for (const e of more) bySeq.set(e.seq, e);
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq).slice(-100);
+}
+
+function uuidFromBytes(b: Uint8Array): string {
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// Ops not yet acked survive a reload: they are kept per cart in localStorage
+// and replayed with the same op_id, which the server answers as a duplicate
+// if it had applied them already.
+const PENDING_KEY = (owner: string, cartId: string) => `cartroom.pending.${owner}.${cartId}`;
+
+function loadPending(owner: string, cartId: string): PendingOp[] {
+  try {
+    const raw = localStorage.getItem(PENDING_KEY(owner, cartId));
+    return raw ? (JSON.parse(raw) as PendingOp[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function savePending(owner: string, cart: CartLive): void {
+  try {
+    const key = PENDING_KEY(owner, cart.cartId);
+    if (cart.replica.pending.length === 0) localStorage.removeItem(key);
+    else localStorage.setItem(key, JSON.stringify(cart.replica.pending));
+  } catch {
+    /* storage full or disabled: the queue still lives in memory */
+  }
+}

@@ -1,0 +1,169 @@
+// Start-up and routing: `#/` lists my carts, `#/cart/{id}` opens one.
+
+import "./style.css";
+import { api, ApiError } from "./api";
+import type { App } from "./app";
+import { initAutomerge } from "./automerge";
+import { h, mount } from "./dom";
+import { Live, type ConnState } from "./live";
+import type { User } from "./types";
+import { renderAuth } from "./views/auth";
+import { CartPage } from "./views/cart";
+import { renderCarts } from "./views/carts";
+
+const root = document.getElementById("app")!;
+const toasts = h("div", { class: "toasts", testid: "toasts", role: "status" });
+document.body.appendChild(toasts);
+
+function notify(text: string, kind: "error" | "info" = "error"): void {
+  const t = h("div", { class: `toast ${kind}`, testid: kind === "error" ? "error-toast" : "info-toast" }, text);
+  toasts.appendChild(t);
+  window.setTimeout(() => t.classList.add("fade"), 4500);
+  window.setTimeout(() => t.remove(), 5000);
+}
+
+let app: App | undefined;
+let page: CartPage | undefined;
+let banner: HTMLElement;
+let main: HTMLElement;
+let userChip: HTMLElement;
+
+async function boot(): Promise<void> {
+  mount(root, h("div", { class: "splash" }, "Loading…"));
+  await initAutomerge();
+  let me: User | undefined;
+  try {
+    me = await api.me();
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 401) {
+      if (e instanceof ApiError && e.status === 0) notify(e.message);
+    }
+  }
+  if (me) signedIn(me);
+  else showAuth();
+}
+
+function showAuth(): void {
+  page?.destroy();
+  page = undefined;
+  app?.live.stop();
+  app = undefined;
+  mount(root, renderAuth({ onSignedIn: signedIn, notify }));
+}
+
+function signedIn(user: User): void {
+  const products = app?.products ?? new Map();
+  app?.live.stop();
+  const live = new Live(
+    {
+      change: (cartId) => page?.changed(cartId),
+      status: (s) => showStatus(s),
+      notice: notify,
+      signedOut: () => {
+        notify("Your session has ended. Please sign in again.", "info");
+        showAuth();
+      },
+    },
+    user.id,
+  );
+  app = {
+    me: user,
+    live,
+    products,
+    currency: "USD",
+    notify,
+    go: (hash) => {
+      if (location.hash === hash) route();
+      else location.hash = hash;
+    },
+    signOut: async () => {
+      try {
+        await api.signout();
+      } catch {
+        /* signed out locally either way */
+      }
+      showAuth();
+    },
+    setMe: (u) => {
+      if (app) app.me = u;
+      renderUserChip();
+    },
+  };
+  void api.store().then((s) => app && (app.currency = s.currency)).catch(() => {});
+  banner = h(
+    "div",
+    { class: "banner", testid: "offline-banner", hidden: true, role: "alert" },
+    h("span", { class: "dot" }),
+    "You're offline. Changes are saved on this device and will be sent when you reconnect.",
+  );
+  userChip = h("div", { class: "user" });
+  main = h("main", { class: "main" });
+  mount(
+    root,
+    h(
+      "header",
+      { class: "topbar" },
+      h("a", { class: "brand", href: "#/", testid: "home" }, h("span", { class: "logo" }, "🛒"), "Cartroom"),
+      userChip,
+    ),
+    banner,
+    main,
+  );
+  renderUserChip();
+  live.start();
+  route();
+}
+
+function renderUserChip(): void {
+  if (!app) return;
+  const me = app.me;
+  mount(
+    userChip,
+    h("span", { class: "who", testid: "me-name", title: me.email ?? "guest" }, me.name, me.guest ? h("span", { class: "tag" }, "guest") : null),
+    h("button", { class: "link", testid: "signout", onclick: () => app?.signOut() }, "Sign out"),
+  );
+}
+
+let offlineTimer: number | undefined;
+function showStatus(s: ConnState): void {
+  if (!banner) return;
+  window.clearTimeout(offlineTimer);
+  if (s === "online") {
+    banner.hidden = true;
+    document.body.classList.remove("is-offline");
+  } else if (s === "offline") {
+    // A reconnect that succeeds at once should not flash the banner, but
+    // going offline for real shows it straight away.
+    const show = () => {
+      banner.hidden = false;
+      document.body.classList.add("is-offline");
+    };
+    if (!navigator.onLine) show();
+    else offlineTimer = window.setTimeout(show, 400);
+  }
+}
+
+function route(): void {
+  if (!app) return;
+  const m = /^#\/cart\/([0-9a-fA-F-]{36})$/.exec(location.hash);
+  const cartId = m?.[1]?.toLowerCase();
+  if (page && page.cartId !== cartId) {
+    page.destroy();
+    page = undefined;
+  }
+  if (cartId) {
+    if (!page) {
+      page = new CartPage(app, cartId);
+      mount(main, page.el);
+    }
+    return;
+  }
+  mount(main, renderCarts(app));
+  window.scrollTo(0, 0);
+}
+
+window.addEventListener("hashchange", route);
+boot().catch((e) => {
+  console.error(e);
+  mount(root, h("div", { class: "splash" }, "Cartroom could not start. Please reload the page."));
+});

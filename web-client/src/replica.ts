@@ -1,0 +1,229 @@
+// One cart's Automerge replica plus this client's pending ops.
+//
+// The server is the only writer of the document; this client only loads the
+// bytes it is sent. Own ops show at once through an overlay (`view()`), and
+// leave the overlay when their change reaches the replica (each change's
+// message names its `op_id`), when the server acks them, or when it refuses
+// them.
+
+import { A } from "./automerge";
+import type { CartView, LineView, Op, Product, SuggestionView } from "./types";
+
+export interface PendingOp {
+  op_id: string;
+  op: Op;
+  /** Unix ms when it was made; for display only. */
+  at: number;
+}
+
+// The document as the JS library reads it: server strings are
+// ImmutableString, quantities are Counters. Read with String() / Number().
+type Doc = Record<string, unknown>;
+
+const str = (v: unknown): string => (v === undefined || v === null ? "" : String(v));
+const num = (v: unknown): number => (v === undefined || v === null ? 0 : Number(v));
+
+export class Replica {
+  doc: A.Doc<Doc> | undefined;
+  pending: PendingOp[] = [];
+
+  constructor(readonly cartId: string) {}
+
+  heads(): string[] {
+    return this.doc ? A.getHeads(this.doc) : [];
+  }
+
+  /**
+   * Applies a binary frame's Automerge bytes: a whole document (kind 1) or
+   * changes (kind 2). Returns the op ids named by changes that were new.
+   */
+  apply(kind: number, bytes: Uint8Array): string[] {
+    const before = this.doc;
+    if (!before) {
+      this.doc = kind === 1 || bytes.length > 0 ? A.load<Doc>(bytes) : A.init<Doc>();
+    } else if (bytes.length > 0) {
+      this.doc = A.loadIncremental(before, bytes);
+    }
+    if (this.pending.length === 0 || this.doc === before) return [];
+    const fresh = before ? A.getChanges(before, this.doc!) : A.getAllChanges(this.doc!);
+    const seen: string[] = [];
+    for (const change of fresh) {
+      try {
+        const meta = JSON.parse(A.decodeChange(change).message ?? "{}") as { op_id?: string };
+        if (meta.op_id) seen.push(meta.op_id);
+      } catch {
+        /* a change without a JSON message is not one of ours */
+      }
+    }
+    return seen;
+  }
+
+  /** Drops pending ops with these ids; true when any was dropped. */
+  settle(opIds: Iterable<string>): boolean {
+    const ids = new Set(opIds);
+    const before = this.pending.length;
+    this.pending = this.pending.filter((p) => !ids.has(p.op_id));
+    return this.pending.length !== before;
+  }
+
+  /** The cart as the replica has it, without pending ops. */
+  base(): CartView {
+    const d = this.doc ?? {};
+    const lines: LineView[] = [];
+    const linesMap = (d["lines"] ?? {}) as Record<string, Doc>;
+    for (const [line_id, l] of Object.entries(linesMap)) {
+      lines.push({
+        line_id,
+        sku: str(l["sku"]) || line_id,
+        name: str(l["name"]),
+        unit_price: num(l["unit_price"]),
+        quantity: num(l["quantity"]),
+        note: str(l["note"]),
+        added_by: str(l["added_by"]),
+        added_by_name: str(l["added_by_name"]),
+        added_at: num(l["added_at"]),
+        pending: false,
+      });
+    }
+    const suggestions: SuggestionView[] = [];
+    const sugMap = (d["suggestions"] ?? {}) as Record<string, Doc>;
+    for (const [suggestion_id, s] of Object.entries(sugMap)) {
+      const votes: Record<string, number> = {};
+      for (const [u, v] of Object.entries((s["votes"] ?? {}) as Record<string, unknown>)) votes[u] = num(v);
+      suggestions.push({
+        suggestion_id,
+        sku: str(s["sku"]),
+        name: str(s["name"]),
+        unit_price: num(s["unit_price"]),
+        quantity: num(s["quantity"]),
+        note: str(s["note"]),
+        by: str(s["by"]),
+        by_name: str(s["by_name"]),
+        at: num(s["at"]),
+        votes,
+        score: Object.values(votes).reduce((a, b) => a + b, 0),
+        pending: false,
+      });
+    }
+    return {
+      name: str(d["name"]),
+      note: str(d["note"]),
+      currency: str(d["currency"]) || "USD",
+      subtotal: num(d["subtotal"]),
+      lines,
+      suggestions,
+    };
+  }
+
+  /**
+   * The cart as the page shows it: the replica with this client's pending ops
+   * applied on top, the way the server will apply them if it accepts them.
+   */
+  view(me: { id: string; name: string }, products: Map<string, Product>): CartView {
+    const base = this.base();
+    if (this.pending.length === 0) return sorted(base);
+    const lines = new Map(base.lines.map((l) => [l.line_id, { ...l }]));
+    const sugs = new Map(base.suggestions.map((s) => [s.suggestion_id, { ...s, votes: { ...s.votes } }]));
+    let name = base.name;
+    let note = base.note;
+    const addQty = (sku: string, quantity: number, at: number, fallbackName = sku, fallbackPrice = 0) => {
+      const line = lines.get(sku);
+      if (line) {
+        line.quantity += quantity;
+        line.pending = true;
+        return;
+      }
+      const p = products.get(sku);
+      lines.set(sku, {
+        line_id: sku,
+        sku,
+        name: p?.name ?? fallbackName,
+        unit_price: p?.price ?? fallbackPrice,
+        quantity,
+        note: "",
+        added_by: me.id,
+        added_by_name: me.name,
+        added_at: at,
+        pending: true,
+      });
+    };
+    const patchLine = (id: string, patch: (l: LineView) => Partial<LineView>) => {
+      const l = lines.get(id);
+      if (l) Object.assign(l, patch(l), { pending: true });
+    };
+    for (const { op, op_id, at } of this.pending) {
+      switch (op.kind) {
+        case "add_line":
+          addQty(op.sku, op.quantity, at);
+          break;
+        case "change_quantity":
+          patchLine(op.line_id, (l) => ({ quantity: l.quantity + op.delta }));
+          break;
+        case "set_quantity":
+          patchLine(op.line_id, () => ({ quantity: op.quantity }));
+          break;
+        case "remove_line":
+          lines.delete(op.line_id);
+          break;
+        case "set_line_note":
+          patchLine(op.line_id, () => ({ note: op.note }));
+          break;
+        case "set_cart_note":
+          note = op.note;
+          break;
+        case "rename":
+          name = op.name;
+          break;
+        case "suggest": {
+          const p = products.get(op.sku);
+          sugs.set(`pending:${op_id}`, {
+            suggestion_id: `pending:${op_id}`,
+            sku: op.sku,
+            name: p?.name ?? op.sku,
+            unit_price: p?.price ?? 0,
+            quantity: op.quantity,
+            note: op.note ?? "",
+            by: me.id,
+            by_name: me.name,
+            at,
+            votes: {},
+            score: 0,
+            pending: true,
+          });
+          break;
+        }
+        case "vote": {
+          const s = sugs.get(op.suggestion_id);
+          if (!s) break;
+          if (op.value === 0) delete s.votes[me.id];
+          else s.votes[me.id] = op.value;
+          s.score = Object.values(s.votes).reduce((a, b) => a + b, 0);
+          s.pending = true;
+          break;
+        }
+        case "accept_suggestion": {
+          const s = sugs.get(op.suggestion_id);
+          if (!s) break;
+          sugs.delete(op.suggestion_id);
+          addQty(s.sku, s.quantity, at, s.name, s.unit_price);
+          break;
+        }
+      }
+    }
+    const sum = (ls: Iterable<LineView>) => {
+      let t = 0;
+      for (const l of ls) t += l.unit_price * l.quantity;
+      return t;
+    };
+    // The server's subtotal may use prices the client cannot know (group
+    // buys); shift it by what the pending ops change.
+    const subtotal = base.subtotal + sum(lines.values()) - sum(base.lines);
+    return sorted({ name, note, currency: base.currency, subtotal, lines: [...lines.values()], suggestions: [...sugs.values()] });
+  }
+}
+
+function sorted(v: CartView): CartView {
+  v.lines.sort((a, b) => a.added_at - b.added_at || a.line_id.localeCompare(b.line_id));
+  v.suggestions.sort((a, b) => b.score - a.score || a.at - b.at);
+  return v;
+}

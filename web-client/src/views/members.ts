@@ -1,0 +1,175 @@
+// Who is a member of the cart. Admins add people by e-mail with a role,
+// change roles and remove members; everyone else sees the list.
+
+import { api, ApiError } from "../api";
+import type { App } from "../app";
+import { h, mount } from "../dom";
+import { hue, initials } from "../format";
+import type { Member, Role } from "../types";
+
+const ROLES: Role[] = ["viewer", "editor", "admin"];
+
+export class MembersPanel {
+  readonly el = h("section", { class: "card members", testid: "members-panel" });
+  private members: Member[] | undefined;
+  private role: Role | undefined;
+  private loading = false;
+
+  constructor(
+    private readonly app: App,
+    private readonly cartId: string,
+  ) {}
+
+  /** Draws the panel for this role, loading the list the first time. */
+  show(role: Role | undefined): void {
+    if (role === this.role && this.members) return;
+    this.role = role;
+    if (!role) {
+      mount(this.el);
+      this.el.hidden = true;
+      return;
+    }
+    this.el.hidden = false;
+    this.draw();
+    void this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    if (this.loading || !this.role) return;
+    this.loading = true;
+    try {
+      this.members = await api.members(this.cartId);
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 403 || e.status === 404)) this.members = [];
+    } finally {
+      this.loading = false;
+    }
+    this.draw();
+  }
+
+  private draw(): void {
+    const admin = this.role === "admin";
+    const list = this.members
+      ? h(
+          "ul",
+          { class: "member-list" },
+          this.members.map((m) => this.member(m, admin)),
+        )
+      : h("p", { class: "muted" }, "Loading members…");
+    mount(this.el, h("h2", null, "Members"), admin ? this.addForm() : null, list);
+  }
+
+  private member(m: Member, admin: boolean): HTMLElement {
+    const me = m.user_id === this.app.me.id;
+    const label = h(
+      "div",
+      { class: "member-main" },
+      h("span", { class: "avatar tiny", style: `--h:${hue(m.user_id)}` }, initials(m.name)),
+      h(
+        "div",
+        null,
+        h("div", { class: "member-name" }, m.name, me ? h("span", { class: "muted" }, " (you)") : null),
+        m.email ? h("div", { class: "muted small" }, m.email) : null,
+      ),
+    );
+    if (!admin) {
+      return h(
+        "li",
+        { class: "member", testid: "member", "data-user-id": m.user_id },
+        label,
+        h("span", { class: `badge role-${m.role}` }, m.role),
+      );
+    }
+    const select = h(
+      "select",
+      {
+        class: "small",
+        testid: "member-role-select",
+        "aria-label": `Role of ${m.name}`,
+        onchange: async () => {
+          try {
+            await api.setMemberRole(this.cartId, m.user_id, select.value as Role);
+            this.app.notify(`${m.name} is now ${select.value}.`, "info");
+          } catch (e) {
+            select.value = m.role;
+            this.app.notify(e instanceof ApiError ? e.message : "Could not change the role.");
+          }
+          await this.refresh();
+        },
+      },
+      ROLES.map((r) => h("option", { value: r, selected: r === m.role }, r)),
+    );
+    select.value = m.role;
+    return h(
+      "li",
+      { class: "member", testid: "member", "data-user-id": m.user_id, "data-email": m.email ?? "" },
+      label,
+      h(
+        "div",
+        { class: "member-actions" },
+        select,
+        h(
+          "button",
+          {
+            class: "icon remove",
+            testid: "member-remove",
+            title: me ? "Leave this cart" : `Remove ${m.name}`,
+            "aria-label": me ? "Leave this cart" : `Remove ${m.name}`,
+            onclick: async () => {
+              try {
+                await api.removeMember(this.cartId, m.user_id);
+                this.app.notify(me ? "You left the cart." : `${m.name} was removed.`, "info");
+              } catch (e) {
+                this.app.notify(e instanceof ApiError ? e.message : "Could not remove the member.");
+              }
+              await this.refresh();
+            },
+          },
+          "×",
+        ),
+      ),
+    );
+  }
+
+  private addForm(): HTMLElement {
+    const email = h("input", {
+      type: "email",
+      placeholder: "E-mail address",
+      required: true,
+      testid: "member-email",
+      "aria-label": "E-mail of the person to add",
+    });
+    const role = h(
+      "select",
+      { testid: "member-role", "aria-label": "Role" },
+      ROLES.map((r) => h("option", { value: r, selected: r === "editor" }, r)),
+    );
+    role.value = "editor";
+    const button = h("button", { type: "submit", class: "primary small", testid: "member-add" }, "Add");
+    return h(
+      "form",
+      {
+        class: "add-member",
+        onsubmit: async (ev: Event) => {
+          ev.preventDefault();
+          const address = email.value.trim();
+          if (!address) return;
+          button.disabled = true;
+          try {
+            const m = await api.addMember(this.cartId, address, role.value as Role);
+            this.app.notify(`${m.name} was added as ${m.role}.`, "info");
+            email.value = "";
+          } catch (e) {
+            this.app.notify(e instanceof ApiError ? e.message : "Could not add that person.");
+          } finally {
+            button.disabled = false;
+          }
+          await this.refresh();
+        },
+      },
+      email,
+      role,
+      button,
+    );
+  }
+}
