@@ -5,6 +5,7 @@ import { api, ApiError } from "./api";
 import type { App } from "./app";
 import { initAutomerge } from "./automerge";
 import { h, mount } from "./dom";
+import { logo } from "./icons";
 import { Live, type ConnState } from "./live";
 import type { User } from "./types";
 import { renderAuth } from "./views/auth";
@@ -103,7 +104,7 @@ function signedIn(user: User): void {
     h(
       "header",
       { class: "topbar" },
-      h("a", { class: "brand", href: "#/", testid: "home" }, h("span", { class: "logo" }, "🛒"), "Cartroom"),
+      h("a", { class: "brand", href: "#/", testid: "home" }, logo(), "Cartroom"),
       userChip,
     ),
     banner,

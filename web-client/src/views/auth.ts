@@ -2,6 +2,7 @@
 
 import { api, ApiError } from "../api";
 import { h, mount } from "../dom";
+import { logo } from "../icons";
 import type { User } from "../types";
 
 type Tab = "signin" | "signup" | "guest";
@@ -123,7 +124,7 @@ export function renderAuth(opts: { onSignedIn(user: User): void; notify(text: st
     h(
       "div",
       { class: "auth-card card" },
-      h("h1", { class: "auth-title" }, h("span", { class: "logo big" }, "🛒"), "Cartroom"),
+      h("h1", { class: "auth-title" }, logo(true), "Cartroom"),
       h("p", { class: "muted center" }, "Shop together, live. One cart for the whole family or team."),
       tabs,
       body,

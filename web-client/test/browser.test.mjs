@@ -1,0 +1,188 @@
+// End to end in Debian's Chromium against the real server: an editor and a
+// viewer co-edit one cart live, including an offline spell for the editor.
+
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { chromium } from "playwright-core";
+import { CHROMIUM_ARGS, chromiumPath, repoRoot, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
+
+const LIVE_WITHIN_MS = 1_000;
+const screenshots = join(repoRoot, "target", "screenshots");
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const byTest = (id) => `[data-testid="${id}"]`;
+
+async function signUp(page, name, email) {
+  await page.goto(server.url + "/");
+  await page.locator(byTest("auth-screen")).waitFor();
+  await page.locator(byTest("tab-signup")).click();
+  await page.locator(byTest("auth-name")).fill(name);
+  await page.locator(byTest("auth-email")).fill(email);
+  await page.locator(byTest("auth-password")).fill("correct horse battery");
+  await page.locator(byTest("signup-submit")).click();
+  await page.locator(byTest("carts-page")).waitFor();
+}
+
+/** The lines a page shows, as sorted [sku, quantity] pairs. */
+function linesOf(page) {
+  return page.$$eval('[data-testid="line"]', (els) =>
+    els
+      .map((e) => [e.getAttribute("data-sku"), Number(e.querySelector('[data-testid="line-qty"]').textContent)])
+      .sort((a, b) => a[0].localeCompare(b[0])),
+  );
+}
+
+const subtotalOf = (page) => page.locator(byTest("subtotal")).getAttribute("data-minor").then(Number);
+const line = (page, sku) => page.locator(`[data-testid="line"][data-sku="${sku}"]`);
+const product = (page, sku) => page.locator(`[data-testid="product"][data-sku="${sku}"]`);
+const suggestion = (page, sku) => page.locator(`[data-testid="suggestion"][data-sku="${sku}"]`);
+
+test("an editor and a viewer co-edit one cart live, offline included", { timeout: 120_000 }, async (t) => {
+  const started = Date.now();
+  const editorCtx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const viewerCtx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, hasTouch: true });
+  const editor = await editorCtx.newPage();
+  const viewer = await viewerCtx.newPage();
+  const pageErrors = [];
+  for (const [who, page] of [["editor", editor], ["viewer", viewer]]) {
+    page.on("pageerror", (e) => pageErrors.push(`${who}: ${e.message}`));
+    page.on("console", (m) => m.type() === "error" && !/Failed to load resource/.test(m.text()) && pageErrors.push(`${who} console: ${m.text()}`));
+  }
+
+  const editorEmail = uniqueEmail("ana");
+  const viewerEmail = uniqueEmail("kid");
+  await signUp(editor, "Ana Editor", editorEmail);
+  await signUp(viewer, "Kid Viewer", viewerEmail);
+
+  // The editor creates the cart (becoming its admin) and adds the viewer by e-mail.
+  await editor.locator(byTest("new-cart-name")).fill("Weekend BBQ");
+  await editor.locator(byTest("create-cart")).click();
+  await editor.locator(byTest("cart-page")).waitFor();
+  const cartId = await editor.locator(byTest("cart-page")).getAttribute("data-cart-id");
+  assert.match(cartId, /^[0-9a-f-]{36}$/);
+  await assertText(editor.locator(byTest("role-badge")), "admin");
+  await editor.locator(byTest("member-email")).fill(viewerEmail);
+  await editor.locator(byTest("member-role")).selectOption("viewer");
+  await editor.locator(byTest("member-add")).click();
+  await editor.locator(`[data-testid="member"][data-email="${viewerEmail}"]`).waitFor();
+
+  // The viewer finds the cart among theirs and opens it.
+  await viewer.goto(server.url + "/#/");
+  await viewer.locator(`[data-testid="cart-item"][data-cart-id="${cartId}"] ${byTest("cart-open")}`).click();
+  await viewer.locator(byTest("cart-page")).waitFor();
+  await assertText(viewer.locator(byTest("role-badge")), "viewer");
+  await viewer.locator(byTest("product-suggest")).first().waitFor();
+
+  const skus = await editor.locator(byTest("product")).evaluateAll((els) => els.map((e) => e.getAttribute("data-sku")));
+  assert.ok(skus.length >= 2, "the catalog shows products");
+  const [first, second] = skus;
+
+  // The editor adds a product; the viewer sees it within a second.
+  await product(editor, first).locator(byTest("product-add")).click();
+  const addedAt = Date.now();
+  await line(viewer, first).waitFor({ timeout: LIVE_WITHIN_MS });
+  const seenAfter = Date.now() - addedAt;
+  t.diagnostic(`viewer saw the editor's line after ${seenAfter} ms`);
+  assert.ok(seenAfter < LIVE_WITHIN_MS, `the viewer saw the new line after ${seenAfter} ms`);
+  assert.match(await line(viewer, first).locator(byTest("line-added-by")).innerText(), /Ana Editor/);
+
+  // The viewer has no edit controls, and the server refuses an edit anyway.
+  for (const id of ["product-add", "line-inc", "line-dec", "line-remove", "suggestion-accept", "member-email", "rename-cart", "member-role-select"]) {
+    assert.equal(await viewer.locator(byTest(id)).count(), 0, `the viewer sees no ${id}`);
+  }
+  const refused = await viewerCtx.request.post(`${server.url}/api/carts/${cartId}/ops`, {
+    data: { op_id: "viewer-sneaks-1", op: { kind: "add_line", sku: first, quantity: 1 } },
+    failOnStatusCode: false,
+  });
+  assert.equal(refused.status(), 403);
+  assert.equal((await refused.json()).error.code, "forbidden");
+
+  // The viewer suggests a product and votes for it; the editor accepts it.
+  await product(viewer, second).locator(byTest("product-suggest")).click();
+  await suggestion(editor, second).waitFor({ timeout: 2_000 });
+  await suggestion(viewer, second).locator(byTest("vote-up")).click();
+  await waitFor(async () => (await suggestion(editor, second).locator(byTest("suggestion-score")).innerText()) === "1", {
+    what: "the viewer's vote on the editor's page",
+  });
+  await suggestion(editor, second).locator(byTest("suggestion-accept")).click();
+  for (const page of [editor, viewer]) {
+    await line(page, second).waitFor({ timeout: 2_000 });
+    await suggestion(page, second).waitFor({ state: "detached", timeout: 2_000 });
+  }
+  assert.deepEqual(await linesOf(editor), [[first, 1], [second, 1]].sort((a, b) => a[0].localeCompare(b[0])));
+
+  // The editor goes offline and changes quantities; nothing reaches the viewer.
+  await editorCtx.setOffline(true);
+  await editor.locator(byTest("offline-banner")).waitFor({ state: "visible", timeout: 5_000 });
+  for (let i = 0; i < 3; i++) await line(editor, first).locator(byTest("line-inc")).click();
+  await line(editor, first).locator(byTest("line-dec")).click();
+  await line(editor, second).locator(byTest("line-inc")).click();
+  const expected = [[first, 3], [second, 2]].sort((a, b) => a[0].localeCompare(b[0]));
+  assert.deepEqual(await linesOf(editor), expected, "the editor's page shows the offline edits at once");
+  await assertText(editor.locator(byTest("pending-count")), /5 changes waiting/);
+  await viewer.waitForTimeout(500);
+  assert.deepEqual(
+    await linesOf(viewer),
+    [[first, 1], [second, 1]].sort((a, b) => a[0].localeCompare(b[0])),
+    "offline edits have not reached the viewer",
+  );
+
+  // Back online: the queued ops are replayed and everyone agrees.
+  const backAt = Date.now();
+  await editorCtx.setOffline(false);
+  await editor.locator(byTest("offline-banner")).waitFor({ state: "hidden", timeout: 15_000 });
+  await editor.locator(byTest("pending-count")).waitFor({ state: "detached", timeout: 10_000 });
+  await waitFor(async () => JSON.stringify(await linesOf(viewer)) === JSON.stringify(expected), {
+    timeoutMs: 5_000,
+    what: "the viewer to see the replayed edits",
+  });
+  t.diagnostic(`offline edits reached the viewer ${Date.now() - backAt} ms after coming back online`);
+  assert.deepEqual(await linesOf(editor), expected);
+
+  const res = await editorCtx.request.get(`${server.url}/api/carts/${cartId}`);
+  assert.equal(res.status(), 200);
+  const cart = await res.json();
+  const serverLines = cart.lines.map((l) => [l.sku, l.quantity]).sort((a, b) => a[0].localeCompare(b[0]));
+  assert.deepEqual(serverLines, expected, "the server has the same lines");
+  assert.equal(await subtotalOf(editor), cart.subtotal, "the editor's subtotal is the server's");
+  assert.equal(await subtotalOf(viewer), cart.subtotal, "the viewer's subtotal is the server's");
+  assert.equal(cart.suggestions.length, 0);
+
+  // Activity and presence reached both pages.
+  await waitFor(async () => (await viewer.locator(byTest("activity-event")).count()) >= 3, { what: "activity on the viewer's page" });
+  await waitFor(async () => (await editor.locator(byTest("presence-member")).count()) === 2, { what: "both people in presence" });
+
+  // Notices fade on their own; the pictures show the page without them.
+  for (const page of [editor, viewer]) await page.evaluate(() => document.querySelector('[data-testid="toasts"]')?.replaceChildren());
+  mkdirSync(screenshots, { recursive: true });
+  await editor.screenshot({ path: join(screenshots, "cart.png"), fullPage: true });
+  await viewer.screenshot({ path: join(screenshots, "cart-phone.png"), fullPage: true });
+
+  assert.deepEqual(pageErrors, [], "no script errors on either page");
+  t.diagnostic(`scenario took ${Date.now() - started} ms`);
+  await editorCtx.close();
+  await viewerCtx.close();
+});
+
+async function assertText(locator, expected) {
+  await locator.waitFor();
+  await waitFor(
+    async () => {
+      const text = (await locator.innerText()).trim();
+      return typeof expected === "string" ? text.toLowerCase() === expected : expected.test(text);
+    },
+    { what: `text ${expected}` },
+  );
+}

@@ -1,0 +1,139 @@
+// Shared by the tests: start the real `cartroom` binary on a free port with a
+// fresh data directory, call its HTTP API, launch Debian's Chromium.
+
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const webClientDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const repoRoot = resolve(webClientDir, "..");
+export const webDir = join(webClientDir, "dist");
+
+const READY_TIMEOUT_MS = 30_000;
+
+/**
+ * Starts the server and resolves once it prints `listening on http://...`.
+ * Returns its base URL and a `stop()` that kills it and removes its data.
+ */
+export async function startServer() {
+  const bin = process.env.CARTROOM_BIN ? resolve(process.env.CARTROOM_BIN) : join(repoRoot, "target/debug/cartroom");
+  if (!existsSync(bin)) throw new Error(`server binary not found at ${bin}; run \`cargo build -p cartroom\` (or set CARTROOM_BIN)`);
+  if (!existsSync(join(webDir, "index.html"))) throw new Error(`${webDir}/index.html is missing; run \`npm run build\` in web-client`);
+  const dataDir = mkdtempSync(join(tmpdir(), "cartroom-web-test-"));
+  const child = spawn(bin, ["--listen", "127.0.0.1:0", "--data-dir", dataDir, "--web-dir", webDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" },
+  });
+  let log = "";
+  const url = await new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server not ready after ${READY_TIMEOUT_MS} ms:\n${log}`)), READY_TIMEOUT_MS);
+    let buffered = "";
+    child.stdout.on("data", (chunk) => {
+      log += chunk;
+      buffered += chunk;
+      const m = /listening on (http:\/\/[^\s]+)/.exec(buffered);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1].replace(/\/$/, ""));
+      }
+    });
+    child.stderr.on("data", (chunk) => {
+      log += chunk;
+    });
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early (code ${code}, signal ${signal}):\n${log}`));
+    });
+  });
+  return {
+    url,
+    log: () => log,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A tiny HTTP API client that authenticates with a bearer token. */
+export class ApiClient {
+  constructor(base, token) {
+    this.base = base;
+    this.token = token;
+  }
+
+  async raw(method, path, body) {
+    const headers = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    return fetch(this.base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  }
+
+  async json(method, path, body, expectStatus) {
+    const res = await this.raw(method, path, body);
+    const text = await res.text();
+    if (expectStatus !== undefined ? res.status !== expectStatus : !res.ok) {
+      throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
+    }
+    return text ? JSON.parse(text) : undefined;
+  }
+
+  async bytes(path) {
+    const res = await this.raw("GET", path);
+    if (!res.ok) throw new Error(`GET ${path} answered ${res.status}: ${await res.text()}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
+  static async signup(base, email, name, password = "correct horse battery") {
+    const anon = new ApiClient(base);
+    const answer = await anon.json("POST", "/api/auth/signup", { email, password, name }, 201);
+    const client = new ApiClient(base, answer.token);
+    client.user = answer.user;
+    return client;
+  }
+}
+
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+export function chromiumPath() {
+  const path = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  if (!existsSync(path)) throw new Error(`${path} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  return path;
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor(check, { timeoutMs = 5_000, intervalMs = 25, what = "condition" } = {}) {
+  const start = Date.now();
+  let last;
+  for (;;) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function uniqueEmail(who) {
+  return `${who}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}@example.test`;
+}
