@@ -84,31 +84,31 @@ fn new_http() -> reqwest::Client {
         .expect("reqwest client builds with default TLS-less features")
 }
 
+/// Builds the [`ApiError`] of a refused request from its status and body
+/// (`{"error":{"code","message"}}`, or anything else).
+pub(crate) fn refusal(status: u16, body: &[u8]) -> ApiError {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let err = parsed.as_ref().and_then(|v| v.get("error"));
+    let field = |name: &str| {
+        err.and_then(|e| e.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    ApiError {
+        status,
+        code: field("code").unwrap_or_else(|| format!("http_{status}")),
+        message: field("message").unwrap_or_else(|| String::from_utf8_lossy(body).into_owned()),
+    }
+}
+
 /// Turns a non-success response into an [`ApiError`].
 async fn check(resp: reqwest::Response) -> anyhow::Result<reqwest::Response> {
     let status = resp.status();
     if status.is_success() {
         return Ok(resp);
     }
-    let text = resp.text().await.unwrap_or_default();
-    let parsed: Option<Value> = serde_json::from_str(&text).ok();
-    let err = parsed.as_ref().and_then(|v| v.get("error"));
-    let code = err
-        .and_then(|e| e.get("code"))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("http_{}", status.as_u16()));
-    let message = err
-        .and_then(|e| e.get("message"))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or(text);
-    Err(ApiError {
-        status: status.as_u16(),
-        code,
-        message,
-    }
-    .into())
+    let body = resp.bytes().await.unwrap_or_default();
+    Err(refusal(status.as_u16(), &body).into())
 }
 
 impl Account {
@@ -186,7 +186,10 @@ impl Account {
         if let Some(body) = body {
             req = req.json(body);
         }
-        let resp = req.send().await.with_context(|| format!("{method} {path}"))?;
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("{method} {path}"))?;
         check(resp).await
     }
 
@@ -210,7 +213,8 @@ impl Account {
 
     /// `POST /api/auth/signout`.
     pub async fn sign_out(&self) -> anyhow::Result<()> {
-        self.request(Method::POST, "/api/auth/signout", None).await?;
+        self.request(Method::POST, "/api/auth/signout", None)
+            .await?;
         Ok(())
     }
 
@@ -222,7 +226,9 @@ impl Account {
     /// `POST /api/carts`; the creator is its admin.
     pub async fn create_cart(&self, name: &str) -> anyhow::Result<CartId> {
         let body = json!({"name": name});
-        let resp = self.request(Method::POST, "/api/carts", Some(&body)).await?;
+        let resp = self
+            .request(Method::POST, "/api/carts", Some(&body))
+            .await?;
         let cart: IdBody = resp.json().await?;
         Ok(cart.id)
     }
@@ -233,7 +239,12 @@ impl Account {
     }
 
     /// `POST /api/carts/{id}/members` (admin).
-    pub async fn add_member(&self, cart: CartId, email: &str, role: MemberRole) -> anyhow::Result<()> {
+    pub async fn add_member(
+        &self,
+        cart: CartId,
+        email: &str,
+        role: MemberRole,
+    ) -> anyhow::Result<()> {
         let body = json!({"email": email, "role": role});
         let path = format!("/api/carts/{cart}/members");
         self.request(Method::POST, &path, Some(&body)).await?;
@@ -241,7 +252,12 @@ impl Account {
     }
 
     /// `PATCH /api/carts/{id}/members/{user}` (admin).
-    pub async fn set_role(&self, cart: CartId, user: UserId, role: MemberRole) -> anyhow::Result<()> {
+    pub async fn set_role(
+        &self,
+        cart: CartId,
+        user: UserId,
+        role: MemberRole,
+    ) -> anyhow::Result<()> {
         let body = json!({"role": role});
         let path = format!("/api/carts/{cart}/members/{user}");
         self.request(Method::PATCH, &path, Some(&body)).await?;
