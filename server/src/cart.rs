@@ -1,0 +1,780 @@
+//! The cart document: how each operation is validated and applied to the
+//! Automerge document, and how the document is read back as JSON.
+//!
+//! No I/O here: the room calls [`apply_op`] with the catalog and the clock,
+//! and gets back one Automerge change, or a refusal that changed nothing.
+//! The schema is documented in `docs/protocol.md` section 6.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use cartroom_protocol::limits::{
+    MAX_CART_NAME_CHARS, MAX_LINES, MAX_NOTE_CHARS, MAX_SKU_LEN, MAX_SUGGESTIONS, QUANTITY_RANGE,
+};
+use cartroom_protocol::{ErrorCode, Op, OpId, UserId};
+use serde::Serialize;
+
+use crate::catalog::{Catalog, format_money};
+
+/// Who performs an operation.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub name: String,
+}
+
+impl Actor {
+    /// The Automerge actor id of this user on this node: the user's 16 bytes
+    /// then the node id, so every change says who made it and two nodes never
+    /// reuse one actor's sequence numbers.
+    pub fn automerge_actor(&self, node_id: u16) -> ActorId {
+        let mut bytes = self.user_id.0.as_bytes().to_vec();
+        bytes.extend_from_slice(&node_id.to_be_bytes());
+        ActorId::from(bytes)
+    }
+}
+
+/// A refused operation; the document is unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct OpError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl OpError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<automerge::AutomergeError> for OpError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        Self::new(ErrorCode::Internal, format!("document error: {e}"))
+    }
+}
+
+/// Everything the room needs to make an operation.
+pub struct OpContext<'a> {
+    pub actor: &'a Actor,
+    pub op_id: &'a OpId,
+    pub catalog: &'a Catalog,
+    pub now_ms: i64,
+    pub node_id: u16,
+}
+
+/// An applied operation: its change and what to tell people about it.
+#[derive(Debug)]
+pub struct Applied {
+    /// The raw Automerge change bytes.
+    pub change: Vec<u8>,
+    /// "added Blue Mug*2" (the actor's name is put in front by the caller).
+    pub summary: String,
+    pub totals: Totals,
+}
+
+/// Cart-level figures recomputed after each change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Totals {
+    pub name: String,
+    pub subtotal: i64,
+    pub line_count: i64,
+    pub currency: String,
+}
+
+/// Creates a new cart document with its first change.
+pub fn new_cart_doc(name: &str, currency: &str, actor: &Actor, now_ms: i64, node_id: u16) -> Automerge {
+    let mut doc = Automerge::new();
+    doc.set_actor(actor.automerge_actor(node_id));
+    doc.transact_with::<_, _, automerge::AutomergeError, _>(
+        |_| commit_options(actor, "create", None, now_ms),
+        |tx| {
+            tx.put(ROOT, "name", name)?;
+            tx.put(ROOT, "note", "")?;
+            tx.put(ROOT, "currency", currency)?;
+            tx.put(ROOT, "subtotal", 0_i64)?;
+            tx.put_object(ROOT, "lines", ObjType::Map)?;
+            tx.put_object(ROOT, "suggestions", ObjType::Map)?;
+            Ok(())
+        },
+    )
+    .expect("building an empty cart document cannot fail");
+    doc
+}
+
+/// Checks the cart name bound.
+pub fn validate_name(name: &str) -> Result<(), OpError> {
+    let len = name.trim().chars().count();
+    if len == 0 || len > MAX_CART_NAME_CHARS {
+        return Err(OpError::new(
+            ErrorCode::InvalidField,
+            format!("a cart name has 1 to {MAX_CART_NAME_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn commit_options(actor: &Actor, kind: &str, op_id: Option<&OpId>, now_ms: i64) -> CommitOptions {
+    let message = serde_json::json!({
+        "user_id": actor.user_id,
+        "user_name": actor.name,
+        "op_id": op_id.map(|id| id.0.as_str()),
+        "kind": kind,
+    });
+    CommitOptions::default()
+        .with_message(message.to_string())
+        .with_time(now_ms / 1000)
+}
+
+/// Validates `op` and applies it as one change under the actor's id.
+pub fn apply_op(doc: &mut Automerge, ctx: &OpContext<'_>, op: &Op) -> Result<Applied, OpError> {
+    validate_fields(op)?;
+    doc.set_actor(ctx.actor.automerge_actor(ctx.node_id));
+    let result = doc.transact_with(
+        |_| commit_options(ctx.actor, op.kind(), Some(ctx.op_id), ctx.now_ms),
+        |tx| {
+            let summary = apply_in_tx(tx, ctx, op)?;
+            let totals = recompute_totals(tx)?;
+            Ok::<_, OpError>((summary, totals))
+        },
+    );
+    let success = result.map_err(|failure| failure.error)?;
+    let (summary, totals) = success.result;
+    let hash = success
+        .hash
+        .ok_or_else(|| OpError::new(ErrorCode::Internal, "operation produced no change"))?;
+    let change = doc
+        .get_change_by_hash(&hash)
+        .ok_or_else(|| OpError::new(ErrorCode::Internal, "change vanished"))?;
+    Ok(Applied {
+        change: change.raw_bytes().to_vec(),
+        summary,
+        totals,
+    })
+}
+
+fn validate_fields(op: &Op) -> Result<(), OpError> {
+    let quantity_ok = |q: i64| {
+        if QUANTITY_RANGE.contains(&q) {
+            Ok(())
+        } else {
+            Err(OpError::new(
+                ErrorCode::QuantityOutOfRange,
+                format!("a quantity is between {} and {}", QUANTITY_RANGE.start(), QUANTITY_RANGE.end()),
+            ))
+        }
+    };
+    let note_ok = |note: &str| {
+        if note.chars().count() <= MAX_NOTE_CHARS {
+            Ok(())
+        } else {
+            Err(OpError::new(
+                ErrorCode::InvalidField,
+                format!("a note has at most {MAX_NOTE_CHARS} characters"),
+            ))
+        }
+    };
+    let sku_ok = |sku: &str| {
+        if !sku.is_empty() && sku.len() <= MAX_SKU_LEN {
+            Ok(())
+        } else {
+            Err(OpError::new(ErrorCode::InvalidField, "sku is empty or too long"))
+        }
+    };
+    match op {
+        Op::AddLine { sku, quantity } => {
+            sku_ok(sku)?;
+            quantity_ok(*quantity)
+        }
+        Op::Suggest {
+            sku,
+            quantity,
+            note,
+        } => {
+            sku_ok(sku)?;
+            quantity_ok(*quantity)?;
+            note_ok(note.as_deref().unwrap_or(""))
+        }
+        Op::SetQuantity { quantity, .. } => quantity_ok(*quantity),
+        Op::ChangeQuantity { delta, .. } if *delta == 0 || delta.unsigned_abs() > 999 => Err(
+            OpError::new(ErrorCode::InvalidField, "delta is a non-zero number from -999 to 999"),
+        ),
+        Op::SetLineNote { note, .. } | Op::SetCartNote { note } => note_ok(note),
+        Op::Vote { value, .. } if !(-1..=1).contains(value) => Err(OpError::new(
+            ErrorCode::InvalidField,
+            "a vote is -1, 0 or 1",
+        )),
+        Op::Rename { name } => validate_name(name),
+        _ => Ok(()),
+    }
+}
+
+fn map_obj<R: ReadDoc>(doc: &R, parent: &ObjId, key: &str) -> Result<Option<ObjId>, OpError> {
+    Ok(match doc.get(parent, key)? {
+        Some((Value::Object(ObjType::Map), id)) => Some(id),
+        _ => None,
+    })
+}
+
+fn root_map<R: ReadDoc>(doc: &R, key: &str) -> Result<ObjId, OpError> {
+    map_obj(doc, &ROOT, key)?
+        .ok_or_else(|| OpError::new(ErrorCode::Internal, format!("document has no {key} map")))
+}
+
+fn get_i64<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<i64, OpError> {
+    Ok(doc.get(obj, key)?.and_then(|(v, _)| v.as_i64()).unwrap_or(0))
+}
+
+fn get_string<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<String, OpError> {
+    Ok(doc
+        .get(obj, key)?
+        .and_then(|(v, _)| v.as_str().map(str::to_owned))
+        .unwrap_or_default())
+}
+
+fn line_obj<R: ReadDoc>(doc: &R, line_id: &str) -> Result<ObjId, OpError> {
+    let lines = root_map(doc, "lines")?;
+    map_obj(doc, &lines, line_id)?
+        .ok_or_else(|| OpError::new(ErrorCode::LineNotFound, format!("no line {line_id} in this cart")))
+}
+
+fn check_stock(product_stock: i64, name: &str, quantity: i64) -> Result<(), OpError> {
+    if quantity > product_stock {
+        return Err(OpError::new(
+            ErrorCode::OutOfStock,
+            format!("only {product_stock} of {name} in stock"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_line_quantity(quantity: i64) -> Result<(), OpError> {
+    if !QUANTITY_RANGE.contains(&quantity) {
+        return Err(OpError::new(
+            ErrorCode::QuantityOutOfRange,
+            format!(
+                "a line's quantity stays between {} and {} (it would be {quantity})",
+                QUANTITY_RANGE.start(),
+                QUANTITY_RANGE.end()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Adds `quantity` of `sku` to its line, creating the line if needed.
+fn add_to_line(
+    tx: &mut automerge::transaction::Transaction<'_>,
+    ctx: &OpContext<'_>,
+    sku: &str,
+    quantity: i64,
+) -> Result<String, OpError> {
+    let product = ctx
+        .catalog
+        .get(sku)
+        .ok_or_else(|| OpError::new(ErrorCode::UnknownSku, format!("no product {sku} in the catalog")))?;
+    let lines = root_map(tx, "lines")?;
+    match map_obj(tx, &lines, sku)? {
+        Some(line) => {
+            let total = get_i64(tx, &line, "quantity")? + quantity;
+            check_line_quantity(total)?;
+            check_stock(product.stock, &product.name, total)?;
+            tx.increment(&line, "quantity", quantity)?;
+        }
+        None => {
+            if tx.length(&lines) >= MAX_LINES {
+                return Err(OpError::new(
+                    ErrorCode::CartFull,
+                    format!("a cart holds at most {MAX_LINES} lines"),
+                ));
+            }
+            check_stock(product.stock, &product.name, quantity)?;
+            let line = tx.put_object(&lines, sku, ObjType::Map)?;
+            tx.put(&line, "sku", sku)?;
+            tx.put(&line, "name", product.name.as_str())?;
+            tx.put(&line, "unit_price", product.price)?;
+            tx.put(&line, "quantity", ScalarValue::counter(quantity))?;
+            tx.put(&line, "note", "")?;
+            tx.put(&line, "added_by", ctx.actor.user_id.to_string())?;
+            tx.put(&line, "added_by_name", ctx.actor.name.as_str())?;
+            tx.put(&line, "added_at", ctx.now_ms)?;
+        }
+    }
+    Ok(format!("{}*{}", product.name, quantity))
+}
+
+fn apply_in_tx(
+    tx: &mut automerge::transaction::Transaction<'_>,
+    ctx: &OpContext<'_>,
+    op: &Op,
+) -> Result<String, OpError> {
+    match op {
+        Op::AddLine { sku, quantity } => {
+            let what = add_to_line(tx, ctx, sku, *quantity)?;
+            Ok(format!("added {what}"))
+        }
+        Op::ChangeQuantity { line_id, delta } => {
+            let line = line_obj(tx, &line_id.0)?;
+            let name = get_string(tx, &line, "name")?;
+            let total = get_i64(tx, &line, "quantity")? + delta;
+            check_line_quantity(total)?;
+            if *delta > 0 {
+                let stock = ctx.catalog.get(&line_id.0).map_or(i64::MAX, |p| p.stock);
+                check_stock(stock, &name, total)?;
+            }
+            tx.increment(&line, "quantity", *delta)?;
+            Ok(format!("changed {name} to {total}"))
+        }
+        Op::SetQuantity { line_id, quantity } => {
+            let line = line_obj(tx, &line_id.0)?;
+            let name = get_string(tx, &line, "name")?;
+            let current = get_i64(tx, &line, "quantity")?;
+            let stock = ctx.catalog.get(&line_id.0).map_or(i64::MAX, |p| p.stock);
+            check_stock(stock, &name, *quantity)?;
+            // An increment by the difference composes with concurrent increments.
+            if *quantity != current {
+                tx.increment(&line, "quantity", quantity - current)?;
+            }
+            Ok(format!("set {name} to {quantity}"))
+        }
+        Op::RemoveLine { line_id } => {
+            let line = line_obj(tx, &line_id.0)?;
+            let name = get_string(tx, &line, "name")?;
+            let lines = root_map(tx, "lines")?;
+            tx.delete(&lines, line_id.0.as_str())?;
+            Ok(format!("removed {name}"))
+        }
+        Op::SetLineNote { line_id, note } => {
+            let line = line_obj(tx, &line_id.0)?;
+            let name = get_string(tx, &line, "name")?;
+            tx.put(&line, "note", note.as_str())?;
+            Ok(format!("noted on {name}: \"{note}\""))
+        }
+        Op::SetCartNote { note } => {
+            tx.put(ROOT, "note", note.as_str())?;
+            Ok(format!("set the cart note: \"{note}\""))
+        }
+        Op::Suggest {
+            sku,
+            quantity,
+            note,
+        } => {
+            let product = ctx.catalog.get(sku).ok_or_else(|| {
+                OpError::new(ErrorCode::UnknownSku, format!("no product {sku} in the catalog"))
+            })?;
+            let suggestions = root_map(tx, "suggestions")?;
+            if tx.length(&suggestions) >= MAX_SUGGESTIONS {
+                return Err(OpError::new(
+                    ErrorCode::CartFull,
+                    format!("a cart holds at most {MAX_SUGGESTIONS} open suggestions"),
+                ));
+            }
+            // Unique per (user, op_id): the room refuses a reused op_id before this.
+            let id = format!("s-{}-{}", ctx.actor.user_id.0.simple(), ctx.op_id.0);
+            let s = tx.put_object(&suggestions, id.as_str(), ObjType::Map)?;
+            tx.put(&s, "sku", sku.as_str())?;
+            tx.put(&s, "name", product.name.as_str())?;
+            tx.put(&s, "unit_price", product.price)?;
+            tx.put(&s, "quantity", *quantity)?;
+            tx.put(&s, "note", note.as_deref().unwrap_or(""))?;
+            tx.put(&s, "by", ctx.actor.user_id.to_string())?;
+            tx.put(&s, "by_name", ctx.actor.name.as_str())?;
+            tx.put(&s, "at", ctx.now_ms)?;
+            tx.put_object(&s, "votes", ObjType::Map)?;
+            Ok(format!("suggested {}*{quantity}", product.name))
+        }
+        Op::Vote {
+            suggestion_id,
+            value,
+        } => {
+            let suggestions = root_map(tx, "suggestions")?;
+            let s = map_obj(tx, &suggestions, &suggestion_id.0)?.ok_or_else(|| {
+                OpError::new(ErrorCode::SuggestionNotFound, "no such open suggestion")
+            })?;
+            let name = get_string(tx, &s, "name")?;
+            let votes = map_obj(tx, &s, "votes")?
+                .ok_or_else(|| OpError::new(ErrorCode::Internal, "suggestion has no votes map"))?;
+            let user = ctx.actor.user_id.to_string();
+            if *value == 0 {
+                tx.delete(&votes, user.as_str())?;
+                Ok(format!("withdrew a vote on {name}"))
+            } else {
+                tx.put(&votes, user.as_str(), *value)?;
+                let word = if *value > 0 { "for" } else { "against" };
+                Ok(format!("voted {word} {name}"))
+            }
+        }
+        Op::AcceptSuggestion { suggestion_id } => {
+            let suggestions = root_map(tx, "suggestions")?;
+            let s = map_obj(tx, &suggestions, &suggestion_id.0)?.ok_or_else(|| {
+                OpError::new(ErrorCode::SuggestionNotFound, "no such open suggestion")
+            })?;
+            let sku = get_string(tx, &s, "sku")?;
+            let quantity = get_i64(tx, &s, "quantity")?;
+            let by_name = get_string(tx, &s, "by_name")?;
+            let what = add_to_line(tx, ctx, &sku, quantity)?;
+            tx.delete(&suggestions, suggestion_id.0.as_str())?;
+            Ok(format!("accepted {by_name}'s suggestion {what}"))
+        }
+        Op::Rename { name } => {
+            let name = name.trim();
+            tx.put(ROOT, "name", name)?;
+            Ok(format!("renamed the cart to \"{name}\""))
+        }
+    }
+}
+
+fn recompute_totals(tx: &mut automerge::transaction::Transaction<'_>) -> Result<Totals, OpError> {
+    let lines = root_map(tx, "lines")?;
+    let mut subtotal = 0_i64;
+    let mut line_count = 0_i64;
+    let keys: Vec<String> = tx.keys(&lines).collect();
+    for key in keys {
+        if let Some(line) = map_obj(tx, &lines, &key)? {
+            subtotal += get_i64(tx, &line, "unit_price")? * get_i64(tx, &line, "quantity")?;
+            line_count += 1;
+        }
+    }
+    if get_i64(tx, &ROOT, "subtotal")? != subtotal {
+        tx.put(ROOT, "subtotal", subtotal)?;
+    }
+    Ok(Totals {
+        name: get_string(tx, &ROOT, "name")?,
+        subtotal,
+        line_count,
+        currency: get_string(tx, &ROOT, "currency")?,
+    })
+}
+
+/// The activity sentence: "Ana added Blue Mug*2. Subtotal $24.00".
+pub fn activity_text(actor_name: &str, summary: &str, totals: &Totals) -> String {
+    format!(
+        "{actor_name} {summary}. Subtotal {}",
+        format_money(totals.subtotal, &totals.currency)
+    )
+}
+
+/// One line of the JSON view.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct LineView {
+    pub line_id: String,
+    pub sku: String,
+    pub name: String,
+    pub unit_price: i64,
+    pub quantity: i64,
+    pub line_total: i64,
+    pub note: String,
+    pub added_by: String,
+    pub added_by_name: String,
+    pub added_at: i64,
+}
+
+/// One open suggestion of the JSON view.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SuggestionView {
+    pub suggestion_id: String,
+    pub sku: String,
+    pub name: String,
+    pub unit_price: i64,
+    pub quantity: i64,
+    pub note: String,
+    pub by: String,
+    pub by_name: String,
+    pub at: i64,
+    pub votes: std::collections::BTreeMap<String, i64>,
+    pub score: i64,
+}
+
+/// The server's JSON view of a cart document.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct CartView {
+    pub name: String,
+    pub note: String,
+    pub currency: String,
+    pub subtotal: i64,
+    pub item_count: i64,
+    pub lines: Vec<LineView>,
+    pub suggestions: Vec<SuggestionView>,
+    pub heads: Vec<String>,
+}
+
+/// Reads the document into its JSON view (lines and suggestions sorted by key).
+pub fn view(doc: &Automerge) -> Result<CartView, OpError> {
+    let lines_obj = root_map(doc, "lines")?;
+    let mut lines = Vec::new();
+    for key in doc.keys(&lines_obj) {
+        let Some(line) = map_obj(doc, &lines_obj, &key)? else {
+            continue;
+        };
+        let unit_price = get_i64(doc, &line, "unit_price")?;
+        let quantity = get_i64(doc, &line, "quantity")?;
+        lines.push(LineView {
+            line_id: key.clone(),
+            sku: get_string(doc, &line, "sku")?,
+            name: get_string(doc, &line, "name")?,
+            unit_price,
+            quantity,
+            line_total: unit_price * quantity,
+            note: get_string(doc, &line, "note")?,
+            added_by: get_string(doc, &line, "added_by")?,
+            added_by_name: get_string(doc, &line, "added_by_name")?,
+            added_at: get_i64(doc, &line, "added_at")?,
+        });
+    }
+    let suggestions_obj = root_map(doc, "suggestions")?;
+    let mut suggestions = Vec::new();
+    for key in doc.keys(&suggestions_obj) {
+        let Some(s) = map_obj(doc, &suggestions_obj, &key)? else {
+            continue;
+        };
+        let mut votes = std::collections::BTreeMap::new();
+        if let Some(votes_obj) = map_obj(doc, &s, "votes")? {
+            for voter in doc.keys(&votes_obj) {
+                let value = get_i64(doc, &votes_obj, &voter)?;
+                votes.insert(voter, value);
+            }
+        }
+        suggestions.push(SuggestionView {
+            suggestion_id: key.clone(),
+            sku: get_string(doc, &s, "sku")?,
+            name: get_string(doc, &s, "name")?,
+            unit_price: get_i64(doc, &s, "unit_price")?,
+            quantity: get_i64(doc, &s, "quantity")?,
+            note: get_string(doc, &s, "note")?,
+            by: get_string(doc, &s, "by")?,
+            by_name: get_string(doc, &s, "by_name")?,
+            at: get_i64(doc, &s, "at")?,
+            score: votes.values().sum(),
+            votes,
+        });
+    }
+    Ok(CartView {
+        name: get_string(doc, &ROOT, "name")?,
+        note: get_string(doc, &ROOT, "note")?,
+        currency: get_string(doc, &ROOT, "currency")?,
+        subtotal: get_i64(doc, &ROOT, "subtotal")?,
+        item_count: lines.iter().map(|l| l.quantity).sum(),
+        lines,
+        suggestions,
+        heads: doc.get_heads().iter().map(|h| h.to_string()).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Product, StoreInfo};
+    use cartroom_protocol::{LineId, SuggestionId};
+
+    fn catalog() -> Catalog {
+        let product = |sku: &str, price, stock| Product {
+            sku: sku.into(),
+            name: format!("Product {sku}"),
+            price,
+            currency: "USD".into(),
+            stock,
+            image_url: String::new(),
+            group_buy: None,
+            color: "#000".into(),
+        };
+        Catalog::new(
+            StoreInfo {
+                id: "t".into(),
+                name: "Test".into(),
+                currency: "USD".into(),
+            },
+            vec![product("A", 1200, 500), product("B", 250, 3)],
+        )
+    }
+
+    fn actor(name: &str) -> Actor {
+        Actor {
+            user_id: UserId::new_random(),
+            name: name.into(),
+        }
+    }
+
+    fn apply(doc: &mut Automerge, who: &Actor, op: Op) -> Result<Applied, OpError> {
+        let catalog = catalog();
+        let op_id = OpId(format!("op-{}", doc.get_heads().len() + doc.get_changes(&[]).len()));
+        apply_op(
+            doc,
+            &OpContext {
+                actor: who,
+                op_id: &op_id,
+                catalog: &catalog,
+                now_ms: 1_000,
+                node_id: 0,
+            },
+            &op,
+        )
+    }
+
+    fn add(sku: &str, quantity: i64) -> Op {
+        Op::AddLine {
+            sku: sku.into(),
+            quantity,
+        }
+    }
+
+    #[test]
+    fn adding_the_same_product_twice_adds_up_and_totals_follow() {
+        let ana = actor("Ana");
+        let mut doc = new_cart_doc("Picnic", "USD", &ana, 0, 0);
+        let applied = apply(&mut doc, &ana, add("A", 2)).unwrap();
+        assert_eq!(activity_text("Ana", &applied.summary, &applied.totals), "Ana added Product A*2. Subtotal $24.00");
+        apply(&mut doc, &actor("Ben"), add("A", 3)).unwrap();
+        let view = view(&doc).unwrap();
+        assert_eq!(view.lines.len(), 1);
+        assert_eq!(view.lines[0].quantity, 5);
+        assert_eq!(view.subtotal, 6000);
+        assert_eq!(view.lines[0].added_by_name, "Ana");
+    }
+
+    #[test]
+    fn refusals_change_nothing() {
+        let ana = actor("Ana");
+        let mut doc = new_cart_doc("Picnic", "USD", &ana, 0, 0);
+        let heads = doc.get_heads();
+        let cases = [
+            (add("NOPE", 1), ErrorCode::UnknownSku),
+            (add("A", 0), ErrorCode::QuantityOutOfRange),
+            (add("A", 1000), ErrorCode::QuantityOutOfRange),
+            (add("B", 4), ErrorCode::OutOfStock),
+            (
+                Op::SetCartNote {
+                    note: "x".repeat(501),
+                },
+                ErrorCode::InvalidField,
+            ),
+            (
+                Op::RemoveLine {
+                    line_id: LineId("A".into()),
+                },
+                ErrorCode::LineNotFound,
+            ),
+            (
+                Op::Vote {
+                    suggestion_id: SuggestionId("s-x".into()),
+                    value: 1,
+                },
+                ErrorCode::SuggestionNotFound,
+            ),
+            (Op::Rename { name: " ".into() }, ErrorCode::InvalidField),
+        ];
+        for (op, code) in cases {
+            let err = apply(&mut doc, &ana, op.clone()).unwrap_err();
+            assert_eq!(err.code, code, "{op:?}");
+            assert_eq!(doc.get_heads(), heads, "{op:?} changed the document");
+        }
+    }
+
+    #[test]
+    fn quantity_changes_stay_in_range() {
+        let ana = actor("Ana");
+        let mut doc = new_cart_doc("Picnic", "USD", &ana, 0, 0);
+        apply(&mut doc, &ana, add("A", 2)).unwrap();
+        let line_id = LineId("A".into());
+        let err = apply(
+            &mut doc,
+            &ana,
+            Op::ChangeQuantity {
+                line_id: line_id.clone(),
+                delta: -2,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::QuantityOutOfRange);
+        apply(
+            &mut doc,
+            &ana,
+            Op::SetQuantity {
+                line_id: line_id.clone(),
+                quantity: 7,
+            },
+        )
+        .unwrap();
+        apply(&mut doc, &ana, Op::ChangeQuantity { line_id, delta: -1 }).unwrap();
+        assert_eq!(view(&doc).unwrap().lines[0].quantity, 6);
+    }
+
+    #[test]
+    fn line_cap_is_enforced() {
+        let ana = actor("Ana");
+        let mut doc = new_cart_doc("Picnic", "USD", &ana, 0, 0);
+        let lines = root_map(&doc, "lines").unwrap();
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            for i in 0..MAX_LINES {
+                tx.put_object(&lines, format!("X{i}"), ObjType::Map)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(apply(&mut doc, &ana, add("A", 1)).unwrap_err().code, ErrorCode::CartFull);
+    }
+
+    #[test]
+    fn suggestion_votes_and_accept() {
+        let ana = actor("Ana");
+        let kid = actor("Kid");
+        let mut doc = new_cart_doc("Picnic", "USD", &ana, 0, 0);
+        apply(
+            &mut doc,
+            &kid,
+            Op::Suggest {
+                sku: "A".into(),
+                quantity: 2,
+                note: Some("please".into()),
+            },
+        )
+        .unwrap();
+        let id = SuggestionId(view(&doc).unwrap().suggestions[0].suggestion_id.clone());
+        apply(
+            &mut doc,
+            &ana,
+            Op::Vote {
+                suggestion_id: id.clone(),
+                value: 1,
+            },
+        )
+        .unwrap();
+        assert_eq!(view(&doc).unwrap().suggestions[0].score, 1);
+        let accepted = apply(&mut doc, &ana, Op::AcceptSuggestion { suggestion_id: id }).unwrap();
+        assert!(accepted.summary.contains("Kid's suggestion"), "{}", accepted.summary);
+        let view = view(&doc).unwrap();
+        assert!(view.suggestions.is_empty());
+        assert_eq!(view.lines[0].quantity, 2);
+    }
+
+    #[test]
+    fn remove_wins_over_a_concurrent_increment_when_replicas_merge() {
+        let ana = actor("Ana");
+        let ben = actor("Ben");
+        let mut doc = new_cart_doc("Picnic", "USD", &ana, 0, 0);
+        apply(&mut doc, &ana, add("A", 2)).unwrap();
+        let mut other = doc.fork();
+        apply(
+            &mut doc,
+            &ana,
+            Op::RemoveLine {
+                line_id: LineId("A".into()),
+            },
+        )
+        .unwrap();
+        apply(
+            &mut other,
+            &ben,
+            Op::ChangeQuantity {
+                line_id: LineId("A".into()),
+                delta: 3,
+            },
+        )
+        .unwrap();
+        doc.merge(&mut other).unwrap();
+        other.merge(&mut doc.clone()).unwrap();
+        assert!(view(&doc).unwrap().lines.is_empty());
+        assert_eq!(view(&doc).unwrap().lines, view(&other).unwrap().lines);
+    }
+}

@@ -1,0 +1,72 @@
+//! The one configuration of a Cartroom node: every flag is also a
+//! `CARTROOM_*` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Command-line and environment configuration.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "cartroom", version, about = "Real-time collaborative shopping carts")]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "CARTROOM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Folder holding the SQLite database; created if missing.
+    #[arg(long, env = "CARTROOM_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Folder of the built web client, served at `/` when it exists.
+    #[arg(long, env = "CARTROOM_WEB_DIR", default_value = "web-client/dist")]
+    pub web_dir: PathBuf,
+
+    /// Extra origins allowed to open the WebSocket (comma-separated, e.g.
+    /// `https://shop.example`). The server's own origin is always allowed.
+    #[arg(long, env = "CARTROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// How long a session lasts, in days.
+    #[arg(long, env = "CARTROOM_SESSION_TTL_DAYS", default_value_t = 30)]
+    pub session_ttl_days: u32,
+
+    /// Seconds a room stays loaded with nobody connected.
+    #[arg(long, env = "CARTROOM_ROOM_IDLE_SECS", default_value_t = 30)]
+    pub room_idle_secs: u64,
+
+    /// Changes after which a room writes a snapshot and trims its change log.
+    #[arg(long, env = "CARTROOM_SNAPSHOT_EVERY", default_value_t = 1000)]
+    pub snapshot_every: u64,
+
+    /// Most changes the group-commit writer puts in one transaction.
+    #[arg(long, env = "CARTROOM_COMMIT_BATCH", default_value_t = 512)]
+    pub commit_batch: usize,
+
+    /// SQLite `synchronous` setting: `full` survives power loss, `normal`
+    /// survives a killed process (WAL) and is faster.
+    #[arg(long, env = "CARTROOM_SQLITE_SYNC", default_value = "full", value_parser = ["full", "normal"])]
+    pub sqlite_sync: String,
+
+    /// Do not seed the demo store on an empty database.
+    #[arg(long, env = "CARTROOM_NO_SEED")]
+    pub no_seed: bool,
+
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, env = "CARTROOM_LOG_JSON")]
+    pub log_json: bool,
+}
+
+impl Config {
+    /// A configuration for tests and embedding: defaults, with the given data dir.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let mut config = Self::parse_from(["cartroom"]);
+        config.data_dir = data_dir.into();
+        config
+    }
+
+    pub(crate) fn room_idle(&self) -> Duration {
+        Duration::from_secs(self.room_idle_secs)
+    }
+}
