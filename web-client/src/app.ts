@@ -13,6 +13,4 @@ export interface App {
   notify(text: string, kind?: "error" | "info"): void;
   go(hash: string): void;
   signOut(): Promise<void>;
-  /** Called when the signed-in user changed (a guest made an account). */
-  setMe(user: User): void;
 }

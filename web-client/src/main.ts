@@ -85,10 +85,6 @@ function signedIn(user: User): void {
       }
       showAuth();
     },
-    setMe: (u) => {
-      if (app) app.me = u;
-      renderUserChip();
-    },
   };
   void api.store().then((s) => app && (app.currency = s.currency)).catch(() => {});
   banner = h(
@@ -104,7 +100,7 @@ function signedIn(user: User): void {
     h(
       "header",
       { class: "topbar" },
-      h("a", { class: "brand", href: "#/", testid: "home" }, logo(), "Cartroom"),
+      h("a", { class: "brand", href: "#/", testid: "home" }, logo(), h("span", { class: "brand-name" }, "Cartroom")),
       userChip,
     ),
     banner,
@@ -121,6 +117,7 @@ function renderUserChip(): void {
   mount(
     userChip,
     h("span", { class: "who", testid: "me-name", title: me.email ?? "guest" }, me.name, me.guest ? h("span", { class: "tag" }, "guest") : null),
+    me.guest ? h("a", { class: "link", href: "#/account", testid: "upgrade" }, "Create account") : null,
     h("button", { class: "link", testid: "signout", onclick: () => app?.signOut() }, "Sign out"),
   );
 }
@@ -157,6 +154,22 @@ function route(): void {
       page = new CartPage(app, cartId);
       mount(main, page.el);
     }
+    return;
+  }
+  if (location.hash === "#/account" && app.me.guest) {
+    mount(
+      main,
+      renderAuth({
+        upgrade: true,
+        notify,
+        onSignedIn: (user) => {
+          // The session changed: start over with a fresh connection.
+          notify("Your account is ready. Your carts came with you.", "info");
+          location.hash = "#/";
+          signedIn(user);
+        },
+      }),
+    );
     return;
   }
   mount(main, renderCarts(app));

@@ -61,6 +61,13 @@ test("an editor and a viewer co-edit one cart live, offline included", { timeout
     page.on("console", (m) => m.type() === "error" && !/Failed to load resource/.test(m.text()) && pageErrors.push(`${who} console: ${m.text()}`));
   }
 
+  // What the editor's page says on its sockets, to check the resync.
+  const editorFrames = [];
+  editor.on("websocket", (ws) => {
+    ws.on("framesent", (f) => typeof f.payload === "string" && editorFrames.push(["sent", JSON.parse(f.payload)]));
+    ws.on("framereceived", (f) => typeof f.payload === "string" && editorFrames.push(["received", JSON.parse(f.payload)]));
+  });
+
   const editorEmail = uniqueEmail("ana");
   const viewerEmail = uniqueEmail("kid");
   await signUp(editor, "Ana Editor", editorEmail);
@@ -140,6 +147,7 @@ test("an editor and a viewer co-edit one cart live, offline included", { timeout
   );
 
   // Back online: the queued ops are replayed and everyone agrees.
+  const framesBefore = editorFrames.length;
   const backAt = Date.now();
   await editorCtx.setOffline(false);
   await editor.locator(byTest("offline-banner")).waitFor({ state: "hidden", timeout: 15_000 });
@@ -150,6 +158,17 @@ test("an editor and a viewer co-edit one cart live, offline included", { timeout
   });
   t.diagnostic(`offline edits reached the viewer ${Date.now() - backAt} ms after coming back online`);
   assert.deepEqual(await linesOf(editor), expected);
+
+  // The page resubscribed with the heads it had, so only missing changes came.
+  const resync = editorFrames.slice(framesBefore);
+  const subscribe = resync.find(([dir, m]) => dir === "sent" && m.type === "subscribe" && m.cart_id === cartId);
+  assert.ok(subscribe, "the page subscribed again after reconnecting");
+  assert.ok(subscribe[1].heads?.length > 0, "the resubscribe carries the replica's heads");
+  const subscribed = resync.find(([dir, m]) => dir === "received" && m.type === "subscribed" && m.cart_id === cartId);
+  assert.equal(subscribed?.[1].payload, "changes", "the server sent only the missing changes");
+  const replayed = resync.filter(([dir, m]) => dir === "sent" && m.type === "op").map(([, m]) => m.op_id);
+  assert.equal(replayed.length, 5, "the five offline ops were replayed");
+  assert.equal(new Set(replayed).size, 5, "each with its own op_id");
 
   const res = await editorCtx.request.get(`${server.url}/api/carts/${cartId}`);
   assert.equal(res.status(), 200);
@@ -164,11 +183,23 @@ test("an editor and a viewer co-edit one cart live, offline included", { timeout
   await waitFor(async () => (await viewer.locator(byTest("activity-event")).count()) >= 3, { what: "activity on the viewer's page" });
   await waitFor(async () => (await editor.locator(byTest("presence-member")).count()) === 2, { what: "both people in presence" });
 
+  // The admin makes the viewer an editor: edit controls appear live.
+  const viewerRow = editor.locator(`[data-testid="member"][data-email="${viewerEmail}"]`);
+  await viewerRow.locator(byTest("member-role-select")).selectOption("editor");
+  await assertText(viewer.locator(byTest("role-badge")), "editor");
+  await viewer.locator(byTest("product-add")).first().waitFor({ timeout: 2_000 });
+  await line(viewer, first).locator(byTest("line-inc")).waitFor();
+
   // Notices fade on their own; the pictures show the page without them.
   for (const page of [editor, viewer]) await page.evaluate(() => document.querySelector('[data-testid="toasts"]')?.replaceChildren());
   mkdirSync(screenshots, { recursive: true });
   await editor.screenshot({ path: join(screenshots, "cart.png"), fullPage: true });
   await viewer.screenshot({ path: join(screenshots, "cart-phone.png"), fullPage: true });
+
+  // Removed from the cart, the viewer is told so at once.
+  await viewerRow.locator(byTest("member-remove")).click();
+  await viewer.locator(byTest("cart-ended")).waitFor({ timeout: 2_000 });
+  assert.match(await viewer.locator(byTest("cart-ended")).innerText(), /no longer a member/);
 
   assert.deepEqual(pageErrors, [], "no script errors on either page");
   t.diagnostic(`scenario took ${Date.now() - started} ms`);

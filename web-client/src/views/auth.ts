@@ -7,8 +7,15 @@ import type { User } from "../types";
 
 type Tab = "signin" | "signup" | "guest";
 
-export function renderAuth(opts: { onSignedIn(user: User): void; notify(text: string): void }): HTMLElement {
-  let tab: Tab = "signin";
+export interface AuthOptions {
+  onSignedIn(user: User): void;
+  notify(text: string): void;
+  /** A signed-in guest making an account: only the sign-up form, same user id. */
+  upgrade?: boolean;
+}
+
+export function renderAuth(opts: AuthOptions): HTMLElement {
+  let tab: Tab = opts.upgrade ? "signup" : "signin";
   const body = h("div", { class: "auth-body" });
   const tabs = h("div", { class: "tabs", role: "tablist" });
   const error = h("p", { class: "form-error", testid: "auth-error", role: "alert", hidden: true });
@@ -36,6 +43,7 @@ export function renderAuth(opts: { onSignedIn(user: User): void; notify(text: st
   const field = (label: string, input: HTMLInputElement) => h("label", { class: "field" }, h("span", null, label), input);
 
   const show = () => {
+    tabs.hidden = Boolean(opts.upgrade);
     mount(
       tabs,
       (
@@ -98,6 +106,7 @@ export function renderAuth(opts: { onSignedIn(user: User): void; notify(text: st
           field("Password (8 characters or more)", password),
           error,
           h("button", { type: "submit", class: "primary wide", testid: "signup-submit" }, "Create account"),
+          opts.upgrade ? h("a", { href: "#/", class: "button ghost wide" }, "Not now") : null,
         ),
       );
     } else {
@@ -118,14 +127,17 @@ export function renderAuth(opts: { onSignedIn(user: User): void; notify(text: st
   };
   show();
 
+  const intro = opts.upgrade
+    ? "Create an account to keep your carts and open them from any device."
+    : "Shop together, live. One cart for the whole family or team.";
   return h(
     "div",
-    { class: "auth", testid: "auth-screen" },
+    { class: opts.upgrade ? "auth embedded" : "auth", testid: opts.upgrade ? "upgrade-screen" : "auth-screen" },
     h(
       "div",
       { class: "auth-card card" },
       h("h1", { class: "auth-title" }, logo(true), "Cartroom"),
-      h("p", { class: "muted center" }, "Shop together, live. One cart for the whole family or team."),
+      h("p", { class: "muted center" }, intro),
       tabs,
       body,
     ),
