@@ -15,14 +15,15 @@ const READY_TIMEOUT_MS = 30_000;
 
 /**
  * Starts the server and resolves once it prints `listening on http://...`.
- * Returns its base URL and a `stop()` that kills it and removes its data.
+ * Returns its base URL and a `stop()` that kills it and removes its data
+ * (unless `keepData`, for a restart on the same `dataDir`).
  */
-export async function startServer() {
+export async function startServer({ listen = "127.0.0.1:0", dataDir, keepData = false } = {}) {
   const bin = process.env.CARTROOM_BIN ? resolve(process.env.CARTROOM_BIN) : join(repoRoot, "target/debug/cartroom");
   if (!existsSync(bin)) throw new Error(`server binary not found at ${bin}; run \`cargo build -p cartroom\` (or set CARTROOM_BIN)`);
   if (!existsSync(join(webDir, "index.html"))) throw new Error(`${webDir}/index.html is missing; run \`npm run build\` in web-client`);
-  const dataDir = mkdtempSync(join(tmpdir(), "cartroom-web-test-"));
-  const child = spawn(bin, ["--listen", "127.0.0.1:0", "--data-dir", dataDir, "--web-dir", webDir], {
+  dataDir ??= mkdtempSync(join(tmpdir(), "cartroom-web-test-"));
+  const child = spawn(bin, ["--listen", listen, "--data-dir", dataDir, "--web-dir", webDir], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" },
   });
@@ -49,6 +50,7 @@ export async function startServer() {
   });
   return {
     url,
+    dataDir,
     log: () => log,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
@@ -58,7 +60,7 @@ export async function startServer() {
         await exited;
         clearTimeout(timer);
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
