@@ -123,8 +123,11 @@ export class Live {
     return op_id;
   }
 
-  presenceStatus(cartId: string, status: string): void {
-    this.send({ type: "presence", cart_id: cartId, status });
+  /** Sends a chat line; false when offline (chat is not queued). */
+  chat(cartId: string, text: string): boolean {
+    if (this.state !== "online" || !this.carts.get(cartId)?.loaded) return false;
+    this.send({ type: "chat", cart_id: cartId, text });
+    return true;
   }
 
   private sendOp(cartId: string, p: PendingOp): void {
@@ -313,8 +316,25 @@ export class Live {
         this.events.change(cart.cartId);
         return;
       }
-      case "chat":
+      case "chat": {
+        // Live chat comes as its own message; the feed's history has the
+        // same line as an activity event of kind `chat` (same user and time).
+        const cart = this.carts.get(msg.cart_id);
+        if (!cart) return;
+        const event: ActivityEvent = {
+          seq: 0,
+          at: msg.at,
+          user_id: msg.user_id,
+          user_name: msg.user_name,
+          kind: "chat",
+          text: `${msg.user_name}: ${msg.text}`,
+          subtotal: 0,
+          currency: "",
+        };
+        cart.activity = mergeActivity(cart.activity, [event]);
+        this.events.change(cart.cartId);
         return;
+      }
     }
   }
 
@@ -374,10 +394,15 @@ export class Live {
   }
 }
 
+/** One feed without repeats: events by seq, chat lines by who and when. */
 function mergeActivity(have: ActivityEvent[], more: ActivityEvent[]): ActivityEvent[] {
-  const bySeq = new Map(have.map((e) => [e.seq, e]));
-  for (const e of more) bySeq.set(e.seq, e);
-  return [...bySeq.values()].sort((a, b) => a.seq - b.seq).slice(-100);
+  const key = (e: ActivityEvent) => (e.kind === "chat" ? `chat:${e.user_id}:${e.at}` : `seq:${e.seq}`);
+  const byKey = new Map(have.map((e) => [key(e), e]));
+  for (const e of more) {
+    const old = byKey.get(key(e));
+    if (!old || e.seq > 0) byKey.set(key(e), e);
+  }
+  return [...byKey.values()].sort((a, b) => a.at - b.at || a.seq - b.seq).slice(-100);
 }
 
 function uuidFromBytes(b: Uint8Array): string {

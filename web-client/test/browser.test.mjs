@@ -130,6 +130,11 @@ test("an editor and a viewer co-edit one cart live, offline included", { timeout
   }
   assert.deepEqual(await linesOf(editor), [[first, 1], [second, 1]].sort((a, b) => a[0].localeCompare(b[0])));
 
+  // The viewer says something; it lands in the editor's activity feed.
+  await viewer.locator(byTest("chat-input")).fill("Can we get lemonade too?");
+  await viewer.locator(byTest("chat-send")).click();
+  await editor.locator('[data-testid="activity-event"][data-kind="chat"]', { hasText: "lemonade too" }).waitFor({ timeout: 2_000 });
+
   // The editor goes offline and changes quantities; nothing reaches the viewer.
   await editorCtx.setOffline(true);
   await editor.locator(byTest("offline-banner")).waitFor({ state: "visible", timeout: 5_000 });

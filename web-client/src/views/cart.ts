@@ -6,7 +6,7 @@ import type { App } from "../app";
 import { h, mount } from "../dom";
 import { hue, initials, money, timeAgo } from "../format";
 import type { CartLive } from "../live";
-import { atLeast, type CartSummary, type CartView, type LineView, type Product, type Role, type SuggestionView } from "../types";
+import { atLeast, type ActivityEvent, type CartSummary, type CartView, type LineView, type Product, type Role, type SuggestionView } from "../types";
 import { MembersPanel } from "./members";
 
 const ENDED_WORDS: Record<string, string> = {
@@ -95,7 +95,7 @@ export class CartPage {
           { class: "col" },
           h("section", { class: "card" }, h("h2", null, "In the cart"), this.lines, this.totals),
           h("section", { class: "card" }, h("h2", null, "Suggestions"), this.suggestions),
-          h("section", { class: "card" }, h("h2", null, "Activity"), this.activity),
+          h("section", { class: "card" }, h("h2", null, "Activity"), this.chatForm(), this.activity),
         ),
         h(
           "div",
@@ -104,6 +104,35 @@ export class CartPage {
           this.members.el,
         ),
       ),
+    );
+  }
+
+  /** A line of chat; it comes back to everyone as an activity event. */
+  private chatForm(): HTMLElement {
+    const input = h("input", {
+      type: "text",
+      placeholder: "Say something to everyone here",
+      maxlength: 1000,
+      testid: "chat-input",
+      "aria-label": "Chat message",
+    });
+    return h(
+      "form",
+      {
+        class: "chat",
+        onsubmit: (ev: Event) => {
+          ev.preventDefault();
+          const text = input.value.trim();
+          if (!text) return;
+          if (!this.app.live.chat(this.cartId, text)) {
+            this.app.notify("You're offline: chat messages can't be sent until you reconnect.");
+            return;
+          }
+          input.value = "";
+        },
+      },
+      input,
+      h("button", { type: "submit", class: "secondary small", testid: "chat-send" }, "Send"),
     );
   }
 
@@ -138,7 +167,7 @@ export class CartPage {
     this.renderActivity();
     if (this.catalogRole !== this.role) this.renderCatalog();
     this.members.show(this.role);
-    const last = this.cart.activity[this.cart.activity.length - 1];
+    const last = this.cart.activity.reduce<ActivityEvent | undefined>((m, e) => (e.seq > (m?.seq ?? 0) ? e : m), undefined);
     if (last && last.seq !== this.lastSeq) {
       if (this.lastSeq !== undefined && /member|role|invite/.test(last.kind)) void this.members.refresh();
       this.lastSeq = last.seq;
@@ -409,7 +438,7 @@ export class CartPage {
       events.map((e) =>
         h(
           "li",
-          { class: "event", testid: "activity-event", "data-kind": e.kind },
+          { class: `event ${e.kind === "chat" ? "is-chat" : ""}`, testid: "activity-event", "data-kind": e.kind },
           h("span", { class: "avatar tiny", style: `--h:${hue(e.user_id)}` }, initials(e.user_name)),
           h("span", { class: "event-text" }, e.text),
           h("time", { class: "muted small", datetime: new Date(e.at).toISOString() }, timeAgo(e.at)),
