@@ -1,1 +1,165 @@
+//! Harness for the end-to-end tests: the real server on `127.0.0.1:0` with a
+//! fresh data dir, either in-process through the library ([`TestServer`]) or
+//! as the `cartroom` binary when a process must die ([`ServerProcess`]).
 
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use cartroom_client::Account;
+use cartroom_protocol::{CartId, MemberRole};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
+
+/// The password every test account uses.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The server running inside the test process.
+pub struct TestServer {
+    pub base_url: String,
+    pub data_dir: PathBuf,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), cartroom::StartError>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// Starts a server on a fresh data dir.
+    pub async fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().to_owned();
+        Self::start_in(&path, Some(dir)).await
+    }
+
+    /// Starts a server on an existing data dir (to check what was persisted).
+    pub async fn start_in(data_dir: &Path, owned: Option<tempfile::TempDir>) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let config = cartroom::Config::for_data_dir(data_dir);
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(cartroom::run(listener, config, shutdown.clone()));
+        Ok(Self {
+            base_url,
+            data_dir: data_dir.to_owned(),
+            shutdown,
+            task,
+            _dir: owned,
+        })
+    }
+
+    /// Graceful shutdown; returns the data dir (kept alive) for a restart.
+    pub async fn stop(self) -> anyhow::Result<Option<tempfile::TempDir>> {
+        self.shutdown.cancel();
+        self.task.await??;
+        Ok(self._dir)
+    }
+
+    /// Signs up a fresh account with a unique e-mail.
+    pub async fn account(&self, name: &str) -> anyhow::Result<Account> {
+        sign_up(&self.base_url, name).await
+    }
+}
+
+/// Signs up `name` with a unique e-mail on the server at `base_url`.
+pub async fn sign_up(base_url: &str, name: &str) -> anyhow::Result<Account> {
+    let email = format!("{}-{}@example.com", name.to_lowercase(), uuid::Uuid::new_v4().simple());
+    Account::sign_up(base_url, &email, PASSWORD, name).await
+}
+
+/// An admin's cart with the given accounts added under the given roles.
+pub async fn shared_cart(admin: &Account, members: &[(&Account, MemberRole)]) -> anyhow::Result<CartId> {
+    let cart = admin.create_cart("Family groceries").await?;
+    for (account, role) in members {
+        let email = account.email.as_deref().context("members need an e-mail")?;
+        admin.add_member(cart, email, *role).await?;
+    }
+    Ok(cart)
+}
+
+/// The `cartroom` binary, built once per test process.
+pub fn cartroom_bin() -> anyhow::Result<PathBuf> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .args(["build", "--quiet", "-p", "cartroom", "--bin", "cartroom"])
+                .status()
+                .map_err(|e| format!("running cargo: {e}"))?;
+            if !status.success() {
+                return Err("cargo build -p cartroom failed".into());
+            }
+            // target/<profile>/deps/<test> -> target/<profile>/cartroom
+            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+            let profile_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .ok_or("unexpected test binary location")?;
+            let debug = profile_dir.parent().map(|t| t.join("debug").join("cartroom"));
+            [Some(profile_dir.join("cartroom")), debug]
+                .into_iter()
+                .flatten()
+                .find(|p| p.exists())
+                .ok_or_else(|| "cartroom binary not found after building".into())
+        })
+        .clone()
+        .map_err(anyhow::Error::msg)
+}
+
+/// The `cartroom` binary running as a child process.
+pub struct ServerProcess {
+    pub base_url: String,
+    child: Child,
+}
+
+impl ServerProcess {
+    /// Starts the binary on `data_dir` and waits for its "listening on" line.
+    pub async fn start(data_dir: &Path) -> anyhow::Result<Self> {
+        let mut child = Command::new(cartroom_bin()?)
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("CARTROOM_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting cartroom")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .context("cartroom did not say where it listens")??
+            .context("cartroom exited before listening")?;
+        let Some(base_url) = line.strip_prefix("listening on ") else {
+            bail!("unexpected first line {line:?}");
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self {
+            base_url: base_url.to_owned(),
+            child,
+        })
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub async fn kill_9(mut self) -> anyhow::Result<()> {
+        self.child.start_kill()?;
+        self.child.wait().await?;
+        Ok(())
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub async fn terminate(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let pid = self.child.id().context("already exited")?;
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()?;
+        if !status.success() {
+            bail!("kill -TERM failed");
+        }
+        Ok(tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await??)
+    }
+}
