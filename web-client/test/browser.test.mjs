@@ -188,18 +188,34 @@ test("an editor and a viewer co-edit one cart live, offline included", { timeout
   await waitFor(async () => (await viewer.locator(byTest("activity-event")).count()) >= 3, { what: "activity on the viewer's page" });
   await waitFor(async () => (await editor.locator(byTest("presence-member")).count()) === 2, { what: "both people in presence" });
 
+  // One more suggestion stays open, with a vote.
+  const [third, fourth] = skus.slice(2);
+  await product(viewer, third).locator(byTest("product-suggest")).click();
+  await suggestion(viewer, third).locator(byTest("vote-up")).click();
+  await waitFor(async () => (await suggestion(editor, third).locator(byTest("suggestion-score")).innerText()) === "1", {
+    what: "the second suggestion's vote on the editor's page",
+  });
+
   // The admin makes the viewer an editor: edit controls appear live.
   const viewerRow = editor.locator(`[data-testid="member"][data-email="${viewerEmail}"]`);
   await viewerRow.locator(byTest("member-role-select")).selectOption("editor");
   await assertText(viewer.locator(byTest("role-badge")), "editor");
   await viewer.locator(byTest("product-add")).first().waitFor({ timeout: 2_000 });
   await line(viewer, first).locator(byTest("line-inc")).waitFor();
+  await product(viewer, fourth).locator(byTest("product-add")).click();
+  await line(editor, fourth).waitFor({ timeout: 2_000 });
+  assert.match(await line(editor, fourth).locator(byTest("line-added-by")).innerText(), /Kid Viewer/);
 
   // Notices fade on their own; the pictures show the page without them.
-  for (const page of [editor, viewer]) await page.evaluate(() => document.querySelector('[data-testid="toasts"]')?.replaceChildren());
+  for (const page of [editor, viewer]) {
+    await page.evaluate(() => {
+      document.querySelector('[data-testid="toasts"]')?.replaceChildren();
+      window.scrollTo(0, 0);
+    });
+  }
   mkdirSync(screenshots, { recursive: true });
   await editor.screenshot({ path: join(screenshots, "cart.png"), fullPage: true });
-  await viewer.screenshot({ path: join(screenshots, "cart-phone.png"), fullPage: true });
+  await viewer.screenshot({ path: join(screenshots, "cart-phone.png") });
 
   // Removed from the cart, the viewer is told so at once.
   await viewerRow.locator(byTest("member-remove")).click();
