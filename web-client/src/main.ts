@@ -78,6 +78,9 @@ function signedIn(user: User): void {
       else location.hash = hash;
     },
     signOut: async () => {
+      // Stop the socket first, so the server's "session ended" close is not
+      // reported as if the session had expired.
+      live.stop();
       try {
         await api.signout();
       } catch {

@@ -167,6 +167,7 @@ export class CartPage {
     this.renderActivity();
     if (this.catalogRole !== this.role) this.renderCatalog();
     this.members.show(this.role);
+    this.members.noticePresence(this.cart.presence.map((p) => p.user_id));
     const last = this.cart.activity.reduce<ActivityEvent | undefined>((m, e) => (e.seq > (m?.seq ?? 0) ? e : m), undefined);
     if (last && last.seq !== this.lastSeq) {
       if (this.lastSeq !== undefined && /member|role|invite/.test(last.kind)) void this.members.refresh();

@@ -14,6 +14,7 @@ export class MembersPanel {
   private members: Member[] | undefined;
   private role: Role | undefined;
   private loading = false;
+  private readonly looked = new Set<string>();
 
   constructor(
     private readonly app: App,
@@ -31,6 +32,17 @@ export class MembersPanel {
     }
     this.el.hidden = false;
     this.draw();
+    void this.refresh();
+  }
+
+  /** Reloads the list when someone here is not on it (a new member). */
+  noticePresence(userIds: string[]): void {
+    if (!this.members || this.loading) return;
+    const known = new Set(this.members.map((m) => m.user_id));
+    const fresh = userIds.filter((id) => !known.has(id) && !this.looked.has(id));
+    if (fresh.length === 0) return;
+    // Someone here may not be a member at all (store staff): look once.
+    for (const id of fresh) this.looked.add(id);
     void this.refresh();
   }
 
