@@ -64,6 +64,7 @@ impl Conn {
         match self.outbound.try_send(msg) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::debug!(conn_id = self.id, "outbound queue full: closing as a slow consumer");
                 metrics::counter!("cartroom_slow_consumers_total").increment(1);
                 self.too_slow.cancel();
                 false

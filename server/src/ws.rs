@@ -47,6 +47,8 @@ pub const PING_EVERY: Duration = Duration::from_secs(20);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Messages dropped by the rate limit before the connection is closed with 4029.
 pub const MAX_DROPPED: u32 = 200;
+/// How long a closing connection waits for the client's close answer.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Socket read buffer: small, since client messages are small and there may be tens of thousands of sockets.
 const READ_BUFFER: usize = 4 * 1024;
 
@@ -97,7 +99,7 @@ async fn serve(state: AppState, socket: WebSocket, conn_id: u64, authed: Authed)
             ended: session_ended.clone(),
         },
     );
-    let (sink, stream) = socket.split();
+    let (sink, mut stream) = socket.split();
     let (outbound, outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
     let conn: ConnHandle = Arc::new(Conn {
         id: conn_id,
@@ -125,9 +127,21 @@ async fn serve(state: AppState, socket: WebSocket, conn_id: u64, authed: Authed)
         subscriptions: HashSet::new(),
         dropped: 0,
     };
-    let close = reader.run(stream, &session_ended).await;
+    let close = reader.run(&mut stream, &session_ended).await;
+    tracing::debug!(?close, "reader finished");
+    let server_closes = close.is_some()
+        || state.shutdown.is_cancelled()
+        || conn.too_slow.is_cancelled()
+        || session_ended.is_cancelled();
     if let Some(close) = close {
         let _ = close_tx.send(close).await;
+    }
+    if server_closes {
+        // Read (and drop) until the client answers the close: closing a TCP
+        // socket with unread input resets it, and the reset would destroy
+        // the close frame and whatever was queued before it.
+        let drain = async { while let Some(Ok(msg)) = stream.next().await { if matches!(msg, Message::Close(_)) { break; } } };
+        let _ = tokio::time::timeout(CLOSE_GRACE, drain).await;
     }
     drop(close_tx);
     for cart in reader.subscriptions.drain() {
@@ -176,6 +190,15 @@ async fn write_loop(
         }
     };
     if let Some((code, reason)) = close {
+        // What was queued before the close still goes out, unless the queue
+        // itself is the problem.
+        if code != CloseCode::SlowConsumer {
+            while let Ok(msg) = outbound.try_recv() {
+                if sink.send(msg).await.is_err() {
+                    return;
+                }
+            }
+        }
         let frame = CloseFrame {
             code: code.code(),
             reason: reason.into(),
@@ -195,7 +218,7 @@ struct Reader {
 
 impl Reader {
     /// Reads until the socket ends; returns the close to send, if any.
-    async fn run(&mut self, mut stream: SplitStream<WebSocket>, session_ended: &CancellationToken) -> Option<Close> {
+    async fn run(&mut self, stream: &mut SplitStream<WebSocket>, session_ended: &CancellationToken) -> Option<Close> {
         let quota = Quota::per_second(NonZeroU32::new(RATE_PER_SECOND).expect("non-zero"))
             .allow_burst(NonZeroU32::new(RATE_BURST).expect("non-zero"));
         let limiter = RateLimiter::direct(quota);
@@ -350,6 +373,7 @@ impl Reader {
 
 /// A read error: an oversized message gets 1009, anything else just ends.
 fn read_error_close(e: axum::Error) -> Option<Close> {
+    tracing::debug!(error = %e, "socket read failed");
     let inner = e.into_inner();
     match inner.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
         Some(tokio_tungstenite::tungstenite::Error::Capacity(_)) => {

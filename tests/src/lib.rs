@@ -36,6 +36,10 @@ impl TestServer {
 
     /// Starts a server on an existing data dir (to check what was persisted).
     pub async fn start_in(data_dir: &Path, owned: Option<tempfile::TempDir>) -> anyhow::Result<Self> {
+        // CARTROOM_TEST_LOG=debug shows the server's logs in a failing test.
+        if let Ok(filter) = std::env::var("CARTROOM_TEST_LOG") {
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let config = cartroom::Config::for_data_dir(data_dir);
