@@ -45,6 +45,20 @@ test("a guest makes carts, switches and renames them, then keeps them as an acco
   const party = await create("Party");
   assert.notEqual(groceries, party);
 
+  // The catalog search narrows the products, pictures included.
+  await page.locator(byTest("catalog-search")).fill("mug");
+  await waitFor(
+    async () => {
+      const names = await page.locator(byTest("product")).allInnerTexts();
+      return names.length > 0 && names.every((n) => /mug/i.test(n));
+    },
+    { what: "only mugs in the catalog" },
+  );
+  const img = page.locator(`${byTest("product")} img`).first();
+  await waitFor(() => img.evaluate((el) => el.complete && el.naturalWidth > 0), { what: "a product picture to load" });
+  await page.locator(byTest("catalog-search")).fill("no such thing at all");
+  await waitFor(async () => (await page.locator(byTest("catalog")).innerText()).includes("No products match"), { what: "an empty search" });
+
   // Switch carts from the cart page.
   await page.locator(byTest("cart-switcher")).selectOption(groceries);
   await waitFor(async () => (await page.locator(byTest("cart-page")).getAttribute("data-cart-id")) === groceries, { what: "switch" });
