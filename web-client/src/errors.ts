@@ -7,7 +7,7 @@ const WORDS: Record<string, string> = {
   unauthorized: "Your session has ended. Please sign in again.",
   forbidden: "Your role in this cart doesn't allow that.",
   cart_not_found: "This cart doesn't exist, or you're not a member of it.",
-  not_subscribed: "This cart isn't open any more. Reloading it…",
+  not_subscribed: "This cart isn't open any more. Please reload the page.",
   too_many_subscriptions: "Too many carts are open at once.",
   unknown_sku: "That product isn't in the catalog any more.",
   line_not_found: "That item is no longer in the cart — someone may have removed it.",

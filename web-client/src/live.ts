@@ -43,6 +43,7 @@ const PING_EVERY_MS = 15_000;
 const PONG_WAIT_MS = 10_000;
 const RETRY_OP_MS = 1_000;
 const CLOSE_SESSION_ENDED = 4001;
+const MAX_SUBSCRIBE_HEADS = 64;
 
 const clientId = Math.random().toString(36).slice(2, 10);
 let opCounter = 0;
@@ -226,7 +227,9 @@ export class Live {
   }
 
   private subscribe(cart: CartLive): void {
-    const heads = cart.loaded ? cart.replica.heads() : [];
+    // Over 64 heads the server would refuse; the whole document is the fallback.
+    let heads = cart.loaded ? cart.replica.heads() : [];
+    if (heads.length > MAX_SUBSCRIBE_HEADS) heads = [];
     cart.syncing = true;
     this.send({ type: "subscribe", cart_id: cart.cartId, ...(heads.length ? { heads } : {}) });
   }
@@ -340,6 +343,12 @@ export class Live {
 
   private onError(msg: Extract<ServerMsg, { type: "error" }>): void {
     const cart = msg.cart_id ? this.carts.get(msg.cart_id) : undefined;
+    if (cart && msg.code === "not_subscribed") {
+      // The server lost track of this subscription: subscribe again, and
+      // the pending ops go out once the replica has caught up.
+      if (!cart.syncing) this.subscribe(cart);
+      return;
+    }
     if (cart && msg.op_id) {
       const p = cart.replica.pending.find((x) => x.op_id === msg.op_id);
       if (!p) return;
