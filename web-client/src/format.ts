@@ -43,3 +43,8 @@ export function hue(id: string): number {
   for (let i = 0; i < id.length; i++) x = (x * 31 + id.charCodeAt(i)) >>> 0;
   return x % 360;
 }
+
+/** "1 item", "3 items". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}

@@ -65,26 +65,34 @@ export class Live {
     private readonly events: LiveEvents,
     /** Whose queue this is: pending ops are kept per user and cart. */
     private readonly owner: string,
-  ) {
-    window.addEventListener("offline", () => {
-      // The browser knows the network is gone: stop trusting the socket
-      // and queue ops until it is back.
-      this.ws?.close();
-      this.dropSocket();
-    });
-    window.addEventListener("online", () => this.reconnectNow());
-    document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "visible" && this.state === "offline") this.reconnectNow();
-    });
-  }
+  ) {}
+
+  private readonly onOffline = () => {
+    // The browser knows the network is gone: stop trusting the socket and
+    // queue ops until it is back.
+    const ws = this.ws;
+    this.dropSocket();
+    ws?.close();
+    this.scheduleReconnect();
+  };
+  private readonly onOnline = () => this.reconnectNow();
+  private readonly onVisible = () => {
+    if (document.visibilityState === "visible" && this.state === "offline") this.reconnectNow();
+  };
 
   start(): void {
     this.stopped = false;
+    window.addEventListener("offline", this.onOffline);
+    window.addEventListener("online", this.onOnline);
+    document.addEventListener("visibilitychange", this.onVisible);
     this.connect();
   }
 
   stop(): void {
     this.stopped = true;
+    window.removeEventListener("offline", this.onOffline);
+    window.removeEventListener("online", this.onOnline);
+    document.removeEventListener("visibilitychange", this.onVisible);
     window.clearTimeout(this.reconnectTimer);
     const ws = this.ws;
     this.dropSocket();
@@ -100,7 +108,7 @@ export class Live {
       this.carts.set(cartId, cart);
     }
     cart.ended = undefined;
-    if (this.state === "online") this.subscribe(cart);
+    if (this.state === "online" && !cart.syncing) this.subscribe(cart);
     return cart;
   }
 

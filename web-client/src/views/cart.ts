@@ -4,7 +4,7 @@
 import { api, ApiError } from "../api";
 import type { App } from "../app";
 import { h, mount } from "../dom";
-import { hue, initials, money, timeAgo } from "../format";
+import { hue, initials, money, plural, timeAgo } from "../format";
 import type { CartLive } from "../live";
 import { atLeast, type ActivityEvent, type CartSummary, type CartView, type LineView, type Product, type Role, type SuggestionView } from "../types";
 import { MembersPanel } from "./members";
@@ -276,13 +276,13 @@ export class CartPage {
       h(
         "div",
         { class: "muted small" },
-        `${v.lines.reduce((n, l) => n + l.quantity, 0)} items`,
+        plural(v.lines.reduce((n, l) => n + l.quantity, 0), "item"),
         pending > 0
           ? h(
               "span",
               { class: `pending-note ${offline ? "offline" : ""}`, testid: "pending-count", "data-count": pending },
               offline
-                ? ` · ${pending} ${pending === 1 ? "change" : "changes"} waiting to be sent`
+                ? ` · ${plural(pending, "change")} waiting to be sent`
                 : " · saving…",
             )
           : null,

@@ -3,7 +3,7 @@
 import { api, ApiError } from "../api";
 import type { App } from "../app";
 import { h, mount } from "../dom";
-import { money } from "../format";
+import { money, plural } from "../format";
 import type { CartSummary } from "../types";
 
 export function renderCarts(app: App): HTMLElement {
@@ -46,7 +46,7 @@ export function renderCarts(app: App): HTMLElement {
           h(
             "span",
             { class: "cart-meta" },
-            `${c.line_count} ${c.line_count === 1 ? "item" : "items"} · ${money(c.subtotal, c.currency)}`,
+            `${plural(c.line_count, "product")} · ${money(c.subtotal, c.currency)}`,
           ),
         ),
         h("span", { class: `badge role-${c.role}` }, c.role),
