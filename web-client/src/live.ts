@@ -156,6 +156,11 @@ export class Live {
   private connect(): void {
     if (this.stopped) return;
     window.clearTimeout(this.reconnectTimer);
+    if (!navigator.onLine) {
+      // No network at all: wait for the `online` event (or the next try).
+      this.scheduleReconnect();
+      return;
+    }
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
     let ws: WebSocket;
     try {

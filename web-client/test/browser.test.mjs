@@ -58,7 +58,7 @@ test("an editor and a viewer co-edit one cart live, offline included", { timeout
   const pageErrors = [];
   for (const [who, page] of [["editor", editor], ["viewer", viewer]]) {
     page.on("pageerror", (e) => pageErrors.push(`${who}: ${e.message}`));
-    page.on("console", (m) => m.type() === "error" && !/Failed to load resource/.test(m.text()) && pageErrors.push(`${who} console: ${m.text()}`));
+    page.on("console", (m) => m.type() === "error" && !/Failed to load resource|net::ERR_/.test(m.text()) && pageErrors.push(`${who} console: ${m.text()}`));
   }
 
   // What the editor's page says on its sockets, to check the resync.
