@@ -118,7 +118,7 @@ test("a guest makes carts, switches and renames them, then keeps them as an acco
   await ctx.close();
 });
 
-test("an edit the server refuses is rolled back and explained", { timeout: 30_000 }, async () => {
+test("an edit the server refuses is rolled back and explained; a deleted cart says so", { timeout: 30_000 }, async () => {
   const owner = await ApiClient.signup(server.url, uniqueEmail("lee"), "Lee");
   const { products } = await owner.json("GET", "/api/catalog?q=");
   const scarce = [...products].sort((a, b) => a.stock - b.stock)[0];
@@ -139,5 +139,10 @@ test("an edit the server refuses is rolled back and explained", { timeout: 30_00
   const notice = await page.locator(byTest("error-toast")).first().innerText();
   assert.ok(/stock|between 1 and 999/.test(notice), `a shopper's words, not a code: ${notice}`);
   await waitFor(async () => (await line.locator(byTest("line-qty")).innerText()) === before, { what: "the rollback" });
+
+  // The cart is deleted elsewhere: the open page says so.
+  await owner.json("DELETE", `/api/carts/${cart.id}`, undefined, 204);
+  await page.locator(byTest("cart-ended")).waitFor({ timeout: 2_000 });
+  assert.match(await page.locator(byTest("cart-ended")).innerText(), /deleted/);
   await ctx.close();
 });
