@@ -371,7 +371,7 @@ export class CartPage {
       this.suggestions,
       v.suggestions.map((s: SuggestionView) => {
         const mine = s.votes[this.app.me.id] ?? 0;
-        const real = !s.pending || !s.suggestion_id.startsWith("pending:");
+        const real = !s.suggestion_id.startsWith("pending:");
         return h(
           "li",
           { class: `suggestion ${s.pending ? "pending" : ""}`, testid: "suggestion", "data-sku": s.sku, "data-id": s.suggestion_id },
