@@ -153,7 +153,7 @@ pub struct Connection {
 }
 
 /// What a wait is looking for; `Some` ends it.
-type Matcher<'a, T> = &'a mut dyn FnMut(&Event) -> Option<T>;
+type Matcher<'a, T> = &'a mut (dyn FnMut(&Event) -> Option<T> + Send);
 
 impl Connection {
     /// Opens `/ws` for `account` and waits for `hello`.

@@ -68,8 +68,9 @@ pub struct OpContext<'a> {
 /// An applied operation: its change and what to tell people about it.
 #[derive(Debug)]
 pub struct Applied {
-    /// The raw Automerge change bytes.
-    pub change: Vec<u8>,
+    /// The raw Automerge change bytes; `None` when the op changed nothing
+    /// (a field set to the value it already had).
+    pub change: Option<Vec<u8>>,
     /// "added Blue Mug*2" (the actor's name is put in front by the caller).
     pub summary: String,
     pub totals: Totals,
@@ -142,14 +143,18 @@ pub fn apply_op(doc: &mut Automerge, ctx: &OpContext<'_>, op: &Op) -> Result<App
     );
     let success = result.map_err(|failure| failure.error)?;
     let (summary, totals) = success.result;
-    let hash = success
-        .hash
-        .ok_or_else(|| OpError::new(ErrorCode::Internal, "operation produced no change"))?;
-    let change = doc
-        .get_change_by_hash(&hash)
-        .ok_or_else(|| OpError::new(ErrorCode::Internal, "change vanished"))?;
+    // Setting a field to the value it has makes no change in Automerge.
+    let change = match success.hash {
+        Some(hash) => Some(
+            doc.get_change_by_hash(&hash)
+                .ok_or_else(|| OpError::new(ErrorCode::Internal, "change vanished"))?
+                .raw_bytes()
+                .to_vec(),
+        ),
+        None => None,
+    };
     Ok(Applied {
-        change: change.raw_bytes().to_vec(),
+        change,
         summary,
         totals,
     })
@@ -698,6 +703,17 @@ mod tests {
         .unwrap();
         apply(&mut doc, &ana, Op::ChangeQuantity { line_id, delta: -1 }).unwrap();
         assert_eq!(view(&doc).unwrap().lines[0].quantity, 6);
+    }
+
+    #[test]
+    fn setting_a_field_to_its_value_makes_no_change() {
+        let ana = actor("Ana");
+        let mut doc = new_cart_doc("Picnic", "USD", &ana, 0, 0);
+        let rename = Op::Rename { name: "Party".into() };
+        assert!(apply(&mut doc, &ana, rename.clone()).unwrap().change.is_some());
+        let heads = doc.get_heads();
+        assert!(apply(&mut doc, &ana, rename).unwrap().change.is_none());
+        assert_eq!(doc.get_heads(), heads);
     }
 
     #[test]

@@ -258,10 +258,12 @@ enum Completed {
         target: AckTarget,
         activity: ActivityEvent,
     },
-    DuplicateAck {
+    /// An ack with no change of its own: a retry, or an op that changed nothing.
+    Ack {
         op_id: OpId,
         heads: Vec<String>,
         target: AckTarget,
+        duplicate: bool,
     },
     Subscribe {
         conn: ConnHandle,
@@ -560,19 +562,14 @@ impl Room {
         }
         let key = (actor.user_id, op_id.0.clone());
         if self.applied.contains(&key) {
-            let heads = heads_hex(&self.doc);
-            self.pending.push_back(Box::pin(async move {
-                Completed::DuplicateAck {
-                    op_id,
-                    heads,
-                    target,
-                }
-            }));
+            self.ack_without_change(op_id, target, true);
             return;
         }
         if role < op.required_role() {
             metrics::counter!("cartroom_ops_total", "result" => "forbidden").increment(1);
-            let message = format!("a {} may not {}", role.as_str(), op.kind().replace('_', " "));
+            let article = if role == MemberRole::Admin { "an" } else { "a" };
+            let article = if role == MemberRole::Editor { "an" } else { article };
+            let message = format!("{article} {} may not {}", role.as_str(), op.kind().replace('_', " "));
             return self.refuse_op(target, op_id, OpError::new(ErrorCode::Forbidden, message));
         }
         let now_ms = self.shared.clock.now_ms();
@@ -597,6 +594,9 @@ impl Room {
             }
         };
         metrics::counter!("cartroom_ops_total", "result" => "accepted").increment(1);
+        let Some(change) = applied.change else {
+            return self.ack_without_change(op_id, target, false);
+        };
         self.saved = None;
         self.seq += 1;
         self.activity_seq += 1;
@@ -611,7 +611,7 @@ impl Room {
             subtotal: applied.totals.subtotal,
             currency: self.currency.clone(),
         };
-        let frame = Message::Binary(BinaryFrame::encode(FrameKind::Changes, self.cart_id, &applied.change).into());
+        let frame = Message::Binary(BinaryFrame::encode(FrameKind::Changes, self.cart_id, &change).into());
         let seq = self.seq;
         let heads = heads_hex(&self.doc);
         let commit = self
@@ -620,7 +620,7 @@ impl Room {
             .append(ChangeRecord {
                 cart_id: self.cart_id,
                 seq,
-                bytes: applied.change,
+                bytes: change,
                 user_id: actor.user_id,
                 op_id: op_id.0.clone(),
                 activity: activity.clone(),
@@ -638,6 +638,19 @@ impl Room {
                 op_id,
                 target,
                 activity,
+            }
+        }));
+    }
+
+    /// Acks after the commits queued so far, since the answer reports their heads.
+    fn ack_without_change(&mut self, op_id: OpId, target: AckTarget, duplicate: bool) {
+        let heads = heads_hex(&self.doc);
+        self.pending.push_back(Box::pin(async move {
+            Completed::Ack {
+                op_id,
+                heads,
+                target,
+                duplicate,
             }
         }));
     }
@@ -789,13 +802,18 @@ impl Room {
                 }));
                 self.maybe_snapshot();
             }
-            Completed::DuplicateAck { op_id, heads, target } => {
+            Completed::Ack {
+                op_id,
+                heads,
+                target,
+                duplicate,
+            } => {
                 self.ack(
                     target,
                     OpAck {
                         op_id,
                         heads,
-                        duplicate: true,
+                        duplicate,
                     },
                 );
             }

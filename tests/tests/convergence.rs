@@ -1,0 +1,156 @@
+//! Property: random concurrent op sequences from three clients leave every
+//! replica, the server's view and the document reloaded from SQLite
+//! identical.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use automerge::Automerge;
+use cartroom_client::{Account, OpOutcome, cart_view};
+use cartroom_e2e::{TestServer, shared_cart};
+use cartroom_protocol::{ErrorCode, LineId, MemberRole, Op};
+use proptest::prelude::*;
+use sqlx::sqlite::SqlitePoolOptions;
+
+const SKUS: [&str; 4] = ["MUG-BLUE", "TEA-GREEN", "KETTLE", "CHIPS"];
+
+/// Codes a random script may legitimately run into.
+const EXPECTED_REFUSALS: [ErrorCode; 3] = [
+    ErrorCode::LineNotFound,
+    ErrorCode::QuantityOutOfRange,
+    ErrorCode::OutOfStock,
+];
+
+struct World {
+    runtime: tokio::runtime::Runtime,
+    server: TestServer,
+    accounts: Vec<Account>,
+}
+
+/// One server and three accounts for all cases; each case gets a new cart.
+static WORLD: LazyLock<World> = LazyLock::new(|| {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (server, accounts) = runtime.block_on(async {
+        let server = TestServer::start().await.unwrap();
+        let mut accounts = Vec::new();
+        for name in ["Ana", "Ben", "Cleo"] {
+            accounts.push(server.account(name).await.unwrap());
+        }
+        (server, accounts)
+    });
+    World {
+        runtime,
+        server,
+        accounts,
+    }
+});
+
+fn sku() -> impl Strategy<Value = String> {
+    proptest::sample::select(SKUS.to_vec()).prop_map(str::to_owned)
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (sku(), 1..4i64).prop_map(|(sku, quantity)| Op::AddLine { sku, quantity }),
+        2 => (sku(), prop_oneof![-2..0i64, 1..4i64]).prop_map(|(s, delta)| Op::ChangeQuantity { line_id: LineId(s), delta }),
+        1 => (sku(), 1..6i64).prop_map(|(s, quantity)| Op::SetQuantity { line_id: LineId(s), quantity }),
+        1 => sku().prop_map(|s| Op::RemoveLine { line_id: LineId(s) }),
+        1 => (sku(), 0..3u8).prop_map(|(s, n)| Op::SetLineNote { line_id: LineId(s), note: format!("note {n}") }),
+        1 => (0..3u8).prop_map(|n| Op::SetCartNote { note: format!("cart note {n}") }),
+        1 => (sku(), 1..3i64).prop_map(|(sku, quantity)| Op::Suggest { sku, quantity, note: None }),
+        1 => (0..3u8).prop_map(|n| Op::Rename { name: format!("Cart {n}") }),
+    ]
+}
+
+/// The whole document as JSON (keys sorted), for exact comparison.
+fn hydrated(doc: &Automerge) -> serde_json::Value {
+    serde_json::to_value(automerge::AutoSerde::from(doc)).expect("documents serialize")
+}
+
+async fn check(script: Vec<(usize, Op)>) -> anyhow::Result<()> {
+    let world = &*WORLD;
+    let [ana, ben, cleo] = &world.accounts[..] else { unreachable!() };
+    let cart = shared_cart(ana, &[]).await?;
+    for member in [ben, cleo] {
+        ana.add_member(cart, member.email.as_deref().unwrap(), MemberRole::Admin).await?;
+    }
+    let mut conns = Vec::new();
+    for account in &world.accounts {
+        let mut conn = account.connect().await?;
+        conn.subscribe(cart).await?;
+        conns.push(conn);
+    }
+    // Each client sends its share of the script in order; the three run at once.
+    let runs = conns.into_iter().enumerate().map(|(i, mut conn)| {
+        let ops: Vec<Op> = script.iter().filter(|(c, _)| *c == i).map(|(_, op)| op.clone()).collect();
+        async move {
+            for op in ops {
+                if let OpOutcome::Refused { code, message } = conn.op(cart, op.clone()).await? {
+                    anyhow::ensure!(EXPECTED_REFUSALS.contains(&code), "{op:?} refused: {code} {message}");
+                }
+            }
+            anyhow::Ok(conn)
+        }
+    });
+    let mut conns = futures_util::future::try_join_all(runs).await?;
+
+    let server_view = ana.cart_json(cart).await?;
+    let mut server_heads: Vec<String> = serde_json::from_value(server_view["heads"].clone())?;
+    server_heads.sort();
+    for conn in &mut conns {
+        while conn.heads_hex(cart) != server_heads {
+            conn.next_event().await?;
+        }
+    }
+
+    // Reload the cart from the SQLite file, as a restart would.
+    let db = SqlitePoolOptions::new()
+        .connect_with(cartroom::store::connect_options(&cartroom::Config::for_data_dir(&world.server.data_dir)))
+        .await?;
+    let state = cartroom::store::load_cart_state(&db, cart, 10, 10).await?.expect("cart in the database");
+    db.close().await;
+    let mut reloaded = Automerge::load(&state.snapshot)?;
+    for change in &state.changes {
+        reloaded.load_incremental(change)?;
+    }
+    let mut reloaded_heads: Vec<String> = reloaded.get_heads().iter().map(ToString::to_string).collect();
+    reloaded_heads.sort();
+    anyhow::ensure!(reloaded_heads == server_heads, "SQLite has heads {reloaded_heads:?}, the server {server_heads:?}");
+
+    let expected = hydrated(&reloaded);
+    let reloaded_view = serde_json::to_value(cartroom::cart::view(&reloaded)?)?;
+    for key in ["name", "note", "subtotal", "lines", "suggestions"] {
+        anyhow::ensure!(server_view[key] == reloaded_view[key], "server and SQLite differ on {key}");
+    }
+    for conn in &conns {
+        let replica = conn.replica(cart).unwrap();
+        anyhow::ensure!(hydrated(replica) == expected, "a replica differs from the reloaded document");
+        let view = cart_view(replica);
+        anyhow::ensure!(view["lines"] == server_view["lines"], "replica lines differ from the server's");
+        anyhow::ensure!(view["subtotal"] == server_view["subtotal"], "replica subtotal differs");
+    }
+    for conn in conns {
+        conn.close().await;
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, max_shrink_iters: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_concurrent_ops_converge_everywhere(script in proptest::collection::vec((0..3usize, op()), 1..45)) {
+        let result = WORLD.runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(60), check(script)).await
+        });
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(TestCaseError::fail(format!("{e:#}"))),
+            Err(_) => return Err(TestCaseError::fail("timed out")),
+        }
+    }
+}
