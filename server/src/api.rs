@@ -120,6 +120,12 @@ struct SigninIn {
 async fn signin(State(state): State<AppState>, jar: CookieJar, Json(body): Json<SigninIn>) -> Result<Response, AppError> {
     let bad = || AppError::new(ErrorCode::BadCredentials, "wrong e-mail or password");
     let email = body.email.trim().to_lowercase();
+    if state.signin_limiter.check_key(&email).is_err() {
+        return Err(AppError::new(ErrorCode::RateLimited, "too many sign-in attempts; wait a minute"));
+    }
+    if state.signin_limiter.len() > 100_000 {
+        state.signin_limiter.retain_recent();
+    }
     let Some((user, Some(hash))) = store::user_by_email(&state.pool, &email).await? else {
         return Err(bad());
     };

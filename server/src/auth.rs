@@ -17,6 +17,11 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::{self, User};
 
+/// Sign-in attempts allowed per e-mail: 10 at once, then one every 6 s.
+pub fn signin_quota() -> governor::Quota {
+    governor::Quota::per_minute(std::num::NonZeroU32::new(10).expect("non-zero"))
+}
+
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "cartroom_session";
 

@@ -50,7 +50,11 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use axum::http::HeaderValue;
+use tower::Layer;
+use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use config::Config;
@@ -89,12 +93,19 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text));
     let router = if web_dir.join("index.html").exists() {
-        router.fallback_service(web)
+        // Vite names assets by content hash, so they never change.
+        let assets = SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        )
+        .layer(ServeDir::new(web_dir.join("assets")));
+        router.nest_service("/assets", assets).fallback_service(web)
     } else {
         router.route("/", get(no_web_client))
     };
     router
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
+        .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -142,6 +153,7 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
         next_conn_id: AtomicU64::new(1),
         connections: Default::default(),
         metrics: metrics_handle(),
+        signin_limiter: governor::RateLimiter::keyed(auth::signin_quota()),
     });
     let router = app(state.clone());
     let served = axum::serve(listener, router)

@@ -57,6 +57,8 @@ pub struct Shared {
     /// Live connections by id.
     pub connections: DashMap<u64, LiveSession>,
     pub metrics: PrometheusHandle,
+    /// Sign-in attempts per e-mail, against password guessing.
+    pub signin_limiter: governor::DefaultKeyedRateLimiter<String>,
 }
 
 pub type AppState = Arc<Shared>;

@@ -195,6 +195,15 @@ async fn http_errors_carry_stable_codes() -> anyhow::Result<()> {
     let big = serde_json::json!({"name": "x".repeat(100 * 1024)});
     let too_big = ana.request(reqwest::Method::POST, "/api/carts", Some(&big)).await;
     assert_eq!(api_error(&too_big.unwrap_err()).unwrap().status, 413);
+    // Password guessing is slowed down per e-mail.
+    let email = ben.email.as_deref().unwrap();
+    let mut codes = Vec::new();
+    for _ in 0..12 {
+        let attempt = cartroom_client::Account::sign_in(&server.base_url, email, "not the password").await;
+        codes.push(api_error(&attempt.unwrap_err()).unwrap().code.clone());
+    }
+    assert_eq!(codes.iter().filter(|c| *c == "bad_credentials").count(), 10, "{codes:?}");
+    assert_eq!(codes.last().unwrap(), "rate_limited");
     let resp = reqwest::get(format!("{}/healthz", server.base_url)).await?;
     assert_eq!(resp.status(), 200);
     let metrics = reqwest::get(format!("{}/metrics", server.base_url)).await?.text().await?;
