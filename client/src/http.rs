@@ -4,7 +4,8 @@ use std::fmt;
 
 use anyhow::Context as _;
 use cartroom_protocol::{CartId, ErrorCode, MemberRole, UserId};
-use reqwest::{Method, StatusCode};
+pub use reqwest::Method;
+use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
