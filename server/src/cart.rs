@@ -5,6 +5,8 @@
 //! and gets back one Automerge change, or a refusal that changed nothing.
 //! The schema is documented in `docs/protocol.md` section 6.
 
+use std::collections::{HashMap, HashSet};
+
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use cartroom_protocol::limits::{
@@ -129,20 +131,132 @@ fn commit_options(actor: &Actor, kind: &str, op_id: Option<&OpId>, now_ms: i64) 
         .with_time(now_ms / 1000)
 }
 
-/// Validates `op` and applies it as one change under the actor's id.
-pub fn apply_op(doc: &mut Automerge, ctx: &OpContext<'_>, op: &Op) -> Result<Applied, OpError> {
+/// What the room knows of its document without reading it: Automerge map
+/// lookups cost time proportional to an object's history, so validating an
+/// op by reading the document gets slower with every change (a line's
+/// quantity counter may carry thousands of increments). The mirror is built
+/// once from the document and kept in step by [`apply_op`], the only writer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CartMirror {
+    lines_obj: ObjId,
+    suggestions_obj: ObjId,
+    name: String,
+    currency: String,
+    subtotal: i64,
+    lines: HashMap<String, LineMirror>,
+    suggestions: HashMap<String, SuggestionMirror>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct LineMirror {
+    obj: ObjId,
+    name: String,
+    unit_price: i64,
+    quantity: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct SuggestionMirror {
+    obj: ObjId,
+    votes_obj: ObjId,
+    sku: String,
+    name: String,
+    quantity: i64,
+    by_name: String,
+    voters: HashSet<String>,
+}
+
+impl CartMirror {
+    /// Reads the mirror from the document (once, when a room loads).
+    pub fn load(doc: &Automerge) -> Result<Self, OpError> {
+        let lines_obj = root_map(doc, "lines")?;
+        let suggestions_obj = root_map(doc, "suggestions")?;
+        let mut lines = HashMap::new();
+        for key in doc.keys(&lines_obj) {
+            let Some(obj) = map_obj(doc, &lines_obj, &key)? else { continue };
+            let line = LineMirror {
+                name: get_string(doc, &obj, "name")?,
+                unit_price: get_i64(doc, &obj, "unit_price")?,
+                quantity: get_i64(doc, &obj, "quantity")?,
+                obj,
+            };
+            lines.insert(key, line);
+        }
+        let mut suggestions = HashMap::new();
+        for key in doc.keys(&suggestions_obj) {
+            let Some(obj) = map_obj(doc, &suggestions_obj, &key)? else { continue };
+            let votes_obj = map_obj(doc, &obj, "votes")?
+                .ok_or_else(|| OpError::new(ErrorCode::Internal, "suggestion has no votes map"))?;
+            let suggestion = SuggestionMirror {
+                sku: get_string(doc, &obj, "sku")?,
+                name: get_string(doc, &obj, "name")?,
+                quantity: get_i64(doc, &obj, "quantity")?,
+                by_name: get_string(doc, &obj, "by_name")?,
+                voters: doc.keys(&votes_obj).collect(),
+                votes_obj,
+                obj,
+            };
+            suggestions.insert(key, suggestion);
+        }
+        Ok(Self {
+            lines_obj,
+            suggestions_obj,
+            name: get_string(doc, &ROOT, "name")?,
+            currency: get_string(doc, &ROOT, "currency")?,
+            subtotal: get_i64(doc, &ROOT, "subtotal")?,
+            lines,
+            suggestions,
+        })
+    }
+
+    /// The cart's subtotal in minor units.
+    pub fn subtotal(&self) -> i64 {
+        self.subtotal
+    }
+
+    fn line(&self, line_id: &str) -> Result<&LineMirror, OpError> {
+        self.lines
+            .get(line_id)
+            .ok_or_else(|| OpError::new(ErrorCode::LineNotFound, format!("no line {line_id} in this cart")))
+    }
+
+    fn suggestion(&self, id: &str) -> Result<&SuggestionMirror, OpError> {
+        self.suggestions
+            .get(id)
+            .ok_or_else(|| OpError::new(ErrorCode::SuggestionNotFound, "no such open suggestion"))
+    }
+
+    fn totals(&self) -> Totals {
+        Totals {
+            name: self.name.clone(),
+            subtotal: self.subtotal,
+            line_count: self.lines.len() as i64,
+            currency: self.currency.clone(),
+        }
+    }
+}
+
+/// Validates `op` and applies it as one change under the actor's id,
+/// keeping `mirror` in step. A refusal changes neither.
+pub fn apply_op(doc: &mut Automerge, mirror: &mut CartMirror, ctx: &OpContext<'_>, op: &Op) -> Result<Applied, OpError> {
     validate_fields(op)?;
     doc.set_actor(ctx.actor.automerge_actor(ctx.node_id));
     let result = doc.transact_with(
         |_| commit_options(ctx.actor, op.kind(), Some(ctx.op_id), ctx.now_ms),
         |tx| {
-            let summary = apply_in_tx(tx, ctx, op)?;
-            let totals = recompute_totals(tx)?;
-            Ok::<_, OpError>((summary, totals))
+            let mut next = mirror.clone();
+            let summary = apply_in_tx(tx, &mut next, ctx, op)?;
+            let subtotal = next.lines.values().map(|l| l.unit_price * l.quantity).sum();
+            if subtotal != next.subtotal {
+                tx.put(ROOT, "subtotal", subtotal)?;
+                next.subtotal = subtotal;
+            }
+            Ok::<_, OpError>((summary, next))
         },
     );
     let success = result.map_err(|failure| failure.error)?;
-    let (summary, totals) = success.result;
+    let (summary, next) = success.result;
+    *mirror = next;
     // Setting a field to the value it has makes no change in Automerge.
     let change = match success.hash {
         Some(hash) => Some(
@@ -156,7 +270,7 @@ pub fn apply_op(doc: &mut Automerge, ctx: &OpContext<'_>, op: &Op) -> Result<App
     Ok(Applied {
         change,
         summary,
-        totals,
+        totals: mirror.totals(),
     })
 }
 
@@ -239,12 +353,6 @@ fn get_string<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<String, OpE
         .unwrap_or_default())
 }
 
-fn line_obj<R: ReadDoc>(doc: &R, line_id: &str) -> Result<ObjId, OpError> {
-    let lines = root_map(doc, "lines")?;
-    map_obj(doc, &lines, line_id)?
-        .ok_or_else(|| OpError::new(ErrorCode::LineNotFound, format!("no line {line_id} in this cart")))
-}
-
 fn check_stock(product_stock: i64, name: &str, quantity: i64) -> Result<(), OpError> {
     if quantity > product_stock {
         return Err(OpError::new(
@@ -269,93 +377,94 @@ fn check_line_quantity(quantity: i64) -> Result<(), OpError> {
     Ok(())
 }
 
+type Tx<'a> = automerge::transaction::Transaction<'a>;
+
 /// Adds `quantity` of `sku` to its line, creating the line if needed.
-fn add_to_line(
-    tx: &mut automerge::transaction::Transaction<'_>,
-    ctx: &OpContext<'_>,
-    sku: &str,
-    quantity: i64,
-) -> Result<String, OpError> {
+fn add_to_line(tx: &mut Tx<'_>, cart: &mut CartMirror, ctx: &OpContext<'_>, sku: &str, quantity: i64) -> Result<String, OpError> {
     let product = ctx
         .catalog
         .get(sku)
         .ok_or_else(|| OpError::new(ErrorCode::UnknownSku, format!("no product {sku} in the catalog")))?;
-    let lines = root_map(tx, "lines")?;
-    match map_obj(tx, &lines, sku)? {
+    match cart.lines.get_mut(sku) {
         Some(line) => {
-            let total = get_i64(tx, &line, "quantity")? + quantity;
+            let total = line.quantity + quantity;
             check_line_quantity(total)?;
             check_stock(product.stock, &product.name, total)?;
-            tx.increment(&line, "quantity", quantity)?;
+            tx.increment(&line.obj, "quantity", quantity)?;
+            line.quantity = total;
         }
         None => {
-            if tx.length(&lines) >= MAX_LINES {
+            if cart.lines.len() >= MAX_LINES {
                 return Err(OpError::new(
                     ErrorCode::CartFull,
                     format!("a cart holds at most {MAX_LINES} lines"),
                 ));
             }
             check_stock(product.stock, &product.name, quantity)?;
-            let line = tx.put_object(&lines, sku, ObjType::Map)?;
-            tx.put(&line, "sku", sku)?;
-            tx.put(&line, "name", product.name.as_str())?;
-            tx.put(&line, "unit_price", product.price)?;
-            tx.put(&line, "quantity", ScalarValue::counter(quantity))?;
-            tx.put(&line, "note", "")?;
-            tx.put(&line, "added_by", ctx.actor.user_id.to_string())?;
-            tx.put(&line, "added_by_name", ctx.actor.name.as_str())?;
-            tx.put(&line, "added_at", ctx.now_ms)?;
+            let obj = tx.put_object(&cart.lines_obj, sku, ObjType::Map)?;
+            tx.put(&obj, "sku", sku)?;
+            tx.put(&obj, "name", product.name.as_str())?;
+            tx.put(&obj, "unit_price", product.price)?;
+            tx.put(&obj, "quantity", ScalarValue::counter(quantity))?;
+            tx.put(&obj, "note", "")?;
+            tx.put(&obj, "added_by", ctx.actor.user_id.to_string())?;
+            tx.put(&obj, "added_by_name", ctx.actor.name.as_str())?;
+            tx.put(&obj, "added_at", ctx.now_ms)?;
+            cart.lines.insert(
+                sku.to_owned(),
+                LineMirror {
+                    obj,
+                    name: product.name.clone(),
+                    unit_price: product.price,
+                    quantity,
+                },
+            );
         }
     }
     Ok(format!("{}*{}", product.name, quantity))
 }
 
-fn apply_in_tx(
-    tx: &mut automerge::transaction::Transaction<'_>,
-    ctx: &OpContext<'_>,
-    op: &Op,
-) -> Result<String, OpError> {
+fn apply_in_tx(tx: &mut Tx<'_>, cart: &mut CartMirror, ctx: &OpContext<'_>, op: &Op) -> Result<String, OpError> {
     match op {
         Op::AddLine { sku, quantity } => {
-            let what = add_to_line(tx, ctx, sku, *quantity)?;
+            let what = add_to_line(tx, cart, ctx, sku, *quantity)?;
             Ok(format!("added {what}"))
         }
         Op::ChangeQuantity { line_id, delta } => {
-            let line = line_obj(tx, &line_id.0)?;
-            let name = get_string(tx, &line, "name")?;
-            let total = get_i64(tx, &line, "quantity")? + delta;
+            let line = cart.line(&line_id.0)?;
+            let total = line.quantity + delta;
             check_line_quantity(total)?;
             if *delta > 0 {
                 let stock = ctx.catalog.get(&line_id.0).map_or(i64::MAX, |p| p.stock);
-                check_stock(stock, &name, total)?;
+                check_stock(stock, &line.name, total)?;
             }
-            tx.increment(&line, "quantity", *delta)?;
+            tx.increment(&line.obj, "quantity", *delta)?;
+            let name = line.name.clone();
+            cart.lines.get_mut(&line_id.0).expect("checked above").quantity = total;
             Ok(format!("changed {name} to {total}"))
         }
         Op::SetQuantity { line_id, quantity } => {
-            let line = line_obj(tx, &line_id.0)?;
-            let name = get_string(tx, &line, "name")?;
-            let current = get_i64(tx, &line, "quantity")?;
+            let line = cart.line(&line_id.0)?;
             let stock = ctx.catalog.get(&line_id.0).map_or(i64::MAX, |p| p.stock);
-            check_stock(stock, &name, *quantity)?;
+            check_stock(stock, &line.name, *quantity)?;
             // An increment by the difference composes with concurrent increments.
-            if *quantity != current {
-                tx.increment(&line, "quantity", quantity - current)?;
+            if *quantity != line.quantity {
+                tx.increment(&line.obj, "quantity", quantity - line.quantity)?;
             }
+            let name = line.name.clone();
+            cart.lines.get_mut(&line_id.0).expect("checked above").quantity = *quantity;
             Ok(format!("set {name} to {quantity}"))
         }
         Op::RemoveLine { line_id } => {
-            let line = line_obj(tx, &line_id.0)?;
-            let name = get_string(tx, &line, "name")?;
-            let lines = root_map(tx, "lines")?;
-            tx.delete(&lines, line_id.0.as_str())?;
+            let name = cart.line(&line_id.0)?.name.clone();
+            tx.delete(&cart.lines_obj, line_id.0.as_str())?;
+            cart.lines.remove(&line_id.0);
             Ok(format!("removed {name}"))
         }
         Op::SetLineNote { line_id, note } => {
-            let line = line_obj(tx, &line_id.0)?;
-            let name = get_string(tx, &line, "name")?;
-            tx.put(&line, "note", note.as_str())?;
-            Ok(format!("noted on {name}: \"{note}\""))
+            let line = cart.line(&line_id.0)?;
+            tx.put(&line.obj, "note", note.as_str())?;
+            Ok(format!("noted on {}: \"{note}\"", line.name))
         }
         Op::SetCartNote { note } => {
             tx.put(ROOT, "note", note.as_str())?;
@@ -369,88 +478,75 @@ fn apply_in_tx(
             let product = ctx.catalog.get(sku).ok_or_else(|| {
                 OpError::new(ErrorCode::UnknownSku, format!("no product {sku} in the catalog"))
             })?;
-            let suggestions = root_map(tx, "suggestions")?;
-            if tx.length(&suggestions) >= MAX_SUGGESTIONS {
+            if cart.suggestions.len() >= MAX_SUGGESTIONS {
                 return Err(OpError::new(
                     ErrorCode::CartFull,
                     format!("a cart holds at most {MAX_SUGGESTIONS} open suggestions"),
                 ));
             }
-            // Unique per (user, op_id): the room refuses a reused op_id before this.
+            // Unique per (user, op_id): the room answers a reused op_id before this.
             let id = format!("s-{}-{}", ctx.actor.user_id.0.simple(), ctx.op_id.0);
-            let s = tx.put_object(&suggestions, id.as_str(), ObjType::Map)?;
-            tx.put(&s, "sku", sku.as_str())?;
-            tx.put(&s, "name", product.name.as_str())?;
-            tx.put(&s, "unit_price", product.price)?;
-            tx.put(&s, "quantity", *quantity)?;
-            tx.put(&s, "note", note.as_deref().unwrap_or(""))?;
-            tx.put(&s, "by", ctx.actor.user_id.to_string())?;
-            tx.put(&s, "by_name", ctx.actor.name.as_str())?;
-            tx.put(&s, "at", ctx.now_ms)?;
-            tx.put_object(&s, "votes", ObjType::Map)?;
+            let obj = tx.put_object(&cart.suggestions_obj, id.as_str(), ObjType::Map)?;
+            tx.put(&obj, "sku", sku.as_str())?;
+            tx.put(&obj, "name", product.name.as_str())?;
+            tx.put(&obj, "unit_price", product.price)?;
+            tx.put(&obj, "quantity", *quantity)?;
+            tx.put(&obj, "note", note.as_deref().unwrap_or(""))?;
+            tx.put(&obj, "by", ctx.actor.user_id.to_string())?;
+            tx.put(&obj, "by_name", ctx.actor.name.as_str())?;
+            tx.put(&obj, "at", ctx.now_ms)?;
+            let votes_obj = tx.put_object(&obj, "votes", ObjType::Map)?;
+            cart.suggestions.insert(
+                id,
+                SuggestionMirror {
+                    obj,
+                    votes_obj,
+                    sku: sku.clone(),
+                    name: product.name.clone(),
+                    quantity: *quantity,
+                    by_name: ctx.actor.name.clone(),
+                    voters: HashSet::new(),
+                },
+            );
             Ok(format!("suggested {}*{quantity}", product.name))
         }
         Op::Vote {
             suggestion_id,
             value,
         } => {
-            let suggestions = root_map(tx, "suggestions")?;
-            let s = map_obj(tx, &suggestions, &suggestion_id.0)?.ok_or_else(|| {
-                OpError::new(ErrorCode::SuggestionNotFound, "no such open suggestion")
-            })?;
-            let name = get_string(tx, &s, "name")?;
-            let votes = map_obj(tx, &s, "votes")?
-                .ok_or_else(|| OpError::new(ErrorCode::Internal, "suggestion has no votes map"))?;
             let user = ctx.actor.user_id.to_string();
+            let suggestion = cart.suggestion(&suggestion_id.0)?;
+            let name = suggestion.name.clone();
+            let votes_obj = suggestion.votes_obj.clone();
+            let voted = suggestion.voters.contains(&user);
+            let voters = &mut cart.suggestions.get_mut(&suggestion_id.0).expect("checked above").voters;
             if *value == 0 {
-                tx.delete(&votes, user.as_str())?;
+                if voted {
+                    tx.delete(&votes_obj, user.as_str())?;
+                    voters.remove(&user);
+                }
                 Ok(format!("withdrew a vote on {name}"))
             } else {
-                tx.put(&votes, user.as_str(), *value)?;
+                tx.put(&votes_obj, user.as_str(), *value)?;
+                voters.insert(user);
                 let word = if *value > 0 { "for" } else { "against" };
                 Ok(format!("voted {word} {name}"))
             }
         }
         Op::AcceptSuggestion { suggestion_id } => {
-            let suggestions = root_map(tx, "suggestions")?;
-            let s = map_obj(tx, &suggestions, &suggestion_id.0)?.ok_or_else(|| {
-                OpError::new(ErrorCode::SuggestionNotFound, "no such open suggestion")
-            })?;
-            let sku = get_string(tx, &s, "sku")?;
-            let quantity = get_i64(tx, &s, "quantity")?;
-            let by_name = get_string(tx, &s, "by_name")?;
-            let what = add_to_line(tx, ctx, &sku, quantity)?;
-            tx.delete(&suggestions, suggestion_id.0.as_str())?;
-            Ok(format!("accepted {by_name}'s suggestion {what}"))
+            let suggestion = cart.suggestion(&suggestion_id.0)?.clone();
+            let what = add_to_line(tx, cart, ctx, &suggestion.sku, suggestion.quantity)?;
+            tx.delete(&cart.suggestions_obj, suggestion_id.0.as_str())?;
+            cart.suggestions.remove(&suggestion_id.0);
+            Ok(format!("accepted {}'s suggestion {what}", suggestion.by_name))
         }
         Op::Rename { name } => {
             let name = name.trim();
             tx.put(ROOT, "name", name)?;
+            cart.name = name.to_owned();
             Ok(format!("renamed the cart to \"{name}\""))
         }
     }
-}
-
-fn recompute_totals(tx: &mut automerge::transaction::Transaction<'_>) -> Result<Totals, OpError> {
-    let lines = root_map(tx, "lines")?;
-    let mut subtotal = 0_i64;
-    let mut line_count = 0_i64;
-    let keys: Vec<String> = tx.keys(&lines).collect();
-    for key in keys {
-        if let Some(line) = map_obj(tx, &lines, &key)? {
-            subtotal += get_i64(tx, &line, "unit_price")? * get_i64(tx, &line, "quantity")?;
-            line_count += 1;
-        }
-    }
-    if get_i64(tx, &ROOT, "subtotal")? != subtotal {
-        tx.put(ROOT, "subtotal", subtotal)?;
-    }
-    Ok(Totals {
-        name: get_string(tx, &ROOT, "name")?,
-        subtotal,
-        line_count,
-        currency: get_string(tx, &ROOT, "currency")?,
-    })
 }
 
 /// The activity sentence: "Ana added Blue Mug*2. Subtotal $24.00".
@@ -604,8 +700,10 @@ mod tests {
     fn apply(doc: &mut Automerge, who: &Actor, op: Op) -> Result<Applied, OpError> {
         let catalog = catalog();
         let op_id = OpId(format!("op-{}", doc.get_heads().len() + doc.get_changes(&[]).len()));
-        apply_op(
+        let mut mirror = CartMirror::load(doc).unwrap();
+        let applied = apply_op(
             doc,
+            &mut mirror,
             &OpContext {
                 actor: who,
                 op_id: &op_id,
@@ -614,7 +712,10 @@ mod tests {
                 node_id: 0,
             },
             &op,
-        )
+        );
+        // The mirror kept in step must equal one read afresh from the document.
+        assert_eq!(mirror, CartMirror::load(doc).unwrap(), "mirror out of step after {op:?}");
+        applied
     }
 
     fn add(sku: &str, quantity: i64) -> Op {

@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::cart::{self, Actor, CartView, OpContext, OpError};
+use crate::cart::{self, Actor, CartMirror, CartView, OpContext, OpError};
 use crate::state::Shared;
 use crate::store;
 use crate::writer::{ChangeRecord, WriteCmd};
@@ -287,6 +287,8 @@ struct Room {
     shared: Arc<Shared>,
     cart_id: CartId,
     doc: Automerge,
+    /// What ops are validated against; see `cart::CartMirror`.
+    mirror: CartMirror,
     currency: String,
     subscribers: HashMap<u64, Subscriber>,
     /// Sequence number of the last change made (maybe not yet committed).
@@ -409,11 +411,13 @@ async fn load_room(shared: &Arc<Shared>, cart_id: CartId) -> Result<Option<Room>
         ms = started.elapsed().as_millis() as u64,
         "room loaded"
     );
+    let mirror = CartMirror::load(&doc).map_err(|e| e.to_string())?;
     let applied_order: VecDeque<_> = state.applied_ops.into_iter().collect();
     Ok(Some(Room {
         shared: shared.clone(),
         cart_id,
         doc,
+        mirror,
         currency: state.currency,
         subscribers: HashMap::new(),
         seq: state.last_seq,
@@ -576,6 +580,7 @@ impl Room {
         let started = Instant::now();
         let applied = cart::apply_op(
             &mut self.doc,
+            &mut self.mirror,
             &OpContext {
                 actor: &actor,
                 op_id: &op_id,
@@ -690,7 +695,7 @@ impl Room {
             user_name: conn.actor.name.clone(),
             kind: "chat".into(),
             text: format!("{}: {}", conn.actor.name, text),
-            subtotal: cart::view(&self.doc).map_or(0, |v| v.subtotal),
+            subtotal: self.mirror.subtotal(),
             currency: self.currency.clone(),
         };
         self.push_activity(event.clone());

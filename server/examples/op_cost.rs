@@ -1,0 +1,67 @@
+//! How the cost of one op grows with a cart's history: applies ops to one
+//! cart document and prints the mean apply time per thousand changes.
+//!
+//! `cargo run --release -p cartroom --example op_cost -- 10000`
+
+use std::time::Instant;
+
+use cartroom::cart::{Actor, CartMirror, OpContext, apply_op, new_cart_doc};
+use cartroom::catalog::{Catalog, DEMO_PRODUCTS, Product, StoreInfo};
+use cartroom_protocol::{LineId, Op, OpId, UserId};
+
+fn main() {
+    let total: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let products = DEMO_PRODUCTS
+        .iter()
+        .map(|(sku, name, price, _, color, _)| Product {
+            sku: (*sku).into(),
+            name: (*name).into(),
+            price: *price,
+            currency: "USD".into(),
+            stock: 1_000_000,
+            image_url: String::new(),
+            group_buy: None,
+            color: (*color).into(),
+        })
+        .collect();
+    let catalog = Catalog::new(
+        StoreInfo { id: "demo".into(), name: "Demo".into(), currency: "USD".into() },
+        products,
+    );
+    let actors: Vec<Actor> = (0..4)
+        .map(|i| Actor { user_id: UserId::new_random(), name: format!("User {i}") })
+        .collect();
+    let mut doc = new_cart_doc("Bench", "USD", &actors[0], 0, 0);
+    let mut mirror = CartMirror::load(&doc).expect("a new cart has a mirror");
+    let mut window = Instant::now();
+    let mut worst = std::time::Duration::ZERO;
+    for n in 0..total {
+        let sku = DEMO_PRODUCTS[n % 8].0;
+        let op = if n < 8 {
+            Op::AddLine { sku: sku.into(), quantity: 1 }
+        } else if (n / 8) % 2 == 1 {
+            Op::ChangeQuantity { line_id: LineId(sku.into()), delta: 1 }
+        } else {
+            Op::ChangeQuantity { line_id: LineId(sku.into()), delta: -1 }
+        };
+        let op_id = OpId(format!("op-{n}"));
+        let ctx = OpContext { actor: &actors[n % 4], op_id: &op_id, catalog: &catalog, now_ms: n as i64, node_id: 0 };
+        let started = Instant::now();
+        apply_op(&mut doc, &mut mirror, &ctx, &op).expect("op applies");
+        let _ = doc.get_heads();
+        worst = worst.max(started.elapsed());
+        if (n + 1) % 1000 == 0 {
+            println!(
+                "changes {:>6}: mean {:>7.1} µs/op, worst {:>7.1} µs",
+                n + 1,
+                window.elapsed().as_secs_f64() * 1e6 / 1000.0,
+                worst.as_secs_f64() * 1e6
+            );
+            window = Instant::now();
+            worst = std::time::Duration::ZERO;
+        }
+    }
+    let started = Instant::now();
+    let saved = doc.save();
+    println!("save: {} bytes in {:.1} ms", saved.len(), started.elapsed().as_secs_f64() * 1e3);
+}
