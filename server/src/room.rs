@@ -276,6 +276,12 @@ enum Completed {
         reply: oneshot::Sender<CartRead>,
         read: CartRead,
     },
+    Chat {
+        result: Result<(), String>,
+        conn: ConnHandle,
+        event: ActivityEvent,
+        msg: Message,
+    },
 }
 
 enum AckTarget {
@@ -698,8 +704,7 @@ impl Room {
             subtotal: self.mirror.subtotal(),
             currency: self.currency.clone(),
         };
-        self.push_activity(event.clone());
-        self.shared.writer.send(WriteCmd::Activity(self.cart_id, event)).await;
+        let commit = self.shared.writer.append_activity(self.cart_id, event.clone()).await;
         let msg = text_message(&ServerMsg::Chat {
             cart_id: self.cart_id,
             user_id: conn.actor.user_id,
@@ -707,7 +712,15 @@ impl Room {
             text,
             at,
         });
-        self.broadcast(msg);
+        self.pending.push_back(Box::pin(async move {
+            let result = commit.await.unwrap_or_else(|_| Err("writer stopped".into()));
+            Completed::Chat {
+                result,
+                conn,
+                event,
+                msg,
+            }
+        }));
     }
 
     fn push_activity(&mut self, event: ActivityEvent) {
@@ -854,6 +867,26 @@ impl Room {
             Completed::Read { reply, read } => {
                 let _ = reply.send(read);
             }
+            Completed::Chat {
+                result,
+                conn,
+                event,
+                msg,
+            } => match result {
+                Ok(()) => {
+                    self.push_activity(event);
+                    self.broadcast(msg);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "a chat message could not be saved");
+                    conn.send_msg(&error_msg(
+                        ErrorCode::Unavailable,
+                        "the message could not be sent; try again",
+                        Some(self.cart_id),
+                        None,
+                    ));
+                }
+            },
         }
         true
     }

@@ -35,8 +35,9 @@ pub struct ChangeRecord {
 pub enum WriteCmd {
     /// Append a change; the reply comes after commit.
     Change(ChangeRecord, oneshot::Sender<Result<(), String>>),
-    /// Record an activity event that is not a change (chat, membership).
-    Activity(CartId, ActivityEvent),
+    /// Record an activity event that is not a change (chat); the reply
+    /// comes after commit.
+    Activity(CartId, ActivityEvent, oneshot::Sender<Result<(), String>>),
     /// Replace the cart's snapshot and trim the log up to `upto_seq`.
     Snapshot {
         cart_id: CartId,
@@ -61,6 +62,13 @@ impl WriterHandle {
         let (reply, rx) = oneshot::channel();
         // A closed writer drops `reply`, which the room sees as a failed commit.
         let _ = self.tx.send(WriteCmd::Change(record, reply)).await;
+        rx
+    }
+
+    /// Records an activity event and waits until it is committed.
+    pub async fn append_activity(&self, cart_id: CartId, event: ActivityEvent) -> oneshot::Receiver<Result<(), String>> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.tx.send(WriteCmd::Activity(cart_id, event, reply)).await;
         rx
     }
 
@@ -98,7 +106,7 @@ async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<WriteCmd>, batch: usize) {
             tracing::error!(error = %e, changes, "group commit failed");
         }
         for (i, cmd) in cmds.drain(..).enumerate() {
-            if let WriteCmd::Change(_, tx) = cmd {
+            if let WriteCmd::Change(_, tx) | WriteCmd::Activity(_, _, tx) = cmd {
                 let reply = match (&committed, outcomes.get(i)) {
                     (Err(e), _) => Err(e.to_string()),
                     (Ok(()), Some(Err(e))) => Err(e.clone()),
@@ -142,7 +150,7 @@ async fn write_one(tx: &mut Transaction<'_, Sqlite>, cmd: &WriteCmd) -> Result<(
     {
         match cmd {
             WriteCmd::Change(record, _) => write_change(tx, record).await?,
-            WriteCmd::Activity(cart_id, event) => write_activity(tx, *cart_id, event).await?,
+            WriteCmd::Activity(cart_id, event, _) => write_activity(tx, *cart_id, event).await?,
             WriteCmd::Snapshot {
                 cart_id,
                 upto_seq,

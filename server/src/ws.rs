@@ -49,6 +49,8 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const MAX_DROPPED: u32 = 200;
 /// How long a closing connection waits for the client's close answer.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// Frames are gathered up to this size before a write; a flush sends the rest.
+const WRITE_BUFFER: usize = 8 * 1024;
 /// Socket read buffer: small, since client messages are small and there may be tens of thousands of sockets.
 const READ_BUFFER: usize = 4 * 1024;
 
@@ -80,7 +82,7 @@ pub async fn handler(State(state): State<AppState>, headers: HeaderMap, ws: WebS
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| {
             let conn_id = state.next_conn_id.fetch_add(1, Ordering::Relaxed);
             let span = tracing::info_span!("conn", conn_id, user_id = %authed.user.id);
@@ -178,7 +180,14 @@ async fn write_loop(
             close = close_rx.recv() => break close,
             msg = outbound.recv() => {
                 let Some(msg) = msg else { break None };
-                if sink.send(msg).await.is_err() {
+                // Whatever else is queued goes out with it, in one flush.
+                let mut batch = Some(msg);
+                while let Some(msg) = batch.take().or_else(|| outbound.try_recv().ok()) {
+                    if sink.feed(msg).await.is_err() {
+                        return;
+                    }
+                }
+                if sink.flush().await.is_err() {
                     return;
                 }
             }
