@@ -34,15 +34,31 @@ impl TestServer {
         Self::start_in(&path, Some(dir)).await
     }
 
+    /// Starts a server on a fresh data dir with a changed configuration.
+    pub async fn start_with(configure: impl FnOnce(&mut cartroom::Config)) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().to_owned();
+        Self::start_configured(&path, Some(dir), configure).await
+    }
+
     /// Starts a server on an existing data dir (to check what was persisted).
     pub async fn start_in(data_dir: &Path, owned: Option<tempfile::TempDir>) -> anyhow::Result<Self> {
+        Self::start_configured(data_dir, owned, |_| {}).await
+    }
+
+    async fn start_configured(
+        data_dir: &Path,
+        owned: Option<tempfile::TempDir>,
+        configure: impl FnOnce(&mut cartroom::Config),
+    ) -> anyhow::Result<Self> {
         // CARTROOM_TEST_LOG=debug shows the server's logs in a failing test.
         if let Ok(filter) = std::env::var("CARTROOM_TEST_LOG") {
             let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
-        let config = cartroom::Config::for_data_dir(data_dir);
+        let mut config = cartroom::Config::for_data_dir(data_dir);
+        configure(&mut config);
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(cartroom::run(listener, config, shutdown.clone()));
         Ok(Self {

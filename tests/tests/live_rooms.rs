@@ -58,6 +58,14 @@ async fn two_editors_converge_and_the_server_agrees() -> anyhow::Result<()> {
     a.op(cart, Op::SetLineNote { line_id: LineId("MUG-BLUE".into()), note: "the big ones".into() })
         .await?
         .acked()?;
+    // Concurrent increments of one line add up.
+    let mug = || LineId("MUG-BLUE".into());
+    let (ra, rb) = tokio::join!(
+        a.op(cart, Op::ChangeQuantity { line_id: mug(), delta: 2 }),
+        b.op(cart, Op::ChangeQuantity { line_id: mug(), delta: 1 })
+    );
+    ra?.acked()?;
+    rb?.acked()?;
     let heads = b.op(cart, add("TEA-GREEN", 1)).await?.acked()?;
     sync_to(&mut a, cart, &heads).await?;
 
@@ -67,9 +75,23 @@ async fn two_editors_converge_and_the_server_agrees() -> anyhow::Result<()> {
     assert_eq!(view_a, view_b);
     assert_eq!(view_a["lines"], server_view["lines"]);
     let mug = &server_view["lines"].as_array().unwrap()[0];
-    assert_eq!(mug["quantity"], 5);
+    assert_eq!(mug["quantity"], 8);
     assert_eq!(mug["note"], "the big ones");
-    assert_eq!(server_view["subtotal"], 5 * 1200 + 650);
+    assert_eq!(server_view["subtotal"], 8 * 1200 + 650);
+
+    // Remove versus increment: remove wins; the late increment is refused.
+    let (removed, bumped) = tokio::join!(
+        a.op(cart, Op::RemoveLine { line_id: LineId("TEA-GREEN".into()) }),
+        b.op(cart, Op::ChangeQuantity { line_id: LineId("TEA-GREEN".into()), delta: 1 })
+    );
+    removed?.acked()?;
+    let bumped = bumped?;
+    let view = ana.cart_json(cart).await?;
+    assert!(view["lines"].as_array().unwrap().iter().all(|l| l["sku"] != "TEA-GREEN"), "{view}");
+    // Either the increment came first (and the removal still won), or it was refused.
+    if let OpOutcome::Refused { code, .. } = bumped {
+        assert_eq!(code, ErrorCode::LineNotFound);
+    }
     Ok(())
 }
 
@@ -209,6 +231,7 @@ async fn a_retried_op_id_is_answered_not_applied_twice() -> anyhow::Result<()> {
     assert_eq!(ana.cart_json(cart).await?["lines"][0]["quantity"], 4);
 
     // Remembered across a restart.
+    a.close().await;
     let dir = server.stop().await?;
     let server = TestServer::start_in(dir.as_ref().unwrap().path(), None).await?;
     let ana = cartroom_client::Account::sign_in(&server.base_url, ana.email.as_deref().unwrap(), cartroom_e2e::PASSWORD).await?;
