@@ -58,7 +58,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use config::Config;
-use state::{AppState, Shared, SystemClock};
+use state::{AppState, Clock, Shared, SystemClock};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +138,8 @@ async fn no_web_client() -> Html<&'static str> {
 pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     let pool = store::open(&config).await?;
     let catalog = store::load_catalog(&pool).await?;
+    let expired = store::delete_expired_sessions(&pool, SystemClock.now_ms()).await?;
+    tracing::debug!(expired, "expired sessions removed");
     let (writer, writer_task) = writer::spawn(pool.clone(), config.commit_batch);
     let tracker = TaskTracker::new();
     let state: AppState = Arc::new(Shared {

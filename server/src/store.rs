@@ -238,6 +238,15 @@ pub async fn session_user(pool: &SqlitePool, token_hash: &str, now_ms: i64) -> R
     row.as_ref().map(user_from_row).transpose()
 }
 
+/// Forgets sessions that have expired; returns how many.
+pub async fn delete_expired_sessions(pool: &SqlitePool, now_ms: i64) -> Result<u64> {
+    let res = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+        .bind(now_ms)
+        .execute(pool)
+        .await?;
+    Ok(res.rows_affected())
+}
+
 pub async fn delete_session(pool: &SqlitePool, token_hash: &str) -> Result<()> {
     sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
         .bind(token_hash)

@@ -146,10 +146,11 @@ async fn serve(state: AppState, socket: WebSocket, conn_id: u64, authed: Authed)
         let _ = tokio::time::timeout(CLOSE_GRACE, drain).await;
     }
     drop(close_tx);
+    // A room that has unloaded has forgotten this connection already.
     for cart in reader.subscriptions.drain() {
-        let _ = state
+        state
             .rooms
-            .send(&state, cart, RoomCmd::Unsubscribe { conn_id, notify: false })
+            .send_if_loaded(cart, RoomCmd::Unsubscribe { conn_id, notify: false })
             .await;
     }
     // Give the writer a moment to flush the close frame.
