@@ -224,7 +224,8 @@ pub enum ServerMsg {
         cart_id: CartId,
         event: ActivityEvent,
     },
-    /// The room's presence list changed.
+    /// Some users' presence changed: each entry replaces that user's entry in
+    /// the list `subscribed` gave; `connections: 0` means the user left.
     Presence {
         cart_id: CartId,
         members: Vec<PresenceEntry>,

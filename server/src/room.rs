@@ -453,14 +453,15 @@ impl Room {
                             reason: "requested".into(),
                         });
                     }
-                    self.broadcast_presence();
+                    self.announce_presence(&sub.conn.actor, sub.role);
                 }
             }
             RoomCmd::Op { origin, op_id, op } => self.op(origin, op_id, op).await,
             RoomCmd::Presence { conn_id, status } => {
                 if let Some(sub) = self.subscribers.get_mut(&conn_id) {
                     sub.status = status;
-                    self.broadcast_presence();
+                    let (actor, role) = (sub.conn.actor.clone(), sub.role);
+                    self.announce_presence(&actor, role);
                 }
             }
             RoomCmd::Chat { conn, text } => self.chat(conn, text).await,
@@ -513,6 +514,7 @@ impl Room {
         }));
     }
 
+    /// Everyone here, one entry per user, sorted by name.
     fn presence(&self) -> Vec<PresenceEntry> {
         let mut by_user: HashMap<UserId, PresenceEntry> = HashMap::new();
         for sub in self.subscribers.values() {
@@ -533,21 +535,56 @@ impl Room {
         list
     }
 
-    fn broadcast_presence(&mut self) {
-        let msg = text_message(&ServerMsg::Presence {
-            cart_id: self.cart_id,
-            members: self.presence(),
-        });
-        self.broadcast(msg);
+    /// One user's presence as it is now; `connections: 0` once gone.
+    fn presence_of(&self, user: &Actor, role: MemberRole) -> PresenceEntry {
+        let mut entry = PresenceEntry {
+            user_id: user.user_id,
+            name: user.name.clone(),
+            role,
+            connections: 0,
+            status: None,
+        };
+        for sub in self.subscribers.values().filter(|s| s.conn.actor.user_id == user.user_id) {
+            entry.connections += 1;
+            entry.role = sub.role;
+            if sub.status.is_some() {
+                entry.status = sub.status.clone();
+            }
+        }
+        entry
     }
 
-    /// Sends to every subscriber; drops those that are gone or too slow.
+    /// Broadcasts the presence of one user: a delta, so that a join costs
+    /// one small frame per member rather than the whole list.
+    fn announce_presence(&mut self, user: &Actor, role: MemberRole) {
+        let mut queue = vec![(user.clone(), role)];
+        while let Some((user, role)) = queue.pop() {
+            let msg = text_message(&ServerMsg::Presence {
+                cart_id: self.cart_id,
+                members: vec![self.presence_of(&user, role)],
+            });
+            queue.extend(self.deliver_all(msg));
+        }
+    }
+
+    /// Sends to every subscriber; returns those dropped (gone or too slow).
+    fn deliver_all(&mut self, msg: Message) -> Vec<(Actor, MemberRole)> {
+        let mut dropped = Vec::new();
+        metrics::counter!("cartroom_deliveries_total").increment(self.subscribers.len() as u64);
+        self.subscribers.retain(|_, sub| {
+            let delivered = sub.conn.deliver(msg.clone());
+            if !delivered {
+                dropped.push((sub.conn.actor.clone(), sub.role));
+            }
+            delivered
+        });
+        dropped
+    }
+
+    /// Sends to every subscriber and tells the room who was dropped.
     fn broadcast(&mut self, msg: Message) {
-        let before = self.subscribers.len();
-        self.subscribers.retain(|_, sub| sub.conn.deliver(msg.clone()));
-        metrics::counter!("cartroom_deliveries_total").increment(before as u64);
-        if self.subscribers.len() != before {
-            self.broadcast_presence();
+        for (user, role) in self.deliver_all(msg) {
+            self.announce_presence(&user, role);
         }
     }
 
@@ -737,9 +774,10 @@ impl Room {
             .filter(|(_, s)| s.conn.actor.user_id == user_id)
             .map(|(id, _)| *id)
             .collect();
-        if affected.is_empty() {
+        let Some(sub) = affected.first().and_then(|id| self.subscribers.get(id)) else {
             return;
-        }
+        };
+        let (actor, old_role) = (sub.conn.actor.clone(), sub.role);
         for conn_id in affected {
             match role {
                 Some(role) => {
@@ -761,7 +799,7 @@ impl Room {
                 }
             }
         }
-        self.broadcast_presence();
+        self.announce_presence(&actor, role.unwrap_or(old_role));
     }
 
     async fn delete(&mut self) {
@@ -862,7 +900,7 @@ impl Room {
                 if !(conn.send_msg(&subscribed) && conn.deliver(frame)) {
                     self.subscribers.remove(&conn_id);
                 }
-                self.broadcast_presence();
+                self.announce_presence(&conn.actor, role);
             }
             Completed::Read { reply, read } => {
                 let _ = reply.send(read);

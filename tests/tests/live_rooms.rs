@@ -272,8 +272,9 @@ async fn presence_activity_and_chat_reach_the_room() -> anyhow::Result<()> {
     .await?;
 
     b.close().await;
-    expect_event(&mut a, "presence without Ben", |ev| {
-        matches!(ev, Event::Msg(ServerMsg::Presence { members, .. }) if members.len() == 1)
+    expect_event(&mut a, "Ben leaving", |ev| {
+        matches!(ev, Event::Msg(ServerMsg::Presence { members, .. })
+            if members.iter().any(|m| m.name == "Ben" && m.connections == 0))
     })
     .await?;
     let history = ana.request_json(reqwest::Method::GET, &format!("/api/carts/{cart}/activity"), None).await?;

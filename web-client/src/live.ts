@@ -320,7 +320,11 @@ export class Live {
       case "presence": {
         const cart = this.carts.get(msg.cart_id);
         if (!cart) return;
-        cart.presence = msg.members;
+        // Deltas: each entry replaces that user's; 0 connections means gone.
+        const changed = new Map(msg.members.map((m) => [m.user_id, m]));
+        const kept = cart.presence.filter((p) => !changed.has(p.user_id));
+        const here = msg.members.filter((m) => m.connections > 0);
+        cart.presence = [...kept, ...here].sort((a, b) => a.name.localeCompare(b.name));
         this.events.change(cart.cartId);
         return;
       }
