@@ -49,6 +49,10 @@ pub struct Config {
     #[arg(long, env = "CARTROOM_SQLITE_SYNC", default_value = "full", value_parser = ["full", "normal"])]
     pub sqlite_sync: String,
 
+    /// Most WebSocket connections held at once; past it the handshake gets 503.
+    #[arg(long, env = "CARTROOM_MAX_CONNECTIONS", default_value_t = 100_000)]
+    pub max_connections: usize,
+
     /// Do not seed the demo store on an empty database.
     #[arg(long, env = "CARTROOM_NO_SEED")]
     pub no_seed: bool,

@@ -79,6 +79,10 @@ pub async fn handler(State(state): State<AppState>, headers: HeaderMap, ws: WebS
     if authed.source == TokenSource::Cookie && !headers.contains_key(ORIGIN) {
         return forbidden();
     }
+    if state.connections.len() >= state.config.max_connections {
+        return AppError::new(ErrorCode::Unavailable, "this server holds as many connections as it may; try again later")
+            .into_response();
+    }
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER)
