@@ -211,3 +211,13 @@ async fn http_errors_carry_stable_codes() -> anyhow::Result<()> {
     tokio::time::timeout(Duration::from_secs(5), ana.me()).await??;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_full_server_refuses_new_sockets_with_503() -> anyhow::Result<()> {
+    let server = TestServer::start_with(|c| c.max_connections = 1).await?;
+    let ana = server.account("Ana").await?;
+    let first = ana.connect().await?;
+    assert_eq!(handshake_status(ws_request(&server, Some(&ana.token), None)?).await, Some(503));
+    first.close().await;
+    Ok(())
+}
