@@ -434,12 +434,8 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
         Instant::now() + Duration::from_secs_f64(plan.ramp_s + 60.0 + n as f64 / 100.0);
     loop {
         let subscribed = stats.subscribed.load(Relaxed) as usize;
-        let failed = tasks.len() < n || stats.errors().values().sum::<u64>() > 0;
         progress.show(&format!("connecting: {subscribed}/{n} subscribed"), &stats);
-        if subscribed >= n
-            || Instant::now() > connect_deadline
-            || (failed && tasks.len() + subscribed <= n && all_done_connecting(&stats, n))
-        {
+        if all_done_connecting(&stats, n) || Instant::now() > connect_deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
