@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 profile="${PROFILE:-debug}"
 flag=""
 [ "$profile" = release ] && flag="--release"
-cargo build $flag -p cartroom -p cartroom-loadtest
+# The same selection as the test script, so features unify alike and nothing rebuilds.
+cargo build $flag --workspace --all-targets
 target="${CARGO_TARGET_DIR:-target}/$profile"
 lt=("$target/cartroom-loadtest" --spawn --server-bin "$target/cartroom" --no-progress)
 

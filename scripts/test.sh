@@ -9,6 +9,8 @@ echo "== building the workspace"
 cargo build --workspace --all-targets
 
 echo "== Rust unit and end-to-end tests"
+# The tests that kill a server process use the binary built just above.
+export CARTROOM_BIN="$PWD/target/debug/cartroom"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
 else
@@ -19,4 +21,4 @@ echo "== load tester smoke run"
 loadtest/smoke.sh
 
 echo "== web client: build and browser tests"
-CARTROOM_BIN="$PWD/target/debug/cartroom" web-client/test/run.sh
+web-client/test/run.sh

@@ -99,31 +99,33 @@ pub async fn shared_cart(admin: &Account, members: &[(&Account, MemberRole)]) ->
     Ok(cart)
 }
 
-/// The `cartroom` binary, built once per test process.
+/// The `cartroom` binary: `CARTROOM_BIN` when set (the test command builds
+/// it first), else built once per test process with the same command the
+/// test script uses, so that features unify the same way and nothing is
+/// rebuilt twice.
 pub fn cartroom_bin() -> anyhow::Result<PathBuf> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
+            if let Some(bin) = std::env::var_os("CARTROOM_BIN") {
+                return Ok(PathBuf::from(bin));
+            }
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = std::process::Command::new(cargo)
-                .args(["build", "--quiet", "-p", "cartroom", "--bin", "cartroom"])
+                .args(["build", "--quiet", "--workspace", "--all-targets"])
                 .status()
                 .map_err(|e| format!("running cargo: {e}"))?;
             if !status.success() {
-                return Err("cargo build -p cartroom failed".into());
+                return Err("cargo build --workspace failed".into());
             }
             // target/<profile>/deps/<test> -> target/<profile>/cartroom
             let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-            let profile_dir = exe
+            let bin = exe
                 .parent()
                 .and_then(Path::parent)
-                .ok_or("unexpected test binary location")?;
-            let debug = profile_dir.parent().map(|t| t.join("debug").join("cartroom"));
-            [Some(profile_dir.join("cartroom")), debug]
-                .into_iter()
-                .flatten()
-                .find(|p| p.exists())
-                .ok_or_else(|| "cartroom binary not found after building".into())
+                .ok_or("unexpected test binary location")?
+                .join("cartroom");
+            if bin.exists() { Ok(bin) } else { Err(format!("{} not found after building", bin.display())) }
         })
         .clone()
         .map_err(anyhow::Error::msg)

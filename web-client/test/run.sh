@@ -12,6 +12,6 @@ fi
 npm ci --no-audit --no-fund
 npm run build
 if [ -z "${CARTROOM_BIN:-}" ]; then
-  (cd "$root" && cargo build -p cartroom)
+  (cd "$root" && cargo build --workspace --all-targets)
 fi
 npm test
