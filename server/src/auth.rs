@@ -25,8 +25,14 @@ pub fn signin_quota() -> governor::Quota {
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "cartroom_session";
 
+/// Password hashes computed at once. Each argon2id hash takes 19 MiB and a
+/// core for ~35 ms, so a burst of sign-ups must queue, not pile up threads
+/// and memory.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// Hashes a password with argon2id on a blocking thread (it is slow on purpose).
 pub async fn hash_password(password: String) -> Result<String, AppError> {
+    let _permit = HASHING.acquire().await.map_err(|_| AppError::new(ErrorCode::Internal, "hashing closed"))?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).expect("16 bytes is a valid salt");
         Argon2::default()
@@ -40,6 +46,9 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 
 /// Checks a password against its stored hash on a blocking thread.
 pub async fn verify_password(password: String, hash: String) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())

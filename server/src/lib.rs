@@ -41,6 +41,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse};
@@ -158,6 +159,13 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
         signin_limiter: governor::RateLimiter::keyed(auth::signin_quota()),
     });
     let router = app(state.clone());
+    // Small frames must leave at once: Nagle's algorithm would hold each
+    // ack or change back until the previous one is acknowledged.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY");
+        }
+    });
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;

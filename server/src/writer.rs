@@ -5,10 +5,11 @@
 //! the batch) and only then answers each sender. Rooms ack and broadcast
 //! after that answer, so an acknowledged edit is always on disk.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use cartroom_protocol::{ActivityEvent, CartId, UserId};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::store::StoreError;
@@ -98,7 +99,13 @@ async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<WriteCmd>, batch: usize) {
         let stop = cmds.iter().any(|c| matches!(c, WriteCmd::Stop));
         let started = Instant::now();
         let mut outcomes = Vec::with_capacity(cmds.len());
-        let committed = write_batch(&pool, &cmds, &mut outcomes).await;
+        let committed = match write_at_once(&pool, &cmds).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "batch failed as a whole; writing it record by record");
+                write_batch(&pool, &cmds, &mut outcomes).await
+            }
+        };
         let changes = cmds.iter().filter(|c| matches!(c, WriteCmd::Change(..))).count();
         metrics::histogram!("cartroom_commit_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("cartroom_commit_batch_changes").record(changes as f64);
@@ -119,6 +126,99 @@ async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<WriteCmd>, batch: usize) {
             return;
         }
     }
+}
+
+/// Rows per multi-row INSERT, well under SQLite's bound-variable limit.
+const ROWS_PER_INSERT: usize = 100;
+
+/// Writes the batch in one transaction with a few multi-row statements: the
+/// single SQLite connection is the writer's bottleneck, and each statement
+/// is a round trip to it.
+async fn write_at_once(pool: &SqlitePool, cmds: &[WriteCmd]) -> Result<(), StoreError> {
+    let changes: Vec<&ChangeRecord> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            WriteCmd::Change(record, _) => Some(record),
+            _ => None,
+        })
+        .collect();
+    let activity: Vec<(CartId, &ActivityEvent)> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            WriteCmd::Change(record, _) => Some((record.cart_id, &record.activity)),
+            WriteCmd::Activity(cart_id, event, _) => Some((*cart_id, event)),
+            _ => None,
+        })
+        .collect();
+    // Only the latest summary of each cart matters.
+    let mut summaries: HashMap<CartId, &ChangeRecord> = HashMap::new();
+    for record in &changes {
+        summaries.insert(record.cart_id, record);
+    }
+    let summaries: Vec<&ChangeRecord> = summaries.into_values().collect();
+
+    let mut tx = pool.begin().await?;
+    for chunk in changes.chunks(ROWS_PER_INSERT) {
+        QueryBuilder::<Sqlite>::new("INSERT INTO changes (cart_id, seq, bytes) ")
+            .push_values(chunk, |mut row, r| {
+                row.push_bind(r.cart_id.to_string()).push_bind(r.seq).push_bind(r.bytes.as_slice());
+            })
+            .build()
+            .execute(&mut *tx)
+            .await?;
+        QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO applied_ops (cart_id, user_id, op_id, seq) ")
+            .push_values(chunk, |mut row, r| {
+                row.push_bind(r.cart_id.to_string())
+                    .push_bind(r.user_id.to_string())
+                    .push_bind(r.op_id.as_str())
+                    .push_bind(r.seq);
+            })
+            .build()
+            .execute(&mut *tx)
+            .await?;
+    }
+    for chunk in activity.chunks(ROWS_PER_INSERT) {
+        QueryBuilder::<Sqlite>::new(
+            "INSERT INTO activity (cart_id, seq, at, user_id, user_name, kind, text, subtotal, currency) ",
+        )
+        .push_values(chunk, |mut row, (cart_id, e)| {
+            row.push_bind(cart_id.to_string())
+                .push_bind(e.seq)
+                .push_bind(e.at)
+                .push_bind(e.user_id.to_string())
+                .push_bind(e.user_name.as_str())
+                .push_bind(e.kind.as_str())
+                .push_bind(e.text.as_str())
+                .push_bind(e.subtotal)
+                .push_bind(e.currency.as_str());
+        })
+        .build()
+        .execute(&mut *tx)
+        .await?;
+    }
+    for chunk in summaries.chunks(ROWS_PER_INSERT) {
+        let mut query = QueryBuilder::<Sqlite>::new("WITH v (id, name, subtotal, line_count, updated_at) AS (");
+        query
+            .push_values(chunk, |mut row, r| {
+                row.push_bind(r.cart_id.to_string())
+                    .push_bind(r.name.as_str())
+                    .push_bind(r.activity.subtotal)
+                    .push_bind(r.line_count)
+                    .push_bind(r.activity.at);
+            })
+            .push(
+                ") UPDATE carts SET name = v.name, subtotal = v.subtotal, line_count = v.line_count, \
+                 updated_at = v.updated_at FROM v WHERE carts.id = v.id",
+            );
+        query.build().execute(&mut *tx).await?;
+    }
+    for cmd in cmds {
+        if let WriteCmd::Snapshot { .. } = cmd {
+            write_one(&mut tx, cmd).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Writes the batch in one transaction. Each command runs in its own savepoint,
