@@ -99,6 +99,18 @@ pub async fn shared_cart(admin: &Account, members: &[(&Account, MemberRole)]) ->
     Ok(cart)
 }
 
+/// Ana, the admin of a fresh cart, and `name`, a member of it with `role`.
+pub async fn admin_and_member(
+    server: &TestServer,
+    name: &str,
+    role: MemberRole,
+) -> anyhow::Result<(Account, Account, CartId)> {
+    let admin = server.account("Ana").await?;
+    let member = server.account(name).await?;
+    let cart = shared_cart(&admin, &[(&member, role)]).await?;
+    Ok((admin, member, cart))
+}
+
 /// The `cartroom` binary: `CARTROOM_BIN` when set (the test command builds
 /// it first), else built once per test process with the same command the
 /// test script uses, so that features unify the same way and nothing is

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use cartroom_client::{Event, OpOutcome, cart_view};
-use cartroom_e2e::{TestServer, shared_cart};
+use cartroom_e2e::{TestServer, admin_and_member};
 use cartroom_protocol::{ErrorCode, LineId, MemberRole, Op, OpId, ServerMsg, SuggestionId, SyncPayload};
 
 fn add(sku: &str, quantity: i64) -> Op {
@@ -43,9 +43,7 @@ async fn sync_to(conn: &mut cartroom_client::Connection, cart: cartroom_protocol
 #[tokio::test]
 async fn two_editors_converge_and_the_server_agrees() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
-    let ana = server.account("Ana").await?;
-    let ben = server.account("Ben").await?;
-    let cart = shared_cart(&ana, &[(&ben, MemberRole::Editor)]).await?;
+    let (ana, ben, cart) = admin_and_member(&server, "Ben", MemberRole::Editor).await?;
     let mut a = ana.connect().await?;
     let mut b = ben.connect().await?;
     assert_eq!(a.subscribe(cart).await?.role, MemberRole::Admin);
@@ -98,9 +96,7 @@ async fn two_editors_converge_and_the_server_agrees() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_viewer_is_refused_edits_but_its_suggestion_reaches_everyone() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
-    let mum = server.account("Mum").await?;
-    let kid = server.account("Kid").await?;
-    let cart = shared_cart(&mum, &[(&kid, MemberRole::Viewer)]).await?;
+    let (mum, kid, cart) = admin_and_member(&server, "Kid", MemberRole::Viewer).await?;
     let mut m = mum.connect().await?;
     let mut k = kid.connect().await?;
     m.subscribe(cart).await?;
@@ -143,9 +139,7 @@ async fn a_viewer_is_refused_edits_but_its_suggestion_reaches_everyone() -> anyh
 #[tokio::test]
 async fn a_demoted_editor_is_refused_at_once_and_a_removed_member_is_unsubscribed() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
-    let ana = server.account("Ana").await?;
-    let ben = server.account("Ben").await?;
-    let cart = shared_cart(&ana, &[(&ben, MemberRole::Editor)]).await?;
+    let (ana, ben, cart) = admin_and_member(&server, "Ben", MemberRole::Editor).await?;
     let mut b = ben.connect().await?;
     b.subscribe(cart).await?;
     b.op(cart, add("KETTLE", 1)).await?.acked()?;
@@ -176,9 +170,7 @@ async fn a_demoted_editor_is_refused_at_once_and_a_removed_member_is_unsubscribe
 #[tokio::test]
 async fn reconnecting_with_heads_receives_only_the_missing_changes() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
-    let ana = server.account("Ana").await?;
-    let ben = server.account("Ben").await?;
-    let cart = shared_cart(&ana, &[(&ben, MemberRole::Editor)]).await?;
+    let (ana, ben, cart) = admin_and_member(&server, "Ben", MemberRole::Editor).await?;
     let mut a = ana.connect().await?;
     a.subscribe(cart).await?;
     for sku in ["MUG-BLUE", "MUG-RED", "KETTLE"] {
@@ -246,9 +238,7 @@ async fn a_retried_op_id_is_answered_not_applied_twice() -> anyhow::Result<()> {
 #[tokio::test]
 async fn presence_activity_and_chat_reach_the_room() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
-    let ana = server.account("Ana").await?;
-    let ben = server.account("Ben").await?;
-    let cart = shared_cart(&ana, &[(&ben, MemberRole::Editor)]).await?;
+    let (ana, ben, cart) = admin_and_member(&server, "Ben", MemberRole::Editor).await?;
     let mut a = ana.connect().await?;
     a.subscribe(cart).await?;
     let mut b = ben.connect().await?;
