@@ -97,7 +97,6 @@ pub fn new_cart_doc(name: &str, currency: &str, actor: &Actor, now_ms: i64, node
             tx.put(ROOT, "name", name)?;
             tx.put(ROOT, "note", "")?;
             tx.put(ROOT, "currency", currency)?;
-            tx.put(ROOT, "subtotal", 0_i64)?;
             tx.put_object(ROOT, "lines", ObjType::Map)?;
             tx.put_object(ROOT, "suggestions", ObjType::Map)?;
             Ok(())
@@ -203,7 +202,7 @@ impl CartMirror {
             suggestions_obj,
             name: get_string(doc, &ROOT, "name")?,
             currency: get_string(doc, &ROOT, "currency")?,
-            subtotal: get_i64(doc, &ROOT, "subtotal")?,
+            subtotal: lines.values().map(|l: &LineMirror| l.unit_price * l.quantity).sum(),
             lines,
             suggestions,
         })
@@ -246,11 +245,9 @@ pub fn apply_op(doc: &mut Automerge, mirror: &mut CartMirror, ctx: &OpContext<'_
         |tx| {
             let mut next = mirror.clone();
             let summary = apply_in_tx(tx, &mut next, ctx, op)?;
-            let subtotal = next.lines.values().map(|l| l.unit_price * l.quantity).sum();
-            if subtotal != next.subtotal {
-                tx.put(ROOT, "subtotal", subtotal)?;
-                next.subtotal = subtotal;
-            }
+            // The subtotal is derived, not stored: a root field rewritten by
+            // every op would double the cost of each change.
+            next.subtotal = next.lines.values().map(|l| l.unit_price * l.quantity).sum();
             Ok::<_, OpError>((summary, next))
         },
     );
@@ -655,7 +652,7 @@ pub fn view(doc: &Automerge) -> Result<CartView, OpError> {
         name: get_string(doc, &ROOT, "name")?,
         note: get_string(doc, &ROOT, "note")?,
         currency: get_string(doc, &ROOT, "currency")?,
-        subtotal: get_i64(doc, &ROOT, "subtotal")?,
+        subtotal: lines.iter().map(|l| l.line_total).sum(),
         item_count: lines.iter().map(|l| l.quantity).sum(),
         lines,
         suggestions,

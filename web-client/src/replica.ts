@@ -109,7 +109,8 @@ export class Replica {
       name: str(d["name"]),
       note: str(d["note"]),
       currency: str(d["currency"]) || "USD",
-      subtotal: num(d["subtotal"]),
+      // Derived from the lines, as the server derives it.
+      subtotal: lines.reduce((t, l) => t + l.unit_price * l.quantity, 0),
       lines,
       suggestions,
     };
@@ -215,9 +216,7 @@ export class Replica {
       for (const l of ls) t += l.unit_price * l.quantity;
       return t;
     };
-    // The server's subtotal may use prices the client cannot know (group
-    // buys); shift it by what the pending ops change.
-    const subtotal = base.subtotal + sum(lines.values()) - sum(base.lines);
+    const subtotal = sum(lines.values());
     return sorted({ name, note, currency: base.currency, subtotal, lines: [...lines.values()], suggestions: [...sugs.values()] });
   }
 }

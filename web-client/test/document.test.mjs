@@ -45,7 +45,8 @@ function cartFromDoc(doc) {
     name: s(doc.name),
     note: s(doc.note),
     currency: s(doc.currency),
-    subtotal: n(doc.subtotal),
+    // Not stored: the sum of the line totals, as docs/protocol.md says.
+    subtotal: lines.reduce((t, l) => t + l.unit_price * l.quantity, 0),
     lines: lines.sort((a, b) => a.line_id.localeCompare(b.line_id)),
     suggestions: suggestions.sort((a, b) => a.suggestion_id.localeCompare(b.suggestion_id)),
   };
