@@ -33,8 +33,7 @@ fn main() {
         .collect();
     let mut doc = new_cart_doc("Bench", "USD", &actors[0], 0, 0);
     let mut mirror = CartMirror::load(&doc).expect("a new cart has a mirror");
-    let mut window = Instant::now();
-    let mut worst = std::time::Duration::ZERO;
+    let mut window = Vec::with_capacity(1000);
     for n in 0..total {
         let sku = DEMO_PRODUCTS[n % 8].0;
         let op = if n < 8 {
@@ -49,16 +48,18 @@ fn main() {
         let started = Instant::now();
         apply_op(&mut doc, &mut mirror, &ctx, &op).expect("op applies");
         let _ = doc.get_heads();
-        worst = worst.max(started.elapsed());
-        if (n + 1) % 1000 == 0 {
+        window.push(started.elapsed().as_secs_f64() * 1e6);
+        if window.len() == 1000 {
+            window.sort_by(f64::total_cmp);
+            let mean = window.iter().sum::<f64>() / 1000.0;
             println!(
-                "changes {:>6}: mean {:>7.1} µs/op, worst {:>7.1} µs",
+                "changes {:>6}: mean {mean:>6.1} µs/op, p50 {:>6.1}, p99 {:>6.1}, max {:>6.1}",
                 n + 1,
-                window.elapsed().as_secs_f64() * 1e6 / 1000.0,
-                worst.as_secs_f64() * 1e6
+                window[500],
+                window[990],
+                window[999]
             );
-            window = Instant::now();
-            worst = std::time::Duration::ZERO;
+            window.clear();
         }
     }
     let started = Instant::now();
