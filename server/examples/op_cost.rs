@@ -10,7 +10,10 @@ use cartroom::catalog::{Catalog, DEMO_PRODUCTS, Product, StoreInfo};
 use cartroom_protocol::{LineId, Op, OpId, UserId};
 
 fn main() {
-    let total: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let total: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
     let products = DEMO_PRODUCTS
         .iter()
         .map(|(sku, name, price, _, color, _)| Product {
@@ -25,11 +28,18 @@ fn main() {
         })
         .collect();
     let catalog = Catalog::new(
-        StoreInfo { id: "demo".into(), name: "Demo".into(), currency: "USD".into() },
+        StoreInfo {
+            id: "demo".into(),
+            name: "Demo".into(),
+            currency: "USD".into(),
+        },
         products,
     );
     let actors: Vec<Actor> = (0..4)
-        .map(|i| Actor { user_id: UserId::new_random(), name: format!("User {i}") })
+        .map(|i| Actor {
+            user_id: UserId::new_random(),
+            name: format!("User {i}"),
+        })
         .collect();
     let mut doc = new_cart_doc("Bench", "USD", &actors[0], 0, 0);
     let mut mirror = CartMirror::load(&doc).expect("a new cart has a mirror");
@@ -37,14 +47,29 @@ fn main() {
     for n in 0..total {
         let sku = DEMO_PRODUCTS[n % 8].0;
         let op = if n < 8 {
-            Op::AddLine { sku: sku.into(), quantity: 1 }
+            Op::AddLine {
+                sku: sku.into(),
+                quantity: 1,
+            }
         } else if (n / 8) % 2 == 1 {
-            Op::ChangeQuantity { line_id: LineId(sku.into()), delta: 1 }
+            Op::ChangeQuantity {
+                line_id: LineId(sku.into()),
+                delta: 1,
+            }
         } else {
-            Op::ChangeQuantity { line_id: LineId(sku.into()), delta: -1 }
+            Op::ChangeQuantity {
+                line_id: LineId(sku.into()),
+                delta: -1,
+            }
         };
         let op_id = OpId(format!("op-{n}"));
-        let ctx = OpContext { actor: &actors[n % 4], op_id: &op_id, catalog: &catalog, now_ms: n as i64, node_id: 0 };
+        let ctx = OpContext {
+            actor: &actors[n % 4],
+            op_id: &op_id,
+            catalog: &catalog,
+            now_ms: n as i64,
+            node_id: 0,
+        };
         let started = Instant::now();
         apply_op(&mut doc, &mut mirror, &ctx, &op).expect("op applies");
         let _ = doc.get_heads();
@@ -64,5 +89,9 @@ fn main() {
     }
     let started = Instant::now();
     let saved = doc.save();
-    println!("save: {} bytes in {:.1} ms", saved.len(), started.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "save: {} bytes in {:.1} ms",
+        saved.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
 }

@@ -38,13 +38,22 @@ pub fn routes() -> Router<AppState> {
         .route("/api/catalog/{sku}", get(product))
         .route("/images/{file}", get(image))
         .route("/api/carts", post(create_cart).get(list_carts))
-        .route("/api/carts/{id}", get(get_cart).patch(rename_cart).delete(delete_cart))
+        .route(
+            "/api/carts/{id}",
+            get(get_cart).patch(rename_cart).delete(delete_cart),
+        )
         .route("/api/carts/{id}/ops", post(post_op))
         .route("/api/carts/{id}/document", get(document))
         .route("/api/carts/{id}/changes", get(changes))
         .route("/api/carts/{id}/activity", get(activity))
-        .route("/api/carts/{id}/members", get(list_members).post(add_member))
-        .route("/api/carts/{id}/members/{user_id}", patch(change_member).delete(remove_member))
+        .route(
+            "/api/carts/{id}/members",
+            get(list_members).post(add_member),
+        )
+        .route(
+            "/api/carts/{id}/members/{user_id}",
+            patch(change_member).delete(remove_member),
+        )
 }
 
 #[derive(Serialize)]
@@ -55,13 +64,37 @@ struct SessionOut {
 }
 
 /// Starts a session for `user`: the token in the body and in the cookie.
-async fn start_session(state: &AppState, jar: CookieJar, user: User, status: StatusCode) -> Result<Response, AppError> {
+async fn start_session(
+    state: &AppState,
+    jar: CookieJar,
+    user: User,
+    status: StatusCode,
+) -> Result<Response, AppError> {
     let token = auth::new_token();
     let now = state.clock.now_ms();
     let expires_at = now + i64::from(state.config.session_ttl_days) * 86_400_000;
-    store::insert_session(&state.pool, &auth::token_hash(&token), user.id, now, expires_at).await?;
-    let jar = jar.add(auth::session_cookie(token.clone(), state.config.session_ttl_days));
-    Ok((status, jar, Json(SessionOut { user, token, expires_at })).into_response())
+    store::insert_session(
+        &state.pool,
+        &auth::token_hash(&token),
+        user.id,
+        now,
+        expires_at,
+    )
+    .await?;
+    let jar = jar.add(auth::session_cookie(
+        token.clone(),
+        state.config.session_ttl_days,
+    ));
+    Ok((
+        status,
+        jar,
+        Json(SessionOut {
+            user,
+            token,
+            expires_at,
+        }),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -80,7 +113,12 @@ async fn signup(
 ) -> Result<Response, AppError> {
     let (email, name) = auth::validate_signup(&body.email, &body.password, &body.name)?;
     let hash = auth::hash_password(body.password).await?;
-    let taken = || AppError::new(ErrorCode::EmailTaken, "an account with this e-mail exists; sign in instead");
+    let taken = || {
+        AppError::new(
+            ErrorCode::EmailTaken,
+            "an account with this e-mail exists; sign in instead",
+        )
+    };
     // A guest who signs up keeps its id, and so its carts.
     let user = match current.filter(|a| a.user.guest) {
         Some(guest) => {
@@ -117,11 +155,18 @@ struct SigninIn {
     password: String,
 }
 
-async fn signin(State(state): State<AppState>, jar: CookieJar, Json(body): Json<SigninIn>) -> Result<Response, AppError> {
+async fn signin(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Json(body): Json<SigninIn>,
+) -> Result<Response, AppError> {
     let bad = || AppError::new(ErrorCode::BadCredentials, "wrong e-mail or password");
     let email = body.email.trim().to_lowercase();
     if state.signin_limiter.check_key(&email).is_err() {
-        return Err(AppError::new(ErrorCode::RateLimited, "too many sign-in attempts; wait a minute"));
+        return Err(AppError::new(
+            ErrorCode::RateLimited,
+            "too many sign-in attempts; wait a minute",
+        ));
     }
     if state.signin_limiter.len() > 100_000 {
         state.signin_limiter.retain_recent();
@@ -141,7 +186,11 @@ struct GuestIn {
     name: Option<String>,
 }
 
-async fn guest(State(state): State<AppState>, jar: CookieJar, body: Option<Json<GuestIn>>) -> Result<Response, AppError> {
+async fn guest(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    body: Option<Json<GuestIn>>,
+) -> Result<Response, AppError> {
     let name = match body.and_then(|Json(b)| b.name) {
         Some(name) => {
             auth::validate_display_name(&name)?;
@@ -159,7 +208,11 @@ async fn guest(State(state): State<AppState>, jar: CookieJar, body: Option<Json<
     start_session(&state, jar, user, StatusCode::CREATED).await
 }
 
-async fn signout(State(state): State<AppState>, authed: Authed, jar: CookieJar) -> Result<Response, AppError> {
+async fn signout(
+    State(state): State<AppState>,
+    authed: Authed,
+    jar: CookieJar,
+) -> Result<Response, AppError> {
     store::delete_session(&state.pool, &authed.token_hash).await?;
     for conn in state.connections.iter() {
         if conn.token_hash == authed.token_hash {
@@ -183,12 +236,18 @@ struct CatalogQuery {
     q: Option<String>,
 }
 
-async fn catalog(State(state): State<AppState>, Query(query): Query<CatalogQuery>) -> Json<serde_json::Value> {
+async fn catalog(
+    State(state): State<AppState>,
+    Query(query): Query<CatalogQuery>,
+) -> Json<serde_json::Value> {
     let products = state.catalog.search(query.q.as_deref());
     Json(serde_json::json!({ "products": products }))
 }
 
-async fn product(State(state): State<AppState>, Path(sku): Path<String>) -> Result<Json<serde_json::Value>, AppError> {
+async fn product(
+    State(state): State<AppState>,
+    Path(sku): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
     let product = state
         .catalog
         .get(&sku)
@@ -196,7 +255,10 @@ async fn product(State(state): State<AppState>, Path(sku): Path<String>) -> Resu
     Ok(Json(serde_json::to_value(product).unwrap_or_default()))
 }
 
-async fn image(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response, AppError> {
+async fn image(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, AppError> {
     let sku = file.strip_suffix(".svg").unwrap_or(&file);
     let product = state
         .catalog
@@ -225,12 +287,21 @@ async fn member_role(state: &AppState, cart: CartId, user: UserId) -> Result<Mem
         .ok_or_else(AppError::cart_not_found)
 }
 
-async fn require_role(state: &AppState, cart: CartId, authed: &Authed, needed: MemberRole) -> Result<MemberRole, AppError> {
+async fn require_role(
+    state: &AppState,
+    cart: CartId,
+    authed: &Authed,
+    needed: MemberRole,
+) -> Result<MemberRole, AppError> {
     let role = member_role(state, cart, authed.user.id).await?;
     if role < needed {
         return Err(AppError::new(
             ErrorCode::Forbidden,
-            format!("this needs the {} role; you are {}", needed.as_str(), role.as_str()),
+            format!(
+                "this needs the {} role; you are {}",
+                needed.as_str(),
+                role.as_str()
+            ),
         ));
     }
     Ok(role)
@@ -248,7 +319,11 @@ struct CartOut {
     view: CartView,
 }
 
-async fn create_cart(State(state): State<AppState>, authed: Authed, Json(body): Json<NameIn>) -> Result<Response, AppError> {
+async fn create_cart(
+    State(state): State<AppState>,
+    authed: Authed,
+    Json(body): Json<NameIn>,
+) -> Result<Response, AppError> {
     cart::validate_name(&body.name)?;
     if store::count_created_carts(&state.pool, authed.user.id).await? >= MAX_CARTS_PER_USER {
         return Err(AppError::new(
@@ -260,8 +335,23 @@ async fn create_cart(State(state): State<AppState>, authed: Authed, Json(body): 
     let actor = actor_of(&authed.user);
     let now = state.clock.now_ms();
     let name = body.name.trim();
-    let doc = cart::new_cart_doc(name, &state.catalog.store.currency, &actor, now, state.node_id);
-    store::create_cart(&state.pool, id, &state.catalog.store.id, name, authed.user.id, &doc.save(), now).await?;
+    let doc = cart::new_cart_doc(
+        name,
+        &state.catalog.store.currency,
+        &actor,
+        now,
+        state.node_id,
+    );
+    store::create_cart(
+        &state.pool,
+        id,
+        &state.catalog.store.id,
+        name,
+        authed.user.id,
+        &doc.save(),
+        now,
+    )
+    .await?;
     let view = cart::view(&doc)?;
     Ok((
         StatusCode::CREATED,
@@ -281,7 +371,10 @@ fn actor_of(user: &User) -> Actor {
     }
 }
 
-async fn list_carts(State(state): State<AppState>, authed: Authed) -> Result<Json<serde_json::Value>, AppError> {
+async fn list_carts(
+    State(state): State<AppState>,
+    authed: Authed,
+) -> Result<Json<serde_json::Value>, AppError> {
     let carts = store::list_carts(&state.pool, authed.user.id).await?;
     Ok(Json(serde_json::json!({ "carts": carts })))
 }
@@ -297,7 +390,11 @@ async fn read_cart(state: &AppState, cart: CartId) -> Result<CartRead, AppError>
     rx.await.map_err(|_| AppError::unavailable())
 }
 
-async fn get_cart(State(state): State<AppState>, authed: Authed, Path(id): Path<String>) -> Result<Json<CartOut>, AppError> {
+async fn get_cart(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<CartOut>, AppError> {
     let cart = parse_cart(&id)?;
     let role = member_role(&state, cart, authed.user.id).await?;
     let read = read_cart(&state, cart).await?;
@@ -309,7 +406,13 @@ async fn get_cart(State(state): State<AppState>, authed: Authed, Path(id): Path<
 }
 
 /// Runs an op through the cart's room as the signed-in user.
-async fn run_op(state: &AppState, cart: CartId, authed: &Authed, op_id: OpId, op: Op) -> Result<OpAck, AppError> {
+async fn run_op(
+    state: &AppState,
+    cart: CartId,
+    authed: &Authed,
+    op_id: OpId,
+    op: Op,
+) -> Result<OpAck, AppError> {
     let role = member_role(state, cart, authed.user.id).await?;
     let (reply, rx) = oneshot::channel();
     let origin = OpOrigin::Http {
@@ -351,10 +454,16 @@ async fn post_op(
     Json(body): Json<OpIn>,
 ) -> Result<Json<OpAck>, AppError> {
     let cart = parse_cart(&id)?;
-    Ok(Json(run_op(&state, cart, &authed, body.op_id, body.op).await?))
+    Ok(Json(
+        run_op(&state, cart, &authed, body.op_id, body.op).await?,
+    ))
 }
 
-async fn delete_cart(State(state): State<AppState>, authed: Authed, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+async fn delete_cart(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
     let cart = parse_cart(&id)?;
     require_role(&state, cart, &authed, MemberRole::Admin).await?;
     let (reply, rx) = oneshot::channel();
@@ -373,13 +482,21 @@ fn octets(bytes: bytes::Bytes) -> Response {
     ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
 }
 
-async fn document(State(state): State<AppState>, authed: Authed, Path(id): Path<String>) -> Result<Response, AppError> {
+async fn document(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
     let cart = parse_cart(&id)?;
     member_role(&state, cart, authed.user.id).await?;
     Ok(octets(read_cart(&state, cart).await?.document))
 }
 
-async fn changes(State(state): State<AppState>, authed: Authed, Path(id): Path<String>) -> Result<Response, AppError> {
+async fn changes(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
     let cart = parse_cart(&id)?;
     member_role(&state, cart, authed.user.id).await?;
     Ok(octets(read_cart(&state, cart).await?.changes))
@@ -406,7 +523,11 @@ async fn activity(
     Ok(Json(serde_json::json!({ "activity": events })))
 }
 
-async fn list_members(State(state): State<AppState>, authed: Authed, Path(id): Path<String>) -> Result<Json<serde_json::Value>, AppError> {
+async fn list_members(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
     let cart = parse_cart(&id)?;
     member_role(&state, cart, authed.user.id).await?;
     let members = store::list_members(&state.pool, cart).await?;
@@ -430,7 +551,10 @@ async fn add_member(
     require_role(&state, cart, &authed, MemberRole::Admin).await?;
     let email = body.email.trim().to_lowercase();
     let Some((user, _)) = store::user_by_email(&state.pool, &email).await? else {
-        return Err(AppError::new(ErrorCode::UserNotFound, format!("no account with the e-mail {email}")));
+        return Err(AppError::new(
+            ErrorCode::UserNotFound,
+            format!("no account with the e-mail {email}"),
+        ));
     };
     set_role(&state, cart, user.id, Some(body.role), true).await?;
     let member = store::Member {
@@ -443,11 +567,32 @@ async fn add_member(
 }
 
 /// Changes a membership and tells the cart's live room.
-async fn set_role(state: &AppState, cart: CartId, user: UserId, role: Option<MemberRole>, add: bool) -> Result<(), AppError> {
-    store::set_member_role(&state.pool, cart, user, role, add, MAX_MEMBERS, state.clock.now_ms()).await?;
+async fn set_role(
+    state: &AppState,
+    cart: CartId,
+    user: UserId,
+    role: Option<MemberRole>,
+    add: bool,
+) -> Result<(), AppError> {
+    store::set_member_role(
+        &state.pool,
+        cart,
+        user,
+        role,
+        add,
+        MAX_MEMBERS,
+        state.clock.now_ms(),
+    )
+    .await?;
     state
         .rooms
-        .send_if_loaded(cart, RoomCmd::MemberChanged { user_id: user, role })
+        .send_if_loaded(
+            cart,
+            RoomCmd::MemberChanged {
+                user_id: user,
+                role,
+            },
+        )
         .await;
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Accounts and sessions: argon2id password hashes, opaque random session
 //! tokens stored as SHA-256 hashes, guests that can later sign up.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE};
@@ -32,9 +32,13 @@ static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// Hashes a password with argon2id on a blocking thread (it is slow on purpose).
 pub async fn hash_password(password: String) -> Result<String, AppError> {
-    let _permit = HASHING.acquire().await.map_err(|_| AppError::new(ErrorCode::Internal, "hashing closed"))?;
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|_| AppError::new(ErrorCode::Internal, "hashing closed"))?;
     tokio::task::spawn_blocking(move || {
-        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).expect("16 bytes is a valid salt");
+        let salt =
+            SaltString::encode_b64(&rand::random::<[u8; 16]>()).expect("16 bytes is a valid salt");
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
@@ -51,7 +55,11 @@ pub async fn verify_password(password: String, hash: String) -> bool {
     };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -89,10 +97,12 @@ pub enum TokenSource {
 
 /// The token of a request: `Authorization: Bearer`, else the session cookie.
 pub fn request_token(headers: &HeaderMap) -> Option<(String, TokenSource)> {
-    if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        if let Some(token) = value.strip_prefix("Bearer ") {
-            return Some((token.trim().to_owned(), TokenSource::Bearer));
-        }
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(token) = bearer {
+        return Some((token.trim().to_owned(), TokenSource::Bearer));
     }
     if headers.contains_key(COOKIE) {
         let jar = CookieJar::from_headers(headers);
@@ -118,7 +128,12 @@ impl Authed {
         let hash = token_hash(&token);
         let user = store::session_user(&state.pool, &hash, state.clock.now_ms())
             .await?
-            .ok_or_else(|| AppError::new(ErrorCode::Unauthorized, "the session is unknown or expired; sign in again"))?;
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::Unauthorized,
+                    "the session is unknown or expired; sign in again",
+                )
+            })?;
         Ok(Self {
             user,
             token_hash: hash,
@@ -130,7 +145,10 @@ impl Authed {
 impl FromRequestParts<AppState> for Authed {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Self::from_headers(state, &parts.headers).await
     }
 }
@@ -138,7 +156,10 @@ impl FromRequestParts<AppState> for Authed {
 impl OptionalFromRequestParts<AppState> for Authed {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
         match Self::from_headers(state, &parts.headers).await {
             Ok(authed) => Ok(Some(authed)),
             Err(e) if e.code == ErrorCode::Unauthorized => Ok(None),
@@ -148,11 +169,20 @@ impl OptionalFromRequestParts<AppState> for Authed {
 }
 
 /// Normalizes and checks sign-up fields.
-pub fn validate_signup(email: &str, password: &str, name: &str) -> Result<(String, String), AppError> {
+pub fn validate_signup(
+    email: &str,
+    password: &str,
+    name: &str,
+) -> Result<(String, String), AppError> {
     let email = email.trim().to_lowercase();
     let name = name.trim().to_owned();
     let invalid = |m: &str| AppError::new(ErrorCode::InvalidField, m);
-    if email.len() < 3 || email.len() > 254 || email.matches('@').count() != 1 || email.starts_with('@') || email.ends_with('@') {
+    if email.len() < 3
+        || email.len() > 254
+        || email.matches('@').count() != 1
+        || email.starts_with('@')
+        || email.ends_with('@')
+    {
         return Err(invalid("enter a valid e-mail address"));
     }
     let chars = password.chars().count();
@@ -167,7 +197,10 @@ pub fn validate_signup(email: &str, password: &str, name: &str) -> Result<(Strin
 pub fn validate_display_name(name: &str) -> Result<(), AppError> {
     let chars = name.trim().chars().count();
     if !(1..=60).contains(&chars) {
-        return Err(AppError::new(ErrorCode::InvalidField, "a name has 1 to 60 characters"));
+        return Err(AppError::new(
+            ErrorCode::InvalidField,
+            "a name has 1 to 60 characters",
+        ));
     }
     Ok(())
 }
@@ -195,7 +228,12 @@ mod tests {
     #[test]
     fn signup_fields_are_validated() {
         assert!(validate_signup("Ana@Example.com ", "longenough", "Ana").is_ok());
-        assert_eq!(validate_signup("Ana@Example.com", "longenough", "Ana").unwrap().0, "ana@example.com");
+        assert_eq!(
+            validate_signup("Ana@Example.com", "longenough", "Ana")
+                .unwrap()
+                .0,
+            "ana@example.com"
+        );
         assert!(validate_signup("no-at-sign", "longenough", "Ana").is_err());
         assert!(validate_signup("a@b", "short", "Ana").is_err());
         assert!(validate_signup("a@b", "longenough", " ").is_err());

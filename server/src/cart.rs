@@ -88,7 +88,13 @@ pub struct Totals {
 }
 
 /// Creates a new cart document with its first change.
-pub fn new_cart_doc(name: &str, currency: &str, actor: &Actor, now_ms: i64, node_id: u16) -> Automerge {
+pub fn new_cart_doc(
+    name: &str,
+    currency: &str,
+    actor: &Actor,
+    now_ms: i64,
+    node_id: u16,
+) -> Automerge {
     let mut doc = Automerge::new();
     doc.set_actor(actor.automerge_actor(node_id));
     doc.transact_with::<_, _, automerge::AutomergeError, _>(
@@ -172,7 +178,9 @@ impl CartMirror {
         let suggestions_obj = root_map(doc, "suggestions")?;
         let mut lines = HashMap::new();
         for key in doc.keys(&lines_obj) {
-            let Some(obj) = map_obj(doc, &lines_obj, &key)? else { continue };
+            let Some(obj) = map_obj(doc, &lines_obj, &key)? else {
+                continue;
+            };
             let line = LineMirror {
                 name: get_string(doc, &obj, "name")?,
                 unit_price: get_i64(doc, &obj, "unit_price")?,
@@ -183,7 +191,9 @@ impl CartMirror {
         }
         let mut suggestions = HashMap::new();
         for key in doc.keys(&suggestions_obj) {
-            let Some(obj) = map_obj(doc, &suggestions_obj, &key)? else { continue };
+            let Some(obj) = map_obj(doc, &suggestions_obj, &key)? else {
+                continue;
+            };
             let votes_obj = map_obj(doc, &obj, "votes")?
                 .ok_or_else(|| OpError::new(ErrorCode::Internal, "suggestion has no votes map"))?;
             let suggestion = SuggestionMirror {
@@ -202,7 +212,10 @@ impl CartMirror {
             suggestions_obj,
             name: get_string(doc, &ROOT, "name")?,
             currency: get_string(doc, &ROOT, "currency")?,
-            subtotal: lines.values().map(|l: &LineMirror| l.unit_price * l.quantity).sum(),
+            subtotal: lines
+                .values()
+                .map(|l: &LineMirror| l.unit_price * l.quantity)
+                .sum(),
             lines,
             suggestions,
         })
@@ -214,9 +227,12 @@ impl CartMirror {
     }
 
     fn line(&self, line_id: &str) -> Result<&LineMirror, OpError> {
-        self.lines
-            .get(line_id)
-            .ok_or_else(|| OpError::new(ErrorCode::LineNotFound, format!("no line {line_id} in this cart")))
+        self.lines.get(line_id).ok_or_else(|| {
+            OpError::new(
+                ErrorCode::LineNotFound,
+                format!("no line {line_id} in this cart"),
+            )
+        })
     }
 
     fn suggestion(&self, id: &str) -> Result<&SuggestionMirror, OpError> {
@@ -237,7 +253,12 @@ impl CartMirror {
 
 /// Validates `op` and applies it as one change under the actor's id,
 /// keeping `mirror` in step. A refusal changes neither.
-pub fn apply_op(doc: &mut Automerge, mirror: &mut CartMirror, ctx: &OpContext<'_>, op: &Op) -> Result<Applied, OpError> {
+pub fn apply_op(
+    doc: &mut Automerge,
+    mirror: &mut CartMirror,
+    ctx: &OpContext<'_>,
+    op: &Op,
+) -> Result<Applied, OpError> {
     validate_fields(op)?;
     doc.set_actor(ctx.actor.automerge_actor(ctx.node_id));
     let result = doc.transact_with(
@@ -278,7 +299,11 @@ fn validate_fields(op: &Op) -> Result<(), OpError> {
         } else {
             Err(OpError::new(
                 ErrorCode::QuantityOutOfRange,
-                format!("a quantity is between {} and {}", QUANTITY_RANGE.start(), QUANTITY_RANGE.end()),
+                format!(
+                    "a quantity is between {} and {}",
+                    QUANTITY_RANGE.start(),
+                    QUANTITY_RANGE.end()
+                ),
             ))
         }
     };
@@ -296,7 +321,10 @@ fn validate_fields(op: &Op) -> Result<(), OpError> {
         if !sku.is_empty() && sku.len() <= MAX_SKU_LEN {
             Ok(())
         } else {
-            Err(OpError::new(ErrorCode::InvalidField, "sku is empty or too long"))
+            Err(OpError::new(
+                ErrorCode::InvalidField,
+                "sku is empty or too long",
+            ))
         }
     };
     match op {
@@ -314,9 +342,12 @@ fn validate_fields(op: &Op) -> Result<(), OpError> {
             note_ok(note.as_deref().unwrap_or(""))
         }
         Op::SetQuantity { quantity, .. } => quantity_ok(*quantity),
-        Op::ChangeQuantity { delta, .. } if *delta == 0 || delta.unsigned_abs() > 999 => Err(
-            OpError::new(ErrorCode::InvalidField, "delta is a non-zero number from -999 to 999"),
-        ),
+        Op::ChangeQuantity { delta, .. } if *delta == 0 || delta.unsigned_abs() > 999 => {
+            Err(OpError::new(
+                ErrorCode::InvalidField,
+                "delta is a non-zero number from -999 to 999",
+            ))
+        }
         Op::SetLineNote { note, .. } | Op::SetCartNote { note } => note_ok(note),
         Op::Vote { value, .. } if !(-1..=1).contains(value) => Err(OpError::new(
             ErrorCode::InvalidField,
@@ -340,7 +371,10 @@ fn root_map<R: ReadDoc>(doc: &R, key: &str) -> Result<ObjId, OpError> {
 }
 
 fn get_i64<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<i64, OpError> {
-    Ok(doc.get(obj, key)?.and_then(|(v, _)| v.as_i64()).unwrap_or(0))
+    Ok(doc
+        .get(obj, key)?
+        .and_then(|(v, _)| v.as_i64())
+        .unwrap_or(0))
 }
 
 fn get_string<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<String, OpError> {
@@ -377,11 +411,19 @@ fn check_line_quantity(quantity: i64) -> Result<(), OpError> {
 type Tx<'a> = automerge::transaction::Transaction<'a>;
 
 /// Adds `quantity` of `sku` to its line, creating the line if needed.
-fn add_to_line(tx: &mut Tx<'_>, cart: &mut CartMirror, ctx: &OpContext<'_>, sku: &str, quantity: i64) -> Result<String, OpError> {
-    let product = ctx
-        .catalog
-        .get(sku)
-        .ok_or_else(|| OpError::new(ErrorCode::UnknownSku, format!("no product {sku} in the catalog")))?;
+fn add_to_line(
+    tx: &mut Tx<'_>,
+    cart: &mut CartMirror,
+    ctx: &OpContext<'_>,
+    sku: &str,
+    quantity: i64,
+) -> Result<String, OpError> {
+    let product = ctx.catalog.get(sku).ok_or_else(|| {
+        OpError::new(
+            ErrorCode::UnknownSku,
+            format!("no product {sku} in the catalog"),
+        )
+    })?;
     match cart.lines.get_mut(sku) {
         Some(line) => {
             let total = line.quantity + quantity;
@@ -421,7 +463,12 @@ fn add_to_line(tx: &mut Tx<'_>, cart: &mut CartMirror, ctx: &OpContext<'_>, sku:
     Ok(format!("{}*{}", product.name, quantity))
 }
 
-fn apply_in_tx(tx: &mut Tx<'_>, cart: &mut CartMirror, ctx: &OpContext<'_>, op: &Op) -> Result<String, OpError> {
+fn apply_in_tx(
+    tx: &mut Tx<'_>,
+    cart: &mut CartMirror,
+    ctx: &OpContext<'_>,
+    op: &Op,
+) -> Result<String, OpError> {
     match op {
         Op::AddLine { sku, quantity } => {
             let what = add_to_line(tx, cart, ctx, sku, *quantity)?;
@@ -437,7 +484,10 @@ fn apply_in_tx(tx: &mut Tx<'_>, cart: &mut CartMirror, ctx: &OpContext<'_>, op: 
             }
             tx.increment(&line.obj, "quantity", *delta)?;
             let name = line.name.clone();
-            cart.lines.get_mut(&line_id.0).expect("checked above").quantity = total;
+            cart.lines
+                .get_mut(&line_id.0)
+                .expect("checked above")
+                .quantity = total;
             Ok(format!("changed {name} to {total}"))
         }
         Op::SetQuantity { line_id, quantity } => {
@@ -449,7 +499,10 @@ fn apply_in_tx(tx: &mut Tx<'_>, cart: &mut CartMirror, ctx: &OpContext<'_>, op: 
                 tx.increment(&line.obj, "quantity", quantity - line.quantity)?;
             }
             let name = line.name.clone();
-            cart.lines.get_mut(&line_id.0).expect("checked above").quantity = *quantity;
+            cart.lines
+                .get_mut(&line_id.0)
+                .expect("checked above")
+                .quantity = *quantity;
             Ok(format!("set {name} to {quantity}"))
         }
         Op::RemoveLine { line_id } => {
@@ -473,7 +526,10 @@ fn apply_in_tx(tx: &mut Tx<'_>, cart: &mut CartMirror, ctx: &OpContext<'_>, op: 
             note,
         } => {
             let product = ctx.catalog.get(sku).ok_or_else(|| {
-                OpError::new(ErrorCode::UnknownSku, format!("no product {sku} in the catalog"))
+                OpError::new(
+                    ErrorCode::UnknownSku,
+                    format!("no product {sku} in the catalog"),
+                )
             })?;
             if cart.suggestions.len() >= MAX_SUGGESTIONS {
                 return Err(OpError::new(
@@ -516,7 +572,11 @@ fn apply_in_tx(tx: &mut Tx<'_>, cart: &mut CartMirror, ctx: &OpContext<'_>, op: 
             let name = suggestion.name.clone();
             let votes_obj = suggestion.votes_obj.clone();
             let voted = suggestion.voters.contains(&user);
-            let voters = &mut cart.suggestions.get_mut(&suggestion_id.0).expect("checked above").voters;
+            let voters = &mut cart
+                .suggestions
+                .get_mut(&suggestion_id.0)
+                .expect("checked above")
+                .voters;
             if *value == 0 {
                 if voted {
                     tx.delete(&votes_obj, user.as_str())?;
@@ -535,7 +595,10 @@ fn apply_in_tx(tx: &mut Tx<'_>, cart: &mut CartMirror, ctx: &OpContext<'_>, op: 
             let what = add_to_line(tx, cart, ctx, &suggestion.sku, suggestion.quantity)?;
             tx.delete(&cart.suggestions_obj, suggestion_id.0.as_str())?;
             cart.suggestions.remove(&suggestion_id.0);
-            Ok(format!("accepted {}'s suggestion {what}", suggestion.by_name))
+            Ok(format!(
+                "accepted {}'s suggestion {what}",
+                suggestion.by_name
+            ))
         }
         Op::Rename { name } => {
             let name = name.trim();
@@ -696,7 +759,10 @@ mod tests {
 
     fn apply(doc: &mut Automerge, who: &Actor, op: Op) -> Result<Applied, OpError> {
         let catalog = catalog();
-        let op_id = OpId(format!("op-{}", doc.get_heads().len() + doc.get_changes(&[]).len()));
+        let op_id = OpId(format!(
+            "op-{}",
+            doc.get_heads().len() + doc.get_changes(&[]).len()
+        ));
         let mut mirror = CartMirror::load(doc).unwrap();
         let applied = apply_op(
             doc,
@@ -711,7 +777,11 @@ mod tests {
             &op,
         );
         // The mirror kept in step must equal one read afresh from the document.
-        assert_eq!(mirror, CartMirror::load(doc).unwrap(), "mirror out of step after {op:?}");
+        assert_eq!(
+            mirror,
+            CartMirror::load(doc).unwrap(),
+            "mirror out of step after {op:?}"
+        );
         applied
     }
 
@@ -727,7 +797,10 @@ mod tests {
         let ana = actor("Ana");
         let mut doc = new_cart_doc("Picnic", "USD", &ana, 0, 0);
         let applied = apply(&mut doc, &ana, add("A", 2)).unwrap();
-        assert_eq!(activity_text("Ana", &applied.summary, &applied.totals), "Ana added Product A*2. Subtotal $24.00");
+        assert_eq!(
+            activity_text("Ana", &applied.summary, &applied.totals),
+            "Ana added Product A*2. Subtotal $24.00"
+        );
         apply(&mut doc, &actor("Ben"), add("A", 3)).unwrap();
         let view = view(&doc).unwrap();
         assert_eq!(view.lines.len(), 1);
@@ -807,8 +880,15 @@ mod tests {
     fn setting_a_field_to_its_value_makes_no_change() {
         let ana = actor("Ana");
         let mut doc = new_cart_doc("Picnic", "USD", &ana, 0, 0);
-        let rename = Op::Rename { name: "Party".into() };
-        assert!(apply(&mut doc, &ana, rename.clone()).unwrap().change.is_some());
+        let rename = Op::Rename {
+            name: "Party".into(),
+        };
+        assert!(
+            apply(&mut doc, &ana, rename.clone())
+                .unwrap()
+                .change
+                .is_some()
+        );
         let heads = doc.get_heads();
         assert!(apply(&mut doc, &ana, rename).unwrap().change.is_none());
         assert_eq!(doc.get_heads(), heads);
@@ -826,7 +906,10 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        assert_eq!(apply(&mut doc, &ana, add("A", 1)).unwrap_err().code, ErrorCode::CartFull);
+        assert_eq!(
+            apply(&mut doc, &ana, add("A", 1)).unwrap_err().code,
+            ErrorCode::CartFull
+        );
     }
 
     #[test]
@@ -856,7 +939,11 @@ mod tests {
         .unwrap();
         assert_eq!(view(&doc).unwrap().suggestions[0].score, 1);
         let accepted = apply(&mut doc, &ana, Op::AcceptSuggestion { suggestion_id: id }).unwrap();
-        assert!(accepted.summary.contains("Kid's suggestion"), "{}", accepted.summary);
+        assert!(
+            accepted.summary.contains("Kid's suggestion"),
+            "{}",
+            accepted.summary
+        );
         let view = view(&doc).unwrap();
         assert!(view.suggestions.is_empty());
         assert_eq!(view.lines[0].quantity, 2);

@@ -9,7 +9,11 @@ use clap::Parser;
 
 /// Command-line and environment configuration.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "cartroom", version, about = "Real-time collaborative shopping carts")]
+#[command(
+    name = "cartroom",
+    version,
+    about = "Real-time collaborative shopping carts"
+)]
 pub struct Config {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "CARTROOM_LISTEN", default_value = "127.0.0.1:8080")]

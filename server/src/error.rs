@@ -29,11 +29,17 @@ impl AppError {
     }
 
     pub fn cart_not_found() -> Self {
-        Self::new(ErrorCode::CartNotFound, "no such cart, or you are not a member")
+        Self::new(
+            ErrorCode::CartNotFound,
+            "no such cart, or you are not a member",
+        )
     }
 
     pub fn unavailable() -> Self {
-        Self::new(ErrorCode::Unavailable, "the cart is unavailable right now; try again")
+        Self::new(
+            ErrorCode::Unavailable,
+            "the cart is unavailable right now; try again",
+        )
     }
 }
 
@@ -62,7 +68,10 @@ impl IntoResponse for AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage error");
-        Self::new(ErrorCode::Unavailable, "storage is unavailable right now; try again")
+        Self::new(
+            ErrorCode::Unavailable,
+            "storage is unavailable right now; try again",
+        )
     }
 }
 

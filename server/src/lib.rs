@@ -41,17 +41,17 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
-use axum::serve::ListenerExt;
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::HeaderValue;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use cartroom_protocol::limits::MAX_FRAME_BYTES;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use axum::http::HeaderValue;
 use tower::Layer;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
@@ -136,7 +136,11 @@ async fn no_web_client() -> Html<&'static str> {
 
 /// Serves on `listener` until `shutdown` is cancelled, then closes every
 /// socket with 1001, lets rooms finish their commits and stops the writer.
-pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(), StartError> {
     let pool = store::open(&config).await?;
     let catalog = store::load_catalog(&pool).await?;
     let expired = store::delete_expired_sessions(&pool, SystemClock.now_ms()).await?;
@@ -171,7 +175,10 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationTo
         .await;
     // Sockets and rooms watch `shutdown`; wait for them, bounded.
     tracker.close();
-    if tokio::time::timeout(Duration::from_secs(20), tracker.wait()).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(20), tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("some connections or rooms did not stop within 20 s");
     }
     drop(state);

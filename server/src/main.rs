@@ -17,7 +17,10 @@ async fn main() -> anyhow::Result<()> {
     let config = cartroom::Config::parse();
     let filter = EnvFilter::try_from_env("CARTROOM_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     if config.log_json {
-        tracing_subscriber::fmt().json().with_env_filter(filter).init();
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }

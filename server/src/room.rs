@@ -64,7 +64,10 @@ impl Conn {
         match self.outbound.try_send(msg) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::debug!(conn_id = self.id, "outbound queue full: closing as a slow consumer");
+                tracing::debug!(
+                    conn_id = self.id,
+                    "outbound queue full: closing as a slow consumer"
+                );
                 metrics::counter!("cartroom_slow_consumers_total").increment(1);
                 self.too_slow.cancel();
                 false
@@ -80,11 +83,20 @@ impl Conn {
 
 /// Serializes a server message into a text frame.
 pub fn text_message(msg: &ServerMsg) -> Message {
-    Message::Text(serde_json::to_string(msg).expect("server messages serialize").into())
+    Message::Text(
+        serde_json::to_string(msg)
+            .expect("server messages serialize")
+            .into(),
+    )
 }
 
 /// The error frame for a refused request.
-pub fn error_msg(code: ErrorCode, message: impl Into<String>, cart_id: Option<CartId>, op_id: Option<OpId>) -> ServerMsg {
+pub fn error_msg(
+    code: ErrorCode,
+    message: impl Into<String>,
+    cart_id: Option<CartId>,
+    op_id: Option<OpId>,
+) -> ServerMsg {
     ServerMsg::Error {
         code,
         message: message.into(),
@@ -197,7 +209,12 @@ impl Rooms {
     }
 
     /// Sends a command to the cart's room, loading the room if needed.
-    pub async fn send(&self, shared: &Arc<Shared>, cart: CartId, mut cmd: RoomCmd) -> Result<(), RoomsClosed> {
+    pub async fn send(
+        &self,
+        shared: &Arc<Shared>,
+        cart: CartId,
+        mut cmd: RoomCmd,
+    ) -> Result<(), RoomsClosed> {
         loop {
             if self.shutdown.is_cancelled() {
                 return Err(RoomsClosed);
@@ -309,7 +326,12 @@ struct Room {
     pending: FuturesOrdered<BoxFuture<'static, Completed>>,
 }
 
-async fn run_room(shared: Arc<Shared>, cart_id: CartId, room_id: u64, mut rx: mpsc::Receiver<RoomCmd>) {
+async fn run_room(
+    shared: Arc<Shared>,
+    cart_id: CartId,
+    room_id: u64,
+    mut rx: mpsc::Receiver<RoomCmd>,
+) {
     let loaded = load_room(&shared, cart_id).await;
     let mut room = match loaded {
         Ok(Some(room)) => room,
@@ -401,16 +423,22 @@ fn refuse(cart_id: CartId, cmd: RoomCmd, code: ErrorCode) {
 }
 
 async fn load_room(shared: &Arc<Shared>, cart_id: CartId) -> Result<Option<Room>, String> {
-    let Some(state) = store::load_cart_state(&shared.pool, cart_id, OP_MEMORY as i64, ACTIVITY_MEMORY as i64)
-        .await
-        .map_err(|e| e.to_string())?
+    let Some(state) = store::load_cart_state(
+        &shared.pool,
+        cart_id,
+        OP_MEMORY as i64,
+        ACTIVITY_MEMORY as i64,
+    )
+    .await
+    .map_err(|e| e.to_string())?
     else {
         return Ok(None);
     };
     let started = Instant::now();
     let mut doc = Automerge::load(&state.snapshot).map_err(|e| format!("snapshot: {e}"))?;
     for change in &state.changes {
-        doc.load_incremental(change).map_err(|e| format!("change log: {e}"))?;
+        doc.load_incremental(change)
+            .map_err(|e| format!("change log: {e}"))?;
     }
     tracing::debug!(
         changes = state.changes.len(),
@@ -492,9 +520,16 @@ impl Room {
     }
 
     fn subscribe(&mut self, conn: ConnHandle, role: MemberRole, heads: Option<Vec<ChangeHash>>) {
-        let known = heads.filter(|heads| heads.iter().all(|h| self.doc.get_change_by_hash(h).is_some()));
+        let known = heads.filter(|heads| {
+            heads
+                .iter()
+                .all(|h| self.doc.get_change_by_hash(h).is_some())
+        });
         let (payload, bytes) = match known {
-            Some(heads) => (SyncPayload::Changes, Bytes::from(self.doc.save_after(&heads))),
+            Some(heads) => (
+                SyncPayload::Changes,
+                Bytes::from(self.doc.save_after(&heads)),
+            ),
             None => (SyncPayload::Document, self.saved_doc()),
         };
         let kind = match payload {
@@ -518,13 +553,15 @@ impl Room {
     fn presence(&self) -> Vec<PresenceEntry> {
         let mut by_user: HashMap<UserId, PresenceEntry> = HashMap::new();
         for sub in self.subscribers.values() {
-            let entry = by_user.entry(sub.conn.actor.user_id).or_insert_with(|| PresenceEntry {
-                user_id: sub.conn.actor.user_id,
-                name: sub.conn.actor.name.clone(),
-                role: sub.role,
-                connections: 0,
-                status: None,
-            });
+            let entry = by_user
+                .entry(sub.conn.actor.user_id)
+                .or_insert_with(|| PresenceEntry {
+                    user_id: sub.conn.actor.user_id,
+                    name: sub.conn.actor.name.clone(),
+                    role: sub.role,
+                    connections: 0,
+                    status: None,
+                });
             entry.connections += 1;
             if sub.status.is_some() {
                 entry.status = sub.status.clone();
@@ -544,7 +581,11 @@ impl Room {
             connections: 0,
             status: None,
         };
-        for sub in self.subscribers.values().filter(|s| s.conn.actor.user_id == user.user_id) {
+        for sub in self
+            .subscribers
+            .values()
+            .filter(|s| s.conn.actor.user_id == user.user_id)
+        {
             entry.connections += 1;
             entry.role = sub.role;
             if sub.status.is_some() {
@@ -605,7 +646,14 @@ impl Room {
             OpOrigin::Http { actor, role, reply } => (actor, role, AckTarget::Http(reply)),
         };
         if !op_id.is_valid() {
-            return self.refuse_op(target, op_id, OpError::new(ErrorCode::InvalidField, "op_id is 1 to 64 printable ASCII characters"));
+            return self.refuse_op(
+                target,
+                op_id,
+                OpError::new(
+                    ErrorCode::InvalidField,
+                    "op_id is 1 to 64 printable ASCII characters",
+                ),
+            );
         }
         let key = (actor.user_id, op_id.0.clone());
         if self.applied.contains(&key) {
@@ -615,8 +663,16 @@ impl Room {
         if role < op.required_role() {
             metrics::counter!("cartroom_ops_total", "result" => "forbidden").increment(1);
             let article = if role == MemberRole::Admin { "an" } else { "a" };
-            let article = if role == MemberRole::Editor { "an" } else { article };
-            let message = format!("{article} {} may not {}", role.as_str(), op.kind().replace('_', " "));
+            let article = if role == MemberRole::Editor {
+                "an"
+            } else {
+                article
+            };
+            let message = format!(
+                "{article} {} may not {}",
+                role.as_str(),
+                op.kind().replace('_', " ")
+            );
             return self.refuse_op(target, op_id, OpError::new(ErrorCode::Forbidden, message));
         }
         let now_ms = self.shared.clock.now_ms();
@@ -659,7 +715,8 @@ impl Room {
             subtotal: applied.totals.subtotal,
             currency: self.currency.clone(),
         };
-        let frame = Message::Binary(BinaryFrame::encode(FrameKind::Changes, self.cart_id, &change).into());
+        let frame =
+            Message::Binary(BinaryFrame::encode(FrameKind::Changes, self.cart_id, &change).into());
         let seq = self.seq;
         let heads = heads_hex(&self.doc);
         let commit = self
@@ -677,7 +734,9 @@ impl Room {
             })
             .await;
         self.pending.push_back(Box::pin(async move {
-            let result = commit.await.unwrap_or_else(|_| Err("writer stopped".into()));
+            let result = commit
+                .await
+                .unwrap_or_else(|_| Err("writer stopped".into()));
             Completed::Commit {
                 result,
                 seq,
@@ -716,7 +775,12 @@ impl Room {
     fn refuse_op(&self, target: AckTarget, op_id: OpId, error: OpError) {
         match target {
             AckTarget::Conn(conn) => {
-                conn.send_msg(&error_msg(error.code, error.message, Some(self.cart_id), Some(op_id)));
+                conn.send_msg(&error_msg(
+                    error.code,
+                    error.message,
+                    Some(self.cart_id),
+                    Some(op_id),
+                ));
             }
             AckTarget::Http(reply) => {
                 let _ = reply.send(Err(error));
@@ -726,7 +790,12 @@ impl Room {
 
     async fn chat(&mut self, conn: ConnHandle, text: String) {
         if !self.subscribers.contains_key(&conn.id) {
-            conn.send_msg(&error_msg(ErrorCode::NotSubscribed, "subscribe to this cart first", Some(self.cart_id), None));
+            conn.send_msg(&error_msg(
+                ErrorCode::NotSubscribed,
+                "subscribe to this cart first",
+                Some(self.cart_id),
+                None,
+            ));
             return;
         }
         let at = self.shared.clock.now_ms();
@@ -741,7 +810,11 @@ impl Room {
             subtotal: self.mirror.subtotal(),
             currency: self.currency.clone(),
         };
-        let commit = self.shared.writer.append_activity(self.cart_id, event.clone()).await;
+        let commit = self
+            .shared
+            .writer
+            .append_activity(self.cart_id, event.clone())
+            .await;
         let msg = text_message(&ServerMsg::Chat {
             cart_id: self.cart_id,
             user_id: conn.actor.user_id,
@@ -750,7 +823,9 @@ impl Room {
             at,
         });
         self.pending.push_back(Box::pin(async move {
-            let result = commit.await.unwrap_or_else(|_| Err("writer stopped".into()));
+            let result = commit
+                .await
+                .unwrap_or_else(|_| Err("writer stopped".into()));
             Completed::Chat {
                 result,
                 conn,
@@ -833,7 +908,10 @@ impl Room {
                     self.refuse_op(
                         target,
                         op_id,
-                        OpError::new(ErrorCode::Unavailable, "the cart could not be saved; try again"),
+                        OpError::new(
+                            ErrorCode::Unavailable,
+                            "the cart could not be saved; try again",
+                        ),
                     );
                     let msg = text_message(&ServerMsg::Unsubscribed {
                         cart_id: self.cart_id,

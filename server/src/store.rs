@@ -62,15 +62,17 @@ pub async fn open(config: &Config) -> Result<SqlitePool> {
 async fn seed_demo_store(pool: &SqlitePool) -> Result<()> {
     let (id, name, currency) = DEMO_STORE;
     let mut tx = pool.begin().await?;
-    let inserted = sqlx::query("INSERT OR IGNORE INTO stores (id, name, currency) VALUES (?, ?, ?)")
-        .bind(id)
-        .bind(name)
-        .bind(currency)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let inserted =
+        sqlx::query("INSERT OR IGNORE INTO stores (id, name, currency) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(name)
+            .bind(currency)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     if inserted == 1 {
-        for (position, (sku, pname, price, stock, color, group)) in DEMO_PRODUCTS.iter().enumerate() {
+        for (position, (sku, pname, price, stock, color, group)) in DEMO_PRODUCTS.iter().enumerate()
+        {
             sqlx::query(
                 "INSERT INTO products (sku, store_id, name, price, currency, stock, color, group_buy_min, group_buy_price, position)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -88,7 +90,11 @@ async fn seed_demo_store(pool: &SqlitePool) -> Result<()> {
             .execute(&mut *tx)
             .await?;
         }
-        tracing::info!(store = id, products = DEMO_PRODUCTS.len(), "seeded the demo store");
+        tracing::info!(
+            store = id,
+            products = DEMO_PRODUCTS.len(),
+            "seeded the demo store"
+        );
     }
     tx.commit().await?;
     Ok(())
@@ -126,7 +132,10 @@ pub async fn load_catalog(pool: &SqlitePool) -> Result<Catalog> {
                 currency: r.get("currency"),
                 stock: r.get("stock"),
                 color: r.get("color"),
-                group_buy: min.zip(price).map(|(min_quantity, price)| GroupBuy { min_quantity, price }),
+                group_buy: min.zip(price).map(|(min_quantity, price)| GroupBuy {
+                    min_quantity,
+                    price,
+                }),
             }
         })
         .collect();
@@ -199,11 +208,15 @@ pub async fn upgrade_guest(
 }
 
 /// The user with this e-mail and its password hash.
-pub async fn user_by_email(pool: &SqlitePool, email: &str) -> Result<Option<(User, Option<String>)>> {
-    let row = sqlx::query("SELECT id, email, name, is_guest, password_hash FROM users WHERE email = ?")
-        .bind(email)
-        .fetch_optional(pool)
-        .await?;
+pub async fn user_by_email(
+    pool: &SqlitePool,
+    email: &str,
+) -> Result<Option<(User, Option<String>)>> {
+    let row =
+        sqlx::query("SELECT id, email, name, is_guest, password_hash FROM users WHERE email = ?")
+            .bind(email)
+            .fetch_optional(pool)
+            .await?;
     row.map(|r| Ok((user_from_row(&r)?, r.get("password_hash"))))
         .transpose()
 }
@@ -215,18 +228,24 @@ pub async fn insert_session(
     now_ms: i64,
     expires_at: i64,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
-        .bind(token_hash)
-        .bind(user.to_string())
-        .bind(now_ms)
-        .bind(expires_at)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(token_hash)
+    .bind(user.to_string())
+    .bind(now_ms)
+    .bind(expires_at)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
 /// The user of an unexpired session.
-pub async fn session_user(pool: &SqlitePool, token_hash: &str, now_ms: i64) -> Result<Option<User>> {
+pub async fn session_user(
+    pool: &SqlitePool,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<Option<User>> {
     let row = sqlx::query(
         "SELECT u.id, u.email, u.name, u.is_guest FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = ? AND s.expires_at > ?",
@@ -308,10 +327,12 @@ pub async fn create_cart(
 }
 
 pub async fn count_created_carts(pool: &SqlitePool, user: UserId) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM carts WHERE created_by = ?")
-        .bind(user.to_string())
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM carts WHERE created_by = ?")
+            .bind(user.to_string())
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 pub async fn list_carts(pool: &SqlitePool, user: UserId) -> Result<Vec<CartSummary>> {
@@ -339,11 +360,12 @@ pub async fn list_carts(pool: &SqlitePool, user: UserId) -> Result<Vec<CartSumma
 
 /// The user's role in the cart, or None when not a member (or no such cart).
 pub async fn role_of(pool: &SqlitePool, cart: CartId, user: UserId) -> Result<Option<MemberRole>> {
-    let role: Option<String> = sqlx::query_scalar("SELECT role FROM members WHERE cart_id = ? AND user_id = ?")
-        .bind(cart.to_string())
-        .bind(user.to_string())
-        .fetch_optional(pool)
-        .await?;
+    let role: Option<String> =
+        sqlx::query_scalar("SELECT role FROM members WHERE cart_id = ? AND user_id = ?")
+            .bind(cart.to_string())
+            .bind(user.to_string())
+            .fetch_optional(pool)
+            .await?;
     role.as_deref().map(role_from_str).transpose()
 }
 
@@ -413,11 +435,12 @@ pub async fn set_member_role(
         .bind(cart.to_string())
         .execute(&mut *tx)
         .await?;
-    let current: Option<String> = sqlx::query_scalar("SELECT role FROM members WHERE cart_id = ? AND user_id = ?")
-        .bind(cart.to_string())
-        .bind(user.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT role FROM members WHERE cart_id = ? AND user_id = ?")
+            .bind(cart.to_string())
+            .bind(user.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
     match (&current, add_if_missing) {
         (None, false) => return Err(MemberChangeError::NotMember),
         (None, true) => {
@@ -432,10 +455,11 @@ pub async fn set_member_role(
         _ => {}
     }
     if current.as_deref() == Some("admin") && role != Some(MemberRole::Admin) {
-        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE cart_id = ? AND role = 'admin'")
-            .bind(cart.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
+        let admins: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE cart_id = ? AND role = 'admin'")
+                .bind(cart.to_string())
+                .fetch_one(&mut *tx)
+                .await?;
         if admins <= 1 {
             return Err(MemberChangeError::LastAdmin);
         }
@@ -507,18 +531,21 @@ pub async fn load_cart_state(
         return Ok(None);
     };
     let snapshot_seq: i64 = head.get("upto_seq");
-    let rows = sqlx::query("SELECT seq, bytes FROM changes WHERE cart_id = ? AND seq > ? ORDER BY seq")
-        .bind(&id)
-        .bind(snapshot_seq)
-        .fetch_all(pool)
-        .await?;
+    let rows =
+        sqlx::query("SELECT seq, bytes FROM changes WHERE cart_id = ? AND seq > ? ORDER BY seq")
+            .bind(&id)
+            .bind(snapshot_seq)
+            .fetch_all(pool)
+            .await?;
     let last_seq = rows.last().map_or(snapshot_seq, |r| r.get("seq"));
     let changes = rows.into_iter().map(|r| r.get("bytes")).collect();
-    let ops = sqlx::query("SELECT user_id, op_id FROM applied_ops WHERE cart_id = ? ORDER BY seq DESC LIMIT ?")
-        .bind(&id)
-        .bind(op_memory)
-        .fetch_all(pool)
-        .await?;
+    let ops = sqlx::query(
+        "SELECT user_id, op_id FROM applied_ops WHERE cart_id = ? ORDER BY seq DESC LIMIT ?",
+    )
+    .bind(&id)
+    .bind(op_memory)
+    .fetch_all(pool)
+    .await?;
     let mut applied_ops = ops
         .iter()
         .map(|r| Ok((parse_uuid(r.get::<&str, _>("user_id"))?, r.get("op_id"))))
@@ -537,7 +564,11 @@ pub async fn load_cart_state(
 }
 
 /// The latest `limit` activity events, oldest first.
-pub async fn recent_activity(pool: &SqlitePool, cart: CartId, limit: i64) -> Result<Vec<ActivityEvent>> {
+pub async fn recent_activity(
+    pool: &SqlitePool,
+    cart: CartId,
+    limit: i64,
+) -> Result<Vec<ActivityEvent>> {
     let rows = sqlx::query(
         "SELECT seq, at, user_id, user_name, kind, text, subtotal, currency FROM activity
          WHERE cart_id = ? ORDER BY seq DESC LIMIT ?",

@@ -67,9 +67,16 @@ impl WriterHandle {
     }
 
     /// Records an activity event and waits until it is committed.
-    pub async fn append_activity(&self, cart_id: CartId, event: ActivityEvent) -> oneshot::Receiver<Result<(), String>> {
+    pub async fn append_activity(
+        &self,
+        cart_id: CartId,
+        event: ActivityEvent,
+    ) -> oneshot::Receiver<Result<(), String>> {
         let (reply, rx) = oneshot::channel();
-        let _ = self.tx.send(WriteCmd::Activity(cart_id, event, reply)).await;
+        let _ = self
+            .tx
+            .send(WriteCmd::Activity(cart_id, event, reply))
+            .await;
         rx
     }
 
@@ -106,7 +113,10 @@ async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<WriteCmd>, batch: usize) {
                 write_batch(&pool, &cmds, &mut outcomes).await
             }
         };
-        let changes = cmds.iter().filter(|c| matches!(c, WriteCmd::Change(..))).count();
+        let changes = cmds
+            .iter()
+            .filter(|c| matches!(c, WriteCmd::Change(..)))
+            .count();
         metrics::histogram!("cartroom_commit_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("cartroom_commit_batch_changes").record(changes as f64);
         if let Err(e) = &committed {
@@ -161,21 +171,25 @@ async fn write_at_once(pool: &SqlitePool, cmds: &[WriteCmd]) -> Result<(), Store
     for chunk in changes.chunks(ROWS_PER_INSERT) {
         QueryBuilder::<Sqlite>::new("INSERT INTO changes (cart_id, seq, bytes) ")
             .push_values(chunk, |mut row, r| {
-                row.push_bind(r.cart_id.to_string()).push_bind(r.seq).push_bind(r.bytes.as_slice());
-            })
-            .build()
-            .execute(&mut *tx)
-            .await?;
-        QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO applied_ops (cart_id, user_id, op_id, seq) ")
-            .push_values(chunk, |mut row, r| {
                 row.push_bind(r.cart_id.to_string())
-                    .push_bind(r.user_id.to_string())
-                    .push_bind(r.op_id.as_str())
-                    .push_bind(r.seq);
+                    .push_bind(r.seq)
+                    .push_bind(r.bytes.as_slice());
             })
             .build()
             .execute(&mut *tx)
             .await?;
+        QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO applied_ops (cart_id, user_id, op_id, seq) ",
+        )
+        .push_values(chunk, |mut row, r| {
+            row.push_bind(r.cart_id.to_string())
+                .push_bind(r.user_id.to_string())
+                .push_bind(r.op_id.as_str())
+                .push_bind(r.seq);
+        })
+        .build()
+        .execute(&mut *tx)
+        .await?;
     }
     for chunk in activity.chunks(ROWS_PER_INSERT) {
         QueryBuilder::<Sqlite>::new(
@@ -197,7 +211,8 @@ async fn write_at_once(pool: &SqlitePool, cmds: &[WriteCmd]) -> Result<(), Store
         .await?;
     }
     for chunk in summaries.chunks(ROWS_PER_INSERT) {
-        let mut query = QueryBuilder::<Sqlite>::new("WITH v (id, name, subtotal, line_count, updated_at) AS (");
+        let mut query =
+            QueryBuilder::<Sqlite>::new("WITH v (id, name, subtotal, line_count, updated_at) AS (");
         query
             .push_values(chunk, |mut row, r| {
                 row.push_bind(r.cart_id.to_string())
@@ -284,7 +299,10 @@ async fn write_one(tx: &mut Transaction<'_, Sqlite>, cmd: &WriteCmd) -> Result<(
     Ok(())
 }
 
-async fn write_change(tx: &mut Transaction<'_, Sqlite>, record: &ChangeRecord) -> Result<(), StoreError> {
+async fn write_change(
+    tx: &mut Transaction<'_, Sqlite>,
+    record: &ChangeRecord,
+) -> Result<(), StoreError> {
     let id = record.cart_id.to_string();
     sqlx::query("INSERT INTO changes (cart_id, seq, bytes) VALUES (?, ?, ?)")
         .bind(&id)
@@ -292,22 +310,26 @@ async fn write_change(tx: &mut Transaction<'_, Sqlite>, record: &ChangeRecord) -
         .bind(&record.bytes)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("INSERT OR IGNORE INTO applied_ops (cart_id, user_id, op_id, seq) VALUES (?, ?, ?, ?)")
-        .bind(&id)
-        .bind(record.user_id.to_string())
-        .bind(&record.op_id)
-        .bind(record.seq)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT OR IGNORE INTO applied_ops (cart_id, user_id, op_id, seq) VALUES (?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(record.user_id.to_string())
+    .bind(&record.op_id)
+    .bind(record.seq)
+    .execute(&mut **tx)
+    .await?;
     write_activity(tx, record.cart_id, &record.activity).await?;
-    sqlx::query("UPDATE carts SET name = ?, subtotal = ?, line_count = ?, updated_at = ? WHERE id = ?")
-        .bind(&record.name)
-        .bind(record.activity.subtotal)
-        .bind(record.line_count)
-        .bind(record.activity.at)
-        .bind(&id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE carts SET name = ?, subtotal = ?, line_count = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(&record.name)
+    .bind(record.activity.subtotal)
+    .bind(record.line_count)
+    .bind(record.activity.at)
+    .bind(&id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

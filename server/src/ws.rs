@@ -15,8 +15,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use automerge::ChangeHash;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
 use axum::response::{IntoResponse, Response};
@@ -60,14 +60,27 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(origin) = headers.get(ORIGIN).and_then(|o| o.to_str().ok()) else {
         return true;
     };
-    let own = headers.get(HOST).and_then(|h| h.to_str().ok()).is_some_and(|host| {
-        origin == format!("http://{host}") || origin == format!("https://{host}")
-    });
+    let own = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|host| {
+            origin == format!("http://{host}") || origin == format!("https://{host}")
+        });
     own || allowed.iter().any(|a| a.trim_end_matches('/') == origin)
 }
 
-pub async fn handler(State(state): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
-    let forbidden = || AppError::new(ErrorCode::Forbidden, "this origin may not open a Cartroom socket").into_response();
+pub async fn handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let forbidden = || {
+        AppError::new(
+            ErrorCode::Forbidden,
+            "this origin may not open a Cartroom socket",
+        )
+        .into_response()
+    };
     if !origin_allowed(&headers, &state.config.allowed_origins) {
         return forbidden();
     }
@@ -80,8 +93,11 @@ pub async fn handler(State(state): State<AppState>, headers: HeaderMap, ws: WebS
         return forbidden();
     }
     if state.connections.len() >= state.config.max_connections {
-        return AppError::new(ErrorCode::Unavailable, "this server holds as many connections as it may; try again later")
-            .into_response();
+        return AppError::new(
+            ErrorCode::Unavailable,
+            "this server holds as many connections as it may; try again later",
+        )
+        .into_response();
     }
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
@@ -124,8 +140,15 @@ async fn serve(state: AppState, socket: WebSocket, conn_id: u64, authed: Authed)
     });
     let (close_tx, close_rx) = mpsc::channel(1);
     let writer = tokio::spawn(
-        write_loop(sink, outbound_rx, close_rx, conn.too_slow.clone(), session_ended.clone(), state.shutdown.clone())
-            .in_current_span(),
+        write_loop(
+            sink,
+            outbound_rx,
+            close_rx,
+            conn.too_slow.clone(),
+            session_ended.clone(),
+            state.shutdown.clone(),
+        )
+        .in_current_span(),
     );
     let mut reader = Reader {
         state: state.clone(),
@@ -146,7 +169,13 @@ async fn serve(state: AppState, socket: WebSocket, conn_id: u64, authed: Authed)
         // Read (and drop) until the client answers the close: closing a TCP
         // socket with unread input resets it, and the reset would destroy
         // the close frame and whatever was queued before it.
-        let drain = async { while let Some(Ok(msg)) = stream.next().await { if matches!(msg, Message::Close(_)) { break; } } };
+        let drain = async {
+            while let Some(Ok(msg)) = stream.next().await {
+                if matches!(msg, Message::Close(_)) {
+                    break;
+                }
+            }
+        };
         let _ = tokio::time::timeout(CLOSE_GRACE, drain).await;
     }
     drop(close_tx);
@@ -154,7 +183,13 @@ async fn serve(state: AppState, socket: WebSocket, conn_id: u64, authed: Authed)
     for cart in reader.subscriptions.drain() {
         state
             .rooms
-            .send_if_loaded(cart, RoomCmd::Unsubscribe { conn_id, notify: false })
+            .send_if_loaded(
+                cart,
+                RoomCmd::Unsubscribe {
+                    conn_id,
+                    notify: false,
+                },
+            )
             .await;
     }
     // Give the writer a moment to flush the close frame.
@@ -232,7 +267,11 @@ struct Reader {
 
 impl Reader {
     /// Reads until the socket ends; returns the close to send, if any.
-    async fn run(&mut self, stream: &mut SplitStream<WebSocket>, session_ended: &CancellationToken) -> Option<Close> {
+    async fn run(
+        &mut self,
+        stream: &mut SplitStream<WebSocket>,
+        session_ended: &CancellationToken,
+    ) -> Option<Close> {
         let quota = Quota::per_second(NonZeroU32::new(RATE_PER_SECOND).expect("non-zero"))
             .allow_burst(NonZeroU32::new(RATE_BURST).expect("non-zero"));
         let limiter = RateLimiter::direct(quota);
@@ -255,7 +294,10 @@ impl Reader {
                         self.dropped += 1;
                         metrics::counter!("cartroom_rate_limited_total").increment(1);
                         if self.dropped > MAX_DROPPED {
-                            return Some((CloseCode::RateLimitExceeded, "kept sending over the rate limit"));
+                            return Some((
+                                CloseCode::RateLimitExceeded,
+                                "kept sending over the rate limit",
+                            ));
                         }
                         self.conn.send_msg(&error_msg(
                             ErrorCode::RateLimited,
@@ -270,11 +312,18 @@ impl Reader {
                         Err(e) => {
                             let mut message = format!("not a protocol v1 message: {e}");
                             message.truncate(300);
-                            self.conn.send_msg(&error_msg(ErrorCode::BadMessage, message, None, None));
+                            self.conn.send_msg(&error_msg(
+                                ErrorCode::BadMessage,
+                                message,
+                                None,
+                                None,
+                            ));
                         }
                     }
                 }
-                Message::Binary(_) => return Some((CloseCode::ProtocolError, "clients send text frames only")),
+                Message::Binary(_) => {
+                    return Some((CloseCode::ProtocolError, "clients send text frames only"));
+                }
                 Message::Close(_) => return None,
                 Message::Ping(_) | Message::Pong(_) => {}
             }
@@ -287,7 +336,11 @@ impl Reader {
 
     async fn to_room(&self, cart: CartId, cmd: RoomCmd) {
         if self.state.rooms.send(&self.state, cart, cmd).await.is_err() {
-            self.refuse(ErrorCode::Unavailable, "the server is shutting down", Some(cart));
+            self.refuse(
+                ErrorCode::Unavailable,
+                "the server is shutting down",
+                Some(cart),
+            );
         }
     }
 
@@ -296,10 +349,21 @@ impl Reader {
             ClientMsg::Subscribe { cart_id, heads } => self.subscribe(cart_id, heads).await,
             ClientMsg::Unsubscribe { cart_id } => {
                 if !self.subscriptions.remove(&cart_id) {
-                    return self.refuse(ErrorCode::NotSubscribed, "not subscribed to this cart", Some(cart_id));
+                    return self.refuse(
+                        ErrorCode::NotSubscribed,
+                        "not subscribed to this cart",
+                        Some(cart_id),
+                    );
                 }
                 let conn_id = self.conn.id;
-                self.to_room(cart_id, RoomCmd::Unsubscribe { conn_id, notify: true }).await;
+                self.to_room(
+                    cart_id,
+                    RoomCmd::Unsubscribe {
+                        conn_id,
+                        notify: true,
+                    },
+                )
+                .await;
             }
             ClientMsg::Op { cart_id, op_id, op } => {
                 if !self.subscriptions.contains(&cart_id) {
@@ -312,25 +376,40 @@ impl Reader {
                     return;
                 }
                 let origin = OpOrigin::Conn(self.conn.clone());
-                self.to_room(cart_id, RoomCmd::Op { origin, op_id, op }).await;
+                self.to_room(cart_id, RoomCmd::Op { origin, op_id, op })
+                    .await;
             }
             ClientMsg::Presence { cart_id, status } => {
                 if !self.subscriptions.contains(&cart_id) {
-                    return self.refuse(ErrorCode::NotSubscribed, "subscribe to this cart first", Some(cart_id));
+                    return self.refuse(
+                        ErrorCode::NotSubscribed,
+                        "subscribe to this cart first",
+                        Some(cart_id),
+                    );
                 }
-                if status.as_ref().is_some_and(|s| s.chars().count() > MAX_PRESENCE_STATUS_CHARS) {
+                if status
+                    .as_ref()
+                    .is_some_and(|s| s.chars().count() > MAX_PRESENCE_STATUS_CHARS)
+                {
                     return self.refuse(
                         ErrorCode::InvalidField,
-                        format!("a presence status has at most {MAX_PRESENCE_STATUS_CHARS} characters"),
+                        format!(
+                            "a presence status has at most {MAX_PRESENCE_STATUS_CHARS} characters"
+                        ),
                         Some(cart_id),
                     );
                 }
                 let conn_id = self.conn.id;
-                self.to_room(cart_id, RoomCmd::Presence { conn_id, status }).await;
+                self.to_room(cart_id, RoomCmd::Presence { conn_id, status })
+                    .await;
             }
             ClientMsg::Chat { cart_id, text } => {
                 if !self.subscriptions.contains(&cart_id) {
-                    return self.refuse(ErrorCode::NotSubscribed, "subscribe to this cart first", Some(cart_id));
+                    return self.refuse(
+                        ErrorCode::NotSubscribed,
+                        "subscribe to this cart first",
+                        Some(cart_id),
+                    );
                 }
                 let chars = text.trim().chars().count();
                 if chars == 0 || chars > MAX_CHAT_CHARS {
@@ -350,7 +429,9 @@ impl Reader {
     }
 
     async fn subscribe(&mut self, cart_id: CartId, heads: Option<Vec<String>>) {
-        if !self.subscriptions.contains(&cart_id) && self.subscriptions.len() >= MAX_SUBSCRIPTIONS_PER_CONNECTION {
+        if !self.subscriptions.contains(&cart_id)
+            && self.subscriptions.len() >= MAX_SUBSCRIPTIONS_PER_CONNECTION
+        {
             return self.refuse(
                 ErrorCode::TooManySubscriptions,
                 format!("at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} carts per connection"),
@@ -360,28 +441,49 @@ impl Reader {
         let heads = match heads {
             None => None,
             Some(heads) if heads.len() > MAX_HEADS => {
-                return self.refuse(ErrorCode::InvalidField, format!("at most {MAX_HEADS} heads"), Some(cart_id));
+                return self.refuse(
+                    ErrorCode::InvalidField,
+                    format!("at most {MAX_HEADS} heads"),
+                    Some(cart_id),
+                );
             }
-            Some(heads) => match heads.iter().map(|h| h.parse::<ChangeHash>()).collect::<Result<Vec<_>, _>>() {
+            Some(heads) => match heads
+                .iter()
+                .map(|h| h.parse::<ChangeHash>())
+                .collect::<Result<Vec<_>, _>>()
+            {
                 Ok(heads) => Some(heads),
                 Err(_) => {
-                    return self.refuse(ErrorCode::InvalidField, "heads are 64-digit hex change hashes", Some(cart_id));
+                    return self.refuse(
+                        ErrorCode::InvalidField,
+                        "heads are 64-digit hex change hashes",
+                        Some(cart_id),
+                    );
                 }
             },
         };
         let role = match store::role_of(&self.state.pool, cart_id, self.conn.actor.user_id).await {
             Ok(Some(role)) => role,
             Ok(None) => {
-                return self.refuse(ErrorCode::CartNotFound, "no such cart, or you are not a member", Some(cart_id));
+                return self.refuse(
+                    ErrorCode::CartNotFound,
+                    "no such cart, or you are not a member",
+                    Some(cart_id),
+                );
             }
             Err(e) => {
                 tracing::error!(error = %e, "membership lookup failed");
-                return self.refuse(ErrorCode::Unavailable, "try again in a moment", Some(cart_id));
+                return self.refuse(
+                    ErrorCode::Unavailable,
+                    "try again in a moment",
+                    Some(cart_id),
+                );
             }
         };
         self.subscriptions.insert(cart_id);
         let conn = self.conn.clone();
-        self.to_room(cart_id, RoomCmd::Subscribe { conn, role, heads }).await;
+        self.to_room(cart_id, RoomCmd::Subscribe { conn, role, heads })
+            .await;
     }
 }
 

@@ -42,7 +42,10 @@ impl TestServer {
     }
 
     /// Starts a server on an existing data dir (to check what was persisted).
-    pub async fn start_in(data_dir: &Path, owned: Option<tempfile::TempDir>) -> anyhow::Result<Self> {
+    pub async fn start_in(
+        data_dir: &Path,
+        owned: Option<tempfile::TempDir>,
+    ) -> anyhow::Result<Self> {
         Self::start_configured(data_dir, owned, |_| {}).await
     }
 
@@ -53,7 +56,10 @@ impl TestServer {
     ) -> anyhow::Result<Self> {
         // CARTROOM_TEST_LOG=debug shows the server's logs in a failing test.
         if let Ok(filter) = std::env::var("CARTROOM_TEST_LOG") {
-            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
@@ -85,12 +91,19 @@ impl TestServer {
 
 /// Signs up `name` with a unique e-mail on the server at `base_url`.
 pub async fn sign_up(base_url: &str, name: &str) -> anyhow::Result<Account> {
-    let email = format!("{}-{}@example.com", name.to_lowercase(), uuid::Uuid::new_v4().simple());
+    let email = format!(
+        "{}-{}@example.com",
+        name.to_lowercase(),
+        uuid::Uuid::new_v4().simple()
+    );
     Account::sign_up(base_url, &email, PASSWORD, name).await
 }
 
 /// An admin's cart with the given accounts added under the given roles.
-pub async fn shared_cart(admin: &Account, members: &[(&Account, MemberRole)]) -> anyhow::Result<CartId> {
+pub async fn shared_cart(
+    admin: &Account,
+    members: &[(&Account, MemberRole)],
+) -> anyhow::Result<CartId> {
     let cart = admin.create_cart("Family groceries").await?;
     for (account, role) in members {
         let email = account.email.as_deref().context("members need an e-mail")?;
@@ -137,7 +150,11 @@ pub fn cartroom_bin() -> anyhow::Result<PathBuf> {
                 .and_then(Path::parent)
                 .ok_or("unexpected test binary location")?
                 .join("cartroom");
-            if bin.exists() { Ok(bin) } else { Err(format!("{} not found after building", bin.display())) }
+            if bin.exists() {
+                Ok(bin)
+            } else {
+                Err(format!("{} not found after building", bin.display()))
+            }
         })
         .clone()
         .map_err(anyhow::Error::msg)

@@ -49,11 +49,39 @@ async fn malformed_messages_get_an_error_and_the_connection_stays_usable() -> an
 
     // Field bounds and unknown things are refused with their own codes.
     let refusals = [
-        (Op::AddLine { sku: "NO-SUCH".into(), quantity: 1 }, ErrorCode::UnknownSku),
-        (Op::AddLine { sku: "KETTLE".into(), quantity: 0 }, ErrorCode::QuantityOutOfRange),
-        (Op::AddLine { sku: "KETTLE".into(), quantity: 1000 }, ErrorCode::QuantityOutOfRange),
-        (Op::SetCartNote { note: "n".repeat(501) }, ErrorCode::InvalidField),
-        (Op::RemoveLine { line_id: cartroom_protocol::LineId("KETTLE".into()) }, ErrorCode::LineNotFound),
+        (
+            Op::AddLine {
+                sku: "NO-SUCH".into(),
+                quantity: 1,
+            },
+            ErrorCode::UnknownSku,
+        ),
+        (
+            Op::AddLine {
+                sku: "KETTLE".into(),
+                quantity: 0,
+            },
+            ErrorCode::QuantityOutOfRange,
+        ),
+        (
+            Op::AddLine {
+                sku: "KETTLE".into(),
+                quantity: 1000,
+            },
+            ErrorCode::QuantityOutOfRange,
+        ),
+        (
+            Op::SetCartNote {
+                note: "n".repeat(501),
+            },
+            ErrorCode::InvalidField,
+        ),
+        (
+            Op::RemoveLine {
+                line_id: cartroom_protocol::LineId("KETTLE".into()),
+            },
+            ErrorCode::LineNotFound,
+        ),
     ];
     for (op, code) in refusals {
         let outcome = conn.op(cart, op.clone()).await?;
@@ -63,17 +91,44 @@ async fn malformed_messages_get_an_error_and_the_connection_stays_usable() -> an
         );
     }
     let long_id = cartroom_protocol::OpId("x".repeat(65));
-    let outcome = conn.op_with_id(cart, long_id, Op::SetCartNote { note: String::new() }).await?;
-    assert!(matches!(outcome, cartroom_client::OpOutcome::Refused { code: ErrorCode::InvalidField, .. }));
+    let outcome = conn
+        .op_with_id(
+            cart,
+            long_id,
+            Op::SetCartNote {
+                note: String::new(),
+            },
+        )
+        .await?;
+    assert!(matches!(
+        outcome,
+        cartroom_client::OpOutcome::Refused {
+            code: ErrorCode::InvalidField,
+            ..
+        }
+    ));
 
     // A cart this socket has not subscribed to, and one that does not exist.
     let other = CartId::new_random();
     let op_id = conn.fresh_op_id();
-    conn.send(&ClientMsg::Op { cart_id: other, op_id, op: Op::SetCartNote { note: String::new() } }).await?;
+    conn.send(&ClientMsg::Op {
+        cart_id: other,
+        op_id,
+        op: Op::SetCartNote {
+            note: String::new(),
+        },
+    })
+    .await?;
     assert_eq!(next_error(&mut conn).await?.0, ErrorCode::NotSubscribed);
     let err = conn.subscribe(other).await.unwrap_err();
     assert!(err.to_string().contains("cart_not_found"), "{err:#}");
-    assert_eq!(ana.cart_json(cart).await?["lines"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        ana.cart_json(cart).await?["lines"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     Ok(())
 }
 
@@ -86,7 +141,10 @@ async fn an_oversized_message_closes_with_1009_and_others_are_unaffected() -> an
     bystander.subscribe(cart).await?;
 
     let mut conn = ana.connect().await?;
-    let huge = format!("{{\"type\":\"chat\",\"cart_id\":\"{cart}\",\"text\":\"{}\"}}", "x".repeat(70 * 1024));
+    let huge = format!(
+        "{{\"type\":\"chat\",\"cart_id\":\"{cart}\",\"text\":\"{}\"}}",
+        "x".repeat(70 * 1024)
+    );
     conn.send_text(huge).await?;
     assert_eq!(next_close(&mut conn).await?, Some(1009));
 
@@ -95,7 +153,16 @@ async fn an_oversized_message_closes_with_1009_and_others_are_unaffected() -> an
     assert_eq!(next_close(&mut binary).await?, Some(1002));
 
     bystander.ping().await?;
-    bystander.op(cart, Op::AddLine { sku: "KETTLE".into(), quantity: 1 }).await?.acked()?;
+    bystander
+        .op(
+            cart,
+            Op::AddLine {
+                sku: "KETTLE".into(),
+                quantity: 1,
+            },
+        )
+        .await?
+        .acked()?;
     Ok(())
 }
 
@@ -103,20 +170,31 @@ async fn an_oversized_message_closes_with_1009_and_others_are_unaffected() -> an
 async fn flooding_is_rate_limited_then_closed_with_4029() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let ana = server.account("Ana").await?;
-    let mut conn = ana.connect_with(&ConnectOptions { max_buffered_events: 100_000, ..Default::default() }).await?;
+    let mut conn = ana
+        .connect_with(&ConnectOptions {
+            max_buffered_events: 100_000,
+            ..Default::default()
+        })
+        .await?;
     for i in 0..400u64 {
         conn.send(&ClientMsg::Ping { nonce: Some(i) }).await?;
     }
     let (mut limited, mut pongs) = (0, 0);
     let close = loop {
         match conn.next_event().await? {
-            Event::Msg(ServerMsg::Error { code: ErrorCode::RateLimited, .. }) => limited += 1,
+            Event::Msg(ServerMsg::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            }) => limited += 1,
             Event::Msg(ServerMsg::Pong { .. }) => pongs += 1,
             Event::Closed { code, reason } => break (code, reason),
             _ => {}
         }
     };
-    assert!(pongs >= 100, "the burst is served ({pongs} pongs, {limited} limited, close {close:?})");
+    assert!(
+        pongs >= 100,
+        "the burst is served ({pongs} pongs, {limited} limited, close {close:?})"
+    );
     assert!(limited >= 1, "then messages are refused with rate_limited");
     assert_eq!(close.0, Some(4029), "{close:?}");
     // The account can still connect and work.
@@ -124,11 +202,16 @@ async fn flooding_is_rate_limited_then_closed_with_4029() -> anyhow::Result<()> 
     Ok(())
 }
 
-fn ws_request(server: &TestServer, token: Option<&str>, origin: Option<&str>) -> anyhow::Result<http::Request<()>> {
+fn ws_request(
+    server: &TestServer,
+    token: Option<&str>,
+    origin: Option<&str>,
+) -> anyhow::Result<http::Request<()>> {
     let url = format!("{}/ws", server.base_url.replacen("http", "ws", 1));
     let mut req = url.into_client_request()?;
     if let Some(token) = token {
-        req.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse()?);
     }
     if let Some(origin) = origin {
         req.headers_mut().insert("origin", origin.parse()?);
@@ -148,17 +231,27 @@ async fn handshake_status(req: http::Request<()>) -> Option<u16> {
 async fn the_handshake_needs_a_session_and_an_allowed_origin() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let ana = server.account("Ana").await?;
-    assert_eq!(handshake_status(ws_request(&server, None, None)?).await, Some(401));
-    assert_eq!(handshake_status(ws_request(&server, Some("forged"), None)?).await, Some(401));
+    assert_eq!(
+        handshake_status(ws_request(&server, None, None)?).await,
+        Some(401)
+    );
+    assert_eq!(
+        handshake_status(ws_request(&server, Some("forged"), None)?).await,
+        Some(401)
+    );
     let evil = ws_request(&server, Some(&ana.token), Some("https://evil.example"))?;
     assert_eq!(handshake_status(evil).await, Some(403));
     let own_origin = server.base_url.clone();
-    assert_eq!(handshake_status(ws_request(&server, Some(&ana.token), Some(&own_origin))?).await, None);
+    assert_eq!(
+        handshake_status(ws_request(&server, Some(&ana.token), Some(&own_origin))?).await,
+        None
+    );
 
     // A cookie session from a page without Origin is refused too.
     let url = format!("{}/ws", server.base_url.replacen("http", "ws", 1));
     let mut req = url.into_client_request()?;
-    req.headers_mut().insert("cookie", format!("cartroom_session={}", ana.token).parse()?);
+    req.headers_mut()
+        .insert("cookie", format!("cartroom_session={}", ana.token).parse()?);
     assert_eq!(handshake_status(req).await, Some(403));
 
     // Signing out ends live sockets of that session with 4001.
@@ -178,35 +271,72 @@ async fn http_errors_carry_stable_codes() -> anyhow::Result<()> {
     let cart = ana.create_cart("Codes").await?;
     let code = |e: anyhow::Error| api_error(&e).map(|a| (a.status, a.code.clone())).unwrap();
 
-    let taken = cartroom_client::Account::sign_up(&server.base_url, ana.email.as_deref().unwrap(), "whatever123", "Ana2").await;
+    let taken = cartroom_client::Account::sign_up(
+        &server.base_url,
+        ana.email.as_deref().unwrap(),
+        "whatever123",
+        "Ana2",
+    )
+    .await;
     assert_eq!(code(taken.unwrap_err()), (409, "email_taken".into()));
-    let short = cartroom_client::Account::sign_up(&server.base_url, "x@example.com", "short", "X").await;
+    let short =
+        cartroom_client::Account::sign_up(&server.base_url, "x@example.com", "short", "X").await;
     assert_eq!(code(short.unwrap_err()), (400, "invalid_field".into()));
-    assert_eq!(code(ben.cart_json(cart).await.unwrap_err()), (404, "cart_not_found".into()));
     assert_eq!(
-        code(ana.add_member(cart, "nobody@example.com", cartroom_protocol::MemberRole::Viewer).await.unwrap_err()),
+        code(ben.cart_json(cart).await.unwrap_err()),
+        (404, "cart_not_found".into())
+    );
+    assert_eq!(
+        code(
+            ana.add_member(
+                cart,
+                "nobody@example.com",
+                cartroom_protocol::MemberRole::Viewer
+            )
+            .await
+            .unwrap_err()
+        ),
         (404, "user_not_found".into())
     );
-    ana.add_member(cart, ben.email.as_deref().unwrap(), cartroom_protocol::MemberRole::Viewer).await?;
+    ana.add_member(
+        cart,
+        ben.email.as_deref().unwrap(),
+        cartroom_protocol::MemberRole::Viewer,
+    )
+    .await?;
     let rename = ben
-        .request(reqwest::Method::PATCH, &format!("/api/carts/{cart}"), Some(&serde_json::json!({"name": "Mine"})))
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/api/carts/{cart}"),
+            Some(&serde_json::json!({"name": "Mine"})),
+        )
         .await;
     assert_eq!(code(rename.unwrap_err()), (403, "forbidden".into()));
     let big = serde_json::json!({"name": "x".repeat(100 * 1024)});
-    let too_big = ana.request(reqwest::Method::POST, "/api/carts", Some(&big)).await;
+    let too_big = ana
+        .request(reqwest::Method::POST, "/api/carts", Some(&big))
+        .await;
     assert_eq!(api_error(&too_big.unwrap_err()).unwrap().status, 413);
     // Password guessing is slowed down per e-mail.
     let email = ben.email.as_deref().unwrap();
     let mut codes = Vec::new();
     for _ in 0..12 {
-        let attempt = cartroom_client::Account::sign_in(&server.base_url, email, "not the password").await;
+        let attempt =
+            cartroom_client::Account::sign_in(&server.base_url, email, "not the password").await;
         codes.push(api_error(&attempt.unwrap_err()).unwrap().code.clone());
     }
-    assert_eq!(codes.iter().filter(|c| *c == "bad_credentials").count(), 10, "{codes:?}");
+    assert_eq!(
+        codes.iter().filter(|c| *c == "bad_credentials").count(),
+        10,
+        "{codes:?}"
+    );
     assert_eq!(codes.last().unwrap(), "rate_limited");
     let resp = reqwest::get(format!("{}/healthz", server.base_url)).await?;
     assert_eq!(resp.status(), 200);
-    let metrics = reqwest::get(format!("{}/metrics", server.base_url)).await?.text().await?;
+    let metrics = reqwest::get(format!("{}/metrics", server.base_url))
+        .await?
+        .text()
+        .await?;
     assert!(metrics.contains("cartroom_"), "{metrics}");
     tokio::time::timeout(Duration::from_secs(5), ana.me()).await??;
     Ok(())
@@ -217,7 +347,10 @@ async fn a_full_server_refuses_new_sockets_with_503() -> anyhow::Result<()> {
     let server = TestServer::start_with(|c| c.max_connections = 1).await?;
     let ana = server.account("Ana").await?;
     let first = ana.connect().await?;
-    assert_eq!(handshake_status(ws_request(&server, Some(&ana.token), None)?).await, Some(503));
+    assert_eq!(
+        handshake_status(ws_request(&server, Some(&ana.token), None)?).await,
+        Some(503)
+    );
     first.close().await;
     Ok(())
 }

@@ -73,10 +73,13 @@ fn hydrated(doc: &Automerge) -> serde_json::Value {
 
 async fn check(script: Vec<(usize, Op)>) -> anyhow::Result<()> {
     let world = &*WORLD;
-    let [ana, ben, cleo] = &world.accounts[..] else { unreachable!() };
+    let [ana, ben, cleo] = &world.accounts[..] else {
+        unreachable!()
+    };
     let cart = shared_cart(ana, &[]).await?;
     for member in [ben, cleo] {
-        ana.add_member(cart, member.email.as_deref().unwrap(), MemberRole::Admin).await?;
+        ana.add_member(cart, member.email.as_deref().unwrap(), MemberRole::Admin)
+            .await?;
     }
     let mut conns = Vec::new();
     for account in &world.accounts {
@@ -86,11 +89,18 @@ async fn check(script: Vec<(usize, Op)>) -> anyhow::Result<()> {
     }
     // Each client sends its share of the script in order; the three run at once.
     let runs = conns.into_iter().enumerate().map(|(i, mut conn)| {
-        let ops: Vec<Op> = script.iter().filter(|(c, _)| *c == i).map(|(_, op)| op.clone()).collect();
+        let ops: Vec<Op> = script
+            .iter()
+            .filter(|(c, _)| *c == i)
+            .map(|(_, op)| op.clone())
+            .collect();
         async move {
             for op in ops {
                 if let OpOutcome::Refused { code, message } = conn.op(cart, op.clone()).await? {
-                    anyhow::ensure!(EXPECTED_REFUSALS.contains(&code), "{op:?} refused: {code} {message}");
+                    anyhow::ensure!(
+                        EXPECTED_REFUSALS.contains(&code),
+                        "{op:?} refused: {code} {message}"
+                    );
                 }
             }
             anyhow::Ok(conn)
@@ -109,29 +119,52 @@ async fn check(script: Vec<(usize, Op)>) -> anyhow::Result<()> {
 
     // Reload the cart from the SQLite file, as a restart would.
     let db = SqlitePoolOptions::new()
-        .connect_with(cartroom::store::connect_options(&cartroom::Config::for_data_dir(&world.server.data_dir)))
+        .connect_with(cartroom::store::connect_options(
+            &cartroom::Config::for_data_dir(&world.server.data_dir),
+        ))
         .await?;
-    let state = cartroom::store::load_cart_state(&db, cart, 10, 10).await?.expect("cart in the database");
+    let state = cartroom::store::load_cart_state(&db, cart, 10, 10)
+        .await?
+        .expect("cart in the database");
     db.close().await;
     let mut reloaded = Automerge::load(&state.snapshot)?;
     for change in &state.changes {
         reloaded.load_incremental(change)?;
     }
-    let mut reloaded_heads: Vec<String> = reloaded.get_heads().iter().map(ToString::to_string).collect();
+    let mut reloaded_heads: Vec<String> = reloaded
+        .get_heads()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     reloaded_heads.sort();
-    anyhow::ensure!(reloaded_heads == server_heads, "SQLite has heads {reloaded_heads:?}, the server {server_heads:?}");
+    anyhow::ensure!(
+        reloaded_heads == server_heads,
+        "SQLite has heads {reloaded_heads:?}, the server {server_heads:?}"
+    );
 
     let expected = hydrated(&reloaded);
     let reloaded_view = serde_json::to_value(cartroom::cart::view(&reloaded)?)?;
     for key in ["name", "note", "subtotal", "lines", "suggestions"] {
-        anyhow::ensure!(server_view[key] == reloaded_view[key], "server and SQLite differ on {key}");
+        anyhow::ensure!(
+            server_view[key] == reloaded_view[key],
+            "server and SQLite differ on {key}"
+        );
     }
     for conn in &conns {
         let replica = conn.replica(cart).unwrap();
-        anyhow::ensure!(hydrated(replica) == expected, "a replica differs from the reloaded document");
+        anyhow::ensure!(
+            hydrated(replica) == expected,
+            "a replica differs from the reloaded document"
+        );
         let view = cart_view(replica);
-        anyhow::ensure!(view["lines"] == server_view["lines"], "replica lines differ from the server's");
-        anyhow::ensure!(view["subtotal"] == server_view["subtotal"], "replica subtotal differs");
+        anyhow::ensure!(
+            view["lines"] == server_view["lines"],
+            "replica lines differ from the server's"
+        );
+        anyhow::ensure!(
+            view["subtotal"] == server_view["subtotal"],
+            "replica subtotal differs"
+        );
     }
     for conn in conns {
         conn.close().await;

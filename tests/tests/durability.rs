@@ -31,7 +31,9 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_edit() -> anyhow::Result<()
     }
     let cart = accounts[0].create_cart("Burst").await?;
     for member in &accounts[1..] {
-        accounts[0].add_member(cart, member.email.as_deref().unwrap(), MemberRole::Editor).await?;
+        accounts[0]
+            .add_member(cart, member.email.as_deref().unwrap(), MemberRole::Editor)
+            .await?;
     }
 
     let acked_count = Arc::new(AtomicUsize::new(0));
@@ -47,7 +49,10 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_edit() -> anyhow::Result<()
             for n in 0.. {
                 let sku = SKUS[(i + n) % SKUS.len()];
                 let op_id = OpId(format!("c{i}-{n}"));
-                let op = Op::AddLine { sku: sku.into(), quantity: 1 };
+                let op = Op::AddLine {
+                    sku: sku.into(),
+                    quantity: 1,
+                };
                 match conn.op_with_id(cart, op_id.clone(), op).await {
                     Ok(OpOutcome::Acked { heads, .. }) => {
                         acked.push(Acked { op_id, sku, heads });
@@ -71,30 +76,67 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_edit() -> anyhow::Result<()
     assert!(acked.len() >= KILL_AFTER_ACKS);
 
     let server = ServerProcess::start(dir.path()).await?;
-    let ana = Account::sign_in(&server.base_url, accounts[0].email.as_deref().unwrap(), PASSWORD).await?;
+    let ana = Account::sign_in(
+        &server.base_url,
+        accounts[0].email.as_deref().unwrap(),
+        PASSWORD,
+    )
+    .await?;
     let view = ana.cart_json(cart).await?;
     let doc = Automerge::load(&ana.document(cart).await?)?;
     for ack in &acked {
         for head in &ack.heads {
             let hash: ChangeHash = head.parse()?;
-            assert!(doc.get_change_by_hash(&hash).is_some(), "acked change {head} of {} is gone", ack.op_id);
+            assert!(
+                doc.get_change_by_hash(&hash).is_some(),
+                "acked change {head} of {} is gone",
+                ack.op_id
+            );
         }
     }
     for sku in SKUS {
         let acked_here = acked.iter().filter(|a| a.sku == sku).count() as i64;
-        let line = view["lines"].as_array().unwrap().iter().find(|l| l["sku"] == sku);
+        let line = view["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["sku"] == sku);
         let quantity = line.map_or(0, |l| l["quantity"].as_i64().unwrap());
         // Ops in flight at the kill may or may not have landed; acked ones must have.
-        assert!(quantity >= acked_here, "{sku}: {quantity} in the cart, {acked_here} acked");
+        assert!(
+            quantity >= acked_here,
+            "{sku}: {quantity} in the cart, {acked_here} acked"
+        );
     }
     // A retry of every client's last acked op is recognised after the restart.
     for (i, account) in accounts.iter().enumerate() {
-        let Some(last) = acked.iter().filter(|a| a.op_id.0.starts_with(&format!("c{i}-"))).last() else {
+        let Some(last) = acked
+            .iter()
+            .rfind(|a| a.op_id.0.starts_with(&format!("c{i}-")))
+        else {
             continue;
         };
-        let again = Account::sign_in(&server.base_url, account.email.as_deref().unwrap(), PASSWORD).await?;
-        let answer = again.http_op(cart, &last.op_id, &Op::AddLine { sku: last.sku.into(), quantity: 1 }).await?;
-        assert_eq!(answer["duplicate"], true, "{} was applied again", last.op_id);
+        let again = Account::sign_in(
+            &server.base_url,
+            account.email.as_deref().unwrap(),
+            PASSWORD,
+        )
+        .await?;
+        let answer = again
+            .http_op(
+                cart,
+                &last.op_id,
+                &Op::AddLine {
+                    sku: last.sku.into(),
+                    quantity: 1,
+                },
+            )
+            .await?;
+        assert_eq!(
+            answer["duplicate"], true,
+            "{} was applied again",
+            last.op_id
+        );
     }
     server.terminate().await?;
     Ok(())
@@ -109,7 +151,13 @@ async fn sigterm_closes_sockets_with_1001_and_keeps_every_acked_edit() -> anyhow
     let mut conn = ana.connect().await?;
     conn.subscribe(cart).await?;
     let heads = conn
-        .op(cart, Op::AddLine { sku: "KETTLE".into(), quantity: 2 })
+        .op(
+            cart,
+            Op::AddLine {
+                sku: "KETTLE".into(),
+                quantity: 2,
+            },
+        )
         .await?
         .acked()?;
     let status = server.terminate().await?;

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use cartroom_client::{Event, OpOutcome, cart_view};
 use cartroom_e2e::{TestServer, admin_and_member};
-use cartroom_protocol::{ErrorCode, LineId, MemberRole, Op, OpId, ServerMsg, SuggestionId, SyncPayload};
+use cartroom_protocol::{
+    ErrorCode, LineId, MemberRole, Op, OpId, ServerMsg, SuggestionId, SyncPayload,
+};
 
 fn add(sku: &str, quantity: i64) -> Op {
     Op::AddLine {
@@ -31,7 +33,11 @@ async fn expect_event(
 }
 
 /// Reads events until the connection's replica has `heads`.
-async fn sync_to(conn: &mut cartroom_client::Connection, cart: cartroom_protocol::CartId, heads: &[String]) -> anyhow::Result<()> {
+async fn sync_to(
+    conn: &mut cartroom_client::Connection,
+    cart: cartroom_protocol::CartId,
+    heads: &[String],
+) -> anyhow::Result<()> {
     let mut want = heads.to_vec();
     want.sort();
     while conn.heads_hex(cart) != want {
@@ -50,17 +56,38 @@ async fn two_editors_converge_and_the_server_agrees() -> anyhow::Result<()> {
     assert_eq!(b.subscribe(cart).await?.role, MemberRole::Editor);
 
     // Both add the same product at the same time: both count.
-    let (ra, rb) = tokio::join!(a.op(cart, add("MUG-BLUE", 2)), b.op(cart, add("MUG-BLUE", 3)));
+    let (ra, rb) = tokio::join!(
+        a.op(cart, add("MUG-BLUE", 2)),
+        b.op(cart, add("MUG-BLUE", 3))
+    );
     ra?.acked()?;
     rb?.acked()?;
-    a.op(cart, Op::SetLineNote { line_id: LineId("MUG-BLUE".into()), note: "the big ones".into() })
-        .await?
-        .acked()?;
+    a.op(
+        cart,
+        Op::SetLineNote {
+            line_id: LineId("MUG-BLUE".into()),
+            note: "the big ones".into(),
+        },
+    )
+    .await?
+    .acked()?;
     // Concurrent increments of one line add up.
     let mug = || LineId("MUG-BLUE".into());
     let (ra, rb) = tokio::join!(
-        a.op(cart, Op::ChangeQuantity { line_id: mug(), delta: 2 }),
-        b.op(cart, Op::ChangeQuantity { line_id: mug(), delta: 1 })
+        a.op(
+            cart,
+            Op::ChangeQuantity {
+                line_id: mug(),
+                delta: 2
+            }
+        ),
+        b.op(
+            cart,
+            Op::ChangeQuantity {
+                line_id: mug(),
+                delta: 1
+            }
+        )
     );
     ra?.acked()?;
     rb?.acked()?;
@@ -79,13 +106,31 @@ async fn two_editors_converge_and_the_server_agrees() -> anyhow::Result<()> {
 
     // Remove versus increment: remove wins; the late increment is refused.
     let (removed, bumped) = tokio::join!(
-        a.op(cart, Op::RemoveLine { line_id: LineId("TEA-GREEN".into()) }),
-        b.op(cart, Op::ChangeQuantity { line_id: LineId("TEA-GREEN".into()), delta: 1 })
+        a.op(
+            cart,
+            Op::RemoveLine {
+                line_id: LineId("TEA-GREEN".into())
+            }
+        ),
+        b.op(
+            cart,
+            Op::ChangeQuantity {
+                line_id: LineId("TEA-GREEN".into()),
+                delta: 1
+            }
+        )
     );
     removed?.acked()?;
     let bumped = bumped?;
     let view = ana.cart_json(cart).await?;
-    assert!(view["lines"].as_array().unwrap().iter().all(|l| l["sku"] != "TEA-GREEN"), "{view}");
+    assert!(
+        view["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["sku"] != "TEA-GREEN"),
+        "{view}"
+    );
     // Either the increment came first (and the removal still won), or it was refused.
     if let OpOutcome::Refused { code, .. } = bumped {
         assert_eq!(code, ErrorCode::LineNotFound);
@@ -110,11 +155,21 @@ async fn a_viewer_is_refused_edits_but_its_suggestion_reaches_everyone() -> anyh
     assert_eq!(code, ErrorCode::Forbidden);
 
     let heads = k
-        .op(cart, Op::Suggest { sku: "CHIPS".into(), quantity: 3, note: Some("for the film".into()) })
+        .op(
+            cart,
+            Op::Suggest {
+                sku: "CHIPS".into(),
+                quantity: 3,
+                note: Some("for the film".into()),
+            },
+        )
         .await?
         .acked()?;
     // The first change Mum sees is the suggestion: the refused edit was never broadcast.
-    expect_event(&mut m, "the suggestion's change", |ev| matches!(ev, Event::Changes { .. })).await?;
+    expect_event(&mut m, "the suggestion's change", |ev| {
+        matches!(ev, Event::Changes { .. })
+    })
+    .await?;
     assert_eq!(m.heads_hex(cart), {
         let mut h = heads.clone();
         h.sort();
@@ -128,7 +183,10 @@ async fn a_viewer_is_refused_edits_but_its_suggestion_reaches_everyone() -> anyh
 
     // Mum accepts it; it becomes a line.
     let id = SuggestionId(suggestion["suggestion_id"].as_str().unwrap().to_owned());
-    let heads = m.op(cart, Op::AcceptSuggestion { suggestion_id: id }).await?.acked()?;
+    let heads = m
+        .op(cart, Op::AcceptSuggestion { suggestion_id: id })
+        .await?
+        .acked()?;
     sync_to(&mut k, cart, &heads).await?;
     let view = cart_view(k.replica(cart).unwrap());
     assert_eq!(view["lines"][0]["sku"], "CHIPS");
@@ -137,7 +195,8 @@ async fn a_viewer_is_refused_edits_but_its_suggestion_reaches_everyone() -> anyh
 }
 
 #[tokio::test]
-async fn a_demoted_editor_is_refused_at_once_and_a_removed_member_is_unsubscribed() -> anyhow::Result<()> {
+async fn a_demoted_editor_is_refused_at_once_and_a_removed_member_is_unsubscribed()
+-> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let (ana, ben, cart) = admin_and_member(&server, "Ben", MemberRole::Editor).await?;
     let mut b = ben.connect().await?;
@@ -146,23 +205,59 @@ async fn a_demoted_editor_is_refused_at_once_and_a_removed_member_is_unsubscribe
 
     ana.set_role(cart, ben.user_id, MemberRole::Viewer).await?;
     expect_event(&mut b, "role_changed", |ev| {
-        matches!(ev, Event::Msg(ServerMsg::RoleChanged { role: MemberRole::Viewer, .. }))
+        matches!(
+            ev,
+            Event::Msg(ServerMsg::RoleChanged {
+                role: MemberRole::Viewer,
+                ..
+            })
+        )
     })
     .await?;
     let outcome = b.op(cart, add("KETTLE", 1)).await?;
-    assert!(matches!(outcome, OpOutcome::Refused { code: ErrorCode::Forbidden, .. }), "{outcome:?}");
+    assert!(
+        matches!(
+            outcome,
+            OpOutcome::Refused {
+                code: ErrorCode::Forbidden,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
 
     ana.remove_member(cart, ben.user_id).await?;
     expect_event(&mut b, "unsubscribed", |ev| {
         matches!(ev, Event::Msg(ServerMsg::Unsubscribed { reason, .. }) if reason == "removed")
     })
     .await?;
-    let outcome = b.op(cart, Op::Suggest { sku: "KETTLE".into(), quantity: 1, note: None }).await?;
-    assert!(matches!(outcome, OpOutcome::Refused { code: ErrorCode::NotSubscribed, .. }), "{outcome:?}");
+    let outcome = b
+        .op(
+            cart,
+            Op::Suggest {
+                sku: "KETTLE".into(),
+                quantity: 1,
+                note: None,
+            },
+        )
+        .await?;
+    assert!(
+        matches!(
+            outcome,
+            OpOutcome::Refused {
+                code: ErrorCode::NotSubscribed,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
     let err = b.subscribe(cart).await.unwrap_err();
     assert!(err.to_string().contains("cart_not_found"), "{err:#}");
     // The last admin cannot leave the cart without one.
-    let err = ana.set_role(cart, ana.user_id, MemberRole::Editor).await.unwrap_err();
+    let err = ana
+        .set_role(cart, ana.user_id, MemberRole::Editor)
+        .await
+        .unwrap_err();
     assert_eq!(cartroom_client::api_error(&err).unwrap().code, "last_admin");
     Ok(())
 }
@@ -183,7 +278,15 @@ async fn reconnecting_with_heads_receives_only_the_missing_changes() -> anyhow::
 
     // While Ben is away, two more changes.
     a.op(cart, add("CANDLES", 2)).await?.acked()?;
-    let heads = a.op(cart, Op::SetCartNote { note: "party on Saturday".into() }).await?.acked()?;
+    let heads = a
+        .op(
+            cart,
+            Op::SetCartNote {
+                note: "party on Saturday".into(),
+            },
+        )
+        .await?
+        .acked()?;
 
     let mut b = ben.connect().await?;
     b.insert_replica(cart, replica);
@@ -193,15 +296,30 @@ async fn reconnecting_with_heads_receives_only_the_missing_changes() -> anyhow::
     let missing = cartroom_client::chunks::change_infos(payload)?;
     assert_eq!(missing.len(), 2, "only the two missing changes travel");
     sync_to(&mut b, cart, &heads).await?;
-    assert_eq!(cart_view(b.replica(cart).unwrap()), cart_view(a.replica(cart).unwrap()));
+    assert_eq!(
+        cart_view(b.replica(cart).unwrap()),
+        cart_view(a.replica(cart).unwrap())
+    );
 
     // Unknown heads fall back to the whole document.
     let mut c = ben.connect().await?;
     c.insert_replica(cart, automerge::Automerge::new());
-    c.send(&cartroom_protocol::ClientMsg::Subscribe { cart_id: cart, heads: Some(vec!["ab".repeat(32)]) })
-        .await?;
-    let ev = expect_event(&mut c, "subscribed", |ev| matches!(ev, Event::Msg(ServerMsg::Subscribed { .. }))).await?;
-    assert!(matches!(ev, Event::Msg(ServerMsg::Subscribed { payload: SyncPayload::Document, .. })));
+    c.send(&cartroom_protocol::ClientMsg::Subscribe {
+        cart_id: cart,
+        heads: Some(vec!["ab".repeat(32)]),
+    })
+    .await?;
+    let ev = expect_event(&mut c, "subscribed", |ev| {
+        matches!(ev, Event::Msg(ServerMsg::Subscribed { .. }))
+    })
+    .await?;
+    assert!(matches!(
+        ev,
+        Event::Msg(ServerMsg::Subscribed {
+            payload: SyncPayload::Document,
+            ..
+        })
+    ));
     Ok(())
 }
 
@@ -214,9 +332,24 @@ async fn a_retried_op_id_is_answered_not_applied_twice() -> anyhow::Result<()> {
     a.subscribe(cart).await?;
     let id = OpId("retry-1".into());
     let first = a.op_with_id(cart, id.clone(), add("LEMONADE", 4)).await?;
-    assert!(matches!(first, OpOutcome::Acked { duplicate: false, .. }));
+    assert!(matches!(
+        first,
+        OpOutcome::Acked {
+            duplicate: false,
+            ..
+        }
+    ));
     let again = a.op_with_id(cart, id.clone(), add("LEMONADE", 4)).await?;
-    assert!(matches!(again, OpOutcome::Acked { duplicate: true, .. }), "{again:?}");
+    assert!(
+        matches!(
+            again,
+            OpOutcome::Acked {
+                duplicate: true,
+                ..
+            }
+        ),
+        "{again:?}"
+    );
     // The same id over HTTP is the same op.
     let http = ana.http_op(cart, &id, &add("LEMONADE", 4)).await?;
     assert_eq!(http["duplicate"], true);
@@ -226,7 +359,12 @@ async fn a_retried_op_id_is_answered_not_applied_twice() -> anyhow::Result<()> {
     a.close().await;
     let dir = server.stop().await?;
     let server = TestServer::start_in(dir.as_ref().unwrap().path(), None).await?;
-    let ana = cartroom_client::Account::sign_in(&server.base_url, ana.email.as_deref().unwrap(), cartroom_e2e::PASSWORD).await?;
+    let ana = cartroom_client::Account::sign_in(
+        &server.base_url,
+        ana.email.as_deref().unwrap(),
+        cartroom_e2e::PASSWORD,
+    )
+    .await?;
     let http = ana.http_op(cart, &id, &add("LEMONADE", 4)).await?;
     assert_eq!(http["duplicate"], true);
     assert_eq!(ana.cart_json(cart).await?["lines"][0]["quantity"], 4);
@@ -250,12 +388,21 @@ async fn presence_activity_and_chat_reach_the_room() -> anyhow::Result<()> {
     .await?;
 
     b.op(cart, add("MUG-BLUE", 2)).await?.acked()?;
-    let ev = expect_event(&mut a, "activity", |ev| matches!(ev, Event::Msg(ServerMsg::Activity { .. }))).await?;
-    let Event::Msg(ServerMsg::Activity { event, .. }) = ev else { unreachable!() };
+    let ev = expect_event(&mut a, "activity", |ev| {
+        matches!(ev, Event::Msg(ServerMsg::Activity { .. }))
+    })
+    .await?;
+    let Event::Msg(ServerMsg::Activity { event, .. }) = ev else {
+        unreachable!()
+    };
     assert_eq!(event.text, "Ben added Blue Mug*2. Subtotal $24.00");
     assert_eq!(event.subtotal, 2400);
 
-    b.send(&cartroom_protocol::ClientMsg::Chat { cart_id: cart, text: "mugs are in".into() }).await?;
+    b.send(&cartroom_protocol::ClientMsg::Chat {
+        cart_id: cart,
+        text: "mugs are in".into(),
+    })
+    .await?;
     expect_event(&mut a, "chat", |ev| {
         matches!(ev, Event::Msg(ServerMsg::Chat { text, user_name, .. }) if text == "mugs are in" && user_name == "Ben")
     })
@@ -267,9 +414,23 @@ async fn presence_activity_and_chat_reach_the_room() -> anyhow::Result<()> {
             if members.iter().any(|m| m.name == "Ben" && m.connections == 0))
     })
     .await?;
-    let history = ana.request_json(reqwest::Method::GET, &format!("/api/carts/{cart}/activity"), None).await?;
-    let texts: Vec<_> = history["activity"].as_array().unwrap().iter().map(|e| e["text"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(texts, ["Ben added Blue Mug*2. Subtotal $24.00", "Ben: mugs are in"]);
+    let history = ana
+        .request_json(
+            reqwest::Method::GET,
+            &format!("/api/carts/{cart}/activity"),
+            None,
+        )
+        .await?;
+    let texts: Vec<_> = history["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        texts,
+        ["Ben added Blue Mug*2. Subtotal $24.00", "Ben: mugs are in"]
+    );
     Ok(())
 }
 
@@ -285,14 +446,25 @@ async fn one_socket_watches_several_carts_and_a_deleted_cart_unsubscribes() -> a
     let mut editor = ana.connect().await?;
     for (i, cart) in carts.iter().enumerate() {
         editor.subscribe(*cart).await?;
-        let heads = editor.op(*cart, add("FRISBEE", i as i64 + 1)).await?.acked()?;
+        let heads = editor
+            .op(*cart, add("FRISBEE", i as i64 + 1))
+            .await?
+            .acked()?;
         sync_to(&mut watcher, *cart, &heads).await?;
     }
-    assert_eq!(cart_view(watcher.replica(carts[1]).unwrap())["lines"][0]["quantity"], 2);
+    assert_eq!(
+        cart_view(watcher.replica(carts[1]).unwrap())["lines"][0]["quantity"],
+        2
+    );
     let listed = ana.carts().await?;
     assert_eq!(listed["carts"].as_array().unwrap().len(), 2);
 
-    ana.request(reqwest::Method::DELETE, &format!("/api/carts/{}", carts[0]), None).await?;
+    ana.request(
+        reqwest::Method::DELETE,
+        &format!("/api/carts/{}", carts[0]),
+        None,
+    )
+    .await?;
     expect_event(&mut watcher, "unsubscribed", |ev| {
         matches!(ev, Event::Msg(ServerMsg::Unsubscribed { reason, .. }) if reason == "deleted")
     })
@@ -308,12 +480,20 @@ async fn a_guest_who_signs_up_keeps_its_carts() -> anyhow::Result<()> {
     let guest = cartroom_client::Account::guest(&server.base_url, "Visitor").await?;
     let cart = guest.create_cart("Before sign-up").await?;
     let email = format!("visitor-{}@example.com", uuid::Uuid::new_v4().simple());
-    let account = guest.upgrade_guest(&email, cartroom_e2e::PASSWORD, "Vera").await?;
+    let account = guest
+        .upgrade_guest(&email, cartroom_e2e::PASSWORD, "Vera")
+        .await?;
     assert_eq!(account.user_id, guest.user_id);
     assert_eq!(account.cart_json(cart).await?["name"], "Before sign-up");
-    let again = cartroom_client::Account::sign_in(&server.base_url, &email, cartroom_e2e::PASSWORD).await?;
+    let again =
+        cartroom_client::Account::sign_in(&server.base_url, &email, cartroom_e2e::PASSWORD).await?;
     assert_eq!(again.user_id, guest.user_id);
-    let err = cartroom_client::Account::sign_in(&server.base_url, &email, "wrong password").await.unwrap_err();
-    assert_eq!(cartroom_client::api_error(&err).unwrap().code, "bad_credentials");
+    let err = cartroom_client::Account::sign_in(&server.base_url, &email, "wrong password")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        cartroom_client::api_error(&err).unwrap().code,
+        "bad_credentials"
+    );
     Ok(())
 }

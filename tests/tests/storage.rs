@@ -18,9 +18,15 @@ async fn snapshots_compact_the_change_log_and_reload_identically() -> anyhow::Re
     conn.subscribe(cart).await?;
     for i in 0..12 {
         let op = if i % 2 == 0 {
-            Op::AddLine { sku: "CHIPS".into(), quantity: 2 }
+            Op::AddLine {
+                sku: "CHIPS".into(),
+                quantity: 2,
+            }
         } else {
-            Op::ChangeQuantity { line_id: LineId("CHIPS".into()), delta: -1 }
+            Op::ChangeQuantity {
+                line_id: LineId("CHIPS".into()),
+                delta: -1,
+            }
         };
         conn.op(cart, op).await?.acked()?;
     }
@@ -30,7 +36,9 @@ async fn snapshots_compact_the_change_log_and_reload_identically() -> anyhow::Re
     let dir = server.stop().await?;
 
     let db = SqlitePoolOptions::new()
-        .connect_with(cartroom::store::connect_options(&cartroom::Config::for_data_dir(&data_dir)))
+        .connect_with(cartroom::store::connect_options(
+            &cartroom::Config::for_data_dir(&data_dir),
+        ))
         .await?;
     let row = sqlx::query("SELECT upto_seq FROM snapshots WHERE cart_id = ?")
         .bind(cart.to_string())
@@ -43,15 +51,27 @@ async fn snapshots_compact_the_change_log_and_reload_identically() -> anyhow::Re
         .await?;
     db.close().await;
     assert!(upto >= 10, "the snapshot covers changes up to {upto}");
-    assert_eq!(logged, 12 - upto, "the log holds only what the snapshot does not");
+    assert_eq!(
+        logged,
+        12 - upto,
+        "the log holds only what the snapshot does not"
+    );
 
     let server = TestServer::start_in(dir.as_ref().unwrap().path(), None).await?;
-    let ana = cartroom_client::Account::sign_in(&server.base_url, ana.email.as_deref().unwrap(), cartroom_e2e::PASSWORD).await?;
+    let ana = cartroom_client::Account::sign_in(
+        &server.base_url,
+        ana.email.as_deref().unwrap(),
+        cartroom_e2e::PASSWORD,
+    )
+    .await?;
     let after = ana.cart_json(cart).await?;
     assert_eq!(before, after);
     let mut conn = ana.connect().await?;
     conn.subscribe(cart).await?;
-    assert_eq!(cart_view(conn.replica(cart).unwrap())["lines"], after["lines"]);
+    assert_eq!(
+        cart_view(conn.replica(cart).unwrap())["lines"],
+        after["lines"]
+    );
     assert_eq!(after["lines"][0]["quantity"], 6);
     conn.close().await;
     server.stop().await?;
@@ -59,7 +79,10 @@ async fn snapshots_compact_the_change_log_and_reload_identically() -> anyhow::Re
 }
 
 async fn rooms_loaded(server: &TestServer) -> anyhow::Result<u64> {
-    let text = reqwest::get(format!("{}/metrics", server.base_url)).await?.text().await?;
+    let text = reqwest::get(format!("{}/metrics", server.base_url))
+        .await?
+        .text()
+        .await?;
     let line = text
         .lines()
         .find(|l| l.starts_with("cartroom_rooms "))
@@ -74,13 +97,24 @@ async fn an_idle_room_unloads_and_comes_back_on_demand() -> anyhow::Result<()> {
     let cart = ana.create_cart("Idle").await?;
     let mut conn = ana.connect().await?;
     conn.subscribe(cart).await?;
-    conn.op(cart, Op::AddLine { sku: "FRISBEE".into(), quantity: 1 }).await?.acked()?;
+    conn.op(
+        cart,
+        Op::AddLine {
+            sku: "FRISBEE".into(),
+            quantity: 1,
+        },
+    )
+    .await?
+    .acked()?;
     assert_eq!(rooms_loaded(&server).await?, 1);
     conn.close().await;
     // Poll until the room has noticed it is alone (bounded).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while rooms_loaded(&server).await? != 0 {
-        anyhow::ensure!(tokio::time::Instant::now() < deadline, "the room never unloaded");
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the room never unloaded"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // The next request loads it again, with everything in it.
