@@ -49,7 +49,7 @@ use clap::{Parser, ValueEnum};
 use serde::Serialize;
 use tokio::sync::{Semaphore, watch};
 
-use participant::{IN_FLIGHT, Outcome, Phase, Spec};
+use participant::{FRAMES_READ, IN_FLIGHT, Outcome, Phase, Spec};
 use server::{ProcSample, Spawned};
 use stats::{LatencySummary, Stats};
 
@@ -477,6 +477,15 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
     {
         progress.show("draining", &stats);
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Then until change frames stop arriving: an op answered to its sender
+    // may still be on its way to the cart's other members.
+    loop {
+        let before = FRAMES_READ.load(Relaxed);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if FRAMES_READ.load(Relaxed) == before || Instant::now() >= drain_deadline {
+            break;
+        }
     }
     let unanswered_ops = IN_FLIGHT.load(Relaxed);
     let undelivered_ops = stats.pending_ops();

@@ -71,6 +71,8 @@ pub struct Outcome {
 
 /// Ops sent and not yet answered, over all participants.
 pub static IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
+/// Change frames read by all participants; the run ends once it stops moving.
+pub static FRAMES_READ: AtomicU64 = AtomicU64::new(0);
 
 /// A small, fast PRNG; the load does not need better.
 struct XorShift(u64);
@@ -183,6 +185,10 @@ pub async fn run(
                 }
             }
             _ = tokio::time::sleep_until(next_op), if sending => {
+                // The phase may have moved on while this timer was due.
+                if *phase.borrow() != Phase::Run {
+                    continue;
+                }
                 seq += 1;
                 let sent_us = stats.now_us();
                 let li = (rng.next() % spec.lines.len() as u64) as usize;
@@ -278,6 +284,7 @@ fn handle(
     let shard = spec.idx as usize;
     match ev {
         Event::Changes { cart } => {
+            FRAMES_READ.fetch_add(1, Relaxed);
             let Some((_, _, payload)) = conn.last_frame() else {
                 return true;
             };
