@@ -556,7 +556,7 @@ async fn add_member(
             format!("no account with the e-mail {email}"),
         ));
     };
-    set_role(&state, cart, user.id, Some(body.role), true).await?;
+    set_role(&state, cart, &authed, user.id, Some(body.role), true).await?;
     let member = store::Member {
         user_id: user.id,
         name: user.name,
@@ -566,14 +566,20 @@ async fn add_member(
     Ok((StatusCode::CREATED, Json(member)).into_response())
 }
 
-/// Changes a membership and tells the cart's live room.
+/// Changes a membership, tells the cart's room (live connections follow at
+/// once) and records it in the cart's activity.
 async fn set_role(
     state: &AppState,
     cart: CartId,
+    by: &Authed,
     user: UserId,
     role: Option<MemberRole>,
     add: bool,
 ) -> Result<(), AppError> {
+    let member_name = store::user_name(&state.pool, user)
+        .await?
+        .ok_or_else(|| AppError::new(ErrorCode::UserNotFound, "no such member"))?;
+    let was_member = store::role_of(&state.pool, cart, user).await?.is_some();
     store::set_member_role(
         &state.pool,
         cart,
@@ -584,16 +590,15 @@ async fn set_role(
         state.clock.now_ms(),
     )
     .await?;
-    state
-        .rooms
-        .send_if_loaded(
-            cart,
-            RoomCmd::MemberChanged {
-                user_id: user,
-                role,
-            },
-        )
-        .await;
+    let cmd = RoomCmd::MemberChanged {
+        user_id: user,
+        member_name,
+        role,
+        added: !was_member,
+        by: actor_of(&by.user),
+    };
+    // The change is made; a room that cannot take the note now misses only the feed entry.
+    let _ = state.rooms.send(state, cart, cmd).await;
     Ok(())
 }
 
@@ -617,7 +622,7 @@ async fn change_member(
     let cart = parse_cart(&id)?;
     let user = parse_user(&user_id)?;
     require_role(&state, cart, &authed, MemberRole::Admin).await?;
-    set_role(&state, cart, user, Some(body.role), false).await?;
+    set_role(&state, cart, &authed, user, Some(body.role), false).await?;
     let members = store::list_members(&state.pool, cart).await?;
     let member = members
         .into_iter()
@@ -639,6 +644,6 @@ async fn remove_member(
     } else {
         member_role(&state, cart, user).await?;
     }
-    set_role(&state, cart, user, None, false).await?;
+    set_role(&state, cart, &authed, user, None, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }

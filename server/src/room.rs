@@ -163,7 +163,12 @@ pub enum RoomCmd {
     /// A membership changed in the database; `None` means removed.
     MemberChanged {
         user_id: UserId,
+        member_name: String,
         role: Option<MemberRole>,
+        /// True when the user was not a member before.
+        added: bool,
+        /// The admin who made the change (or the member who left).
+        by: Actor,
     },
     Read {
         reply: oneshot::Sender<CartRead>,
@@ -293,9 +298,10 @@ enum Completed {
         reply: oneshot::Sender<CartRead>,
         read: CartRead,
     },
-    Chat {
+    /// An activity event that is not a change (chat, membership), saved.
+    Note {
         result: Result<(), String>,
-        conn: ConnHandle,
+        author: Option<ConnHandle>,
         event: ActivityEvent,
         msg: Message,
     },
@@ -387,7 +393,7 @@ async fn run_room(
     metrics::gauge!("cartroom_rooms_loaded").decrement(1.0);
     tracing::debug!(leftovers = leftovers.len(), "room unloaded");
     for cmd in leftovers {
-        if matches!(cmd, RoomCmd::Delete { .. } | RoomCmd::MemberChanged { .. }) {
+        if matches!(cmd, RoomCmd::Delete { .. }) {
             continue;
         }
         if shared.rooms.send(&shared, cart_id, cmd).await.is_err() {
@@ -465,6 +471,15 @@ async fn load_room(shared: &Arc<Shared>, cart_id: CartId) -> Result<Option<Room>
     }))
 }
 
+/// "a viewer", "an editor", "an admin".
+fn with_article(role: MemberRole) -> String {
+    match role {
+        MemberRole::Viewer => "a viewer".into(),
+        MemberRole::Editor => "an editor".into(),
+        MemberRole::Admin => "an admin".into(),
+    }
+}
+
 fn heads_hex(doc: &Automerge) -> Vec<String> {
     doc.get_heads().iter().map(ToString::to_string).collect()
 }
@@ -493,7 +508,29 @@ impl Room {
                 }
             }
             RoomCmd::Chat { conn, text } => self.chat(conn, text).await,
-            RoomCmd::MemberChanged { user_id, role } => self.member_changed(user_id, role),
+            RoomCmd::MemberChanged {
+                user_id,
+                member_name,
+                role,
+                added,
+                by,
+            } => {
+                self.member_changed(user_id, role);
+                let text = match role {
+                    None if by.user_id == user_id => format!("{member_name} left the cart"),
+                    None => format!("{} removed {member_name}", by.name),
+                    Some(role) if added => {
+                        format!("{} added {member_name} as {}", by.name, with_article(role))
+                    }
+                    Some(role) => format!("{} made {member_name} {}", by.name, with_article(role)),
+                };
+                let kind = match (role, added) {
+                    (None, _) => "member_removed",
+                    (Some(_), true) => "member_added",
+                    (Some(_), false) => "role_changed",
+                };
+                self.record_activity(&by, kind, text, None).await;
+            }
             RoomCmd::Read { reply } => {
                 let read = CartRead {
                     view: match cart::view(&self.doc) {
@@ -662,15 +699,9 @@ impl Room {
         }
         if role < op.required_role() {
             metrics::counter!("cartroom_ops_total", "result" => "forbidden").increment(1);
-            let article = if role == MemberRole::Admin { "an" } else { "a" };
-            let article = if role == MemberRole::Editor {
-                "an"
-            } else {
-                article
-            };
             let message = format!(
-                "{article} {} may not {}",
-                role.as_str(),
+                "{} may not {}",
+                with_article(role),
                 op.kind().replace('_', " ")
             );
             return self.refuse_op(target, op_id, OpError::new(ErrorCode::Forbidden, message));
@@ -798,37 +829,62 @@ impl Room {
             ));
             return;
         }
-        let at = self.shared.clock.now_ms();
+        let chat = ServerMsg::Chat {
+            cart_id: self.cart_id,
+            user_id: conn.actor.user_id,
+            user_name: conn.actor.name.clone(),
+            text: text.clone(),
+            at: self.shared.clock.now_ms(),
+        };
+        let line = format!("{}: {}", conn.actor.name, text);
+        let actor = conn.actor.clone();
+        self.record_activity(&actor, "chat", line, Some((conn, chat)))
+            .await;
+    }
+
+    /// Saves an activity event that is not a change and broadcasts it once
+    /// durable: a chat (with its author, told if saving fails) as its `chat`
+    /// message, anything else as `activity`.
+    async fn record_activity(
+        &mut self,
+        actor: &Actor,
+        kind: &str,
+        text: String,
+        chat: Option<(ConnHandle, ServerMsg)>,
+    ) {
         self.activity_seq += 1;
         let event = ActivityEvent {
             seq: self.activity_seq,
-            at,
-            user_id: conn.actor.user_id,
-            user_name: conn.actor.name.clone(),
-            kind: "chat".into(),
-            text: format!("{}: {}", conn.actor.name, text),
+            at: self.shared.clock.now_ms(),
+            user_id: actor.user_id,
+            user_name: actor.name.clone(),
+            kind: kind.to_owned(),
+            text,
             subtotal: self.mirror.subtotal(),
             currency: self.currency.clone(),
+        };
+        let (author, msg) = match chat {
+            Some((conn, chat)) => (Some(conn), text_message(&chat)),
+            None => (
+                None,
+                text_message(&ServerMsg::Activity {
+                    cart_id: self.cart_id,
+                    event: event.clone(),
+                }),
+            ),
         };
         let commit = self
             .shared
             .writer
             .append_activity(self.cart_id, event.clone())
             .await;
-        let msg = text_message(&ServerMsg::Chat {
-            cart_id: self.cart_id,
-            user_id: conn.actor.user_id,
-            user_name: conn.actor.name.clone(),
-            text,
-            at,
-        });
         self.pending.push_back(Box::pin(async move {
             let result = commit
                 .await
                 .unwrap_or_else(|_| Err("writer stopped".into()));
-            Completed::Chat {
+            Completed::Note {
                 result,
-                conn,
+                author,
                 event,
                 msg,
             }
@@ -983,9 +1039,9 @@ impl Room {
             Completed::Read { reply, read } => {
                 let _ = reply.send(read);
             }
-            Completed::Chat {
+            Completed::Note {
                 result,
-                conn,
+                author,
                 event,
                 msg,
             } => match result {
@@ -994,13 +1050,15 @@ impl Room {
                     self.broadcast(msg);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "a chat message could not be saved");
-                    conn.send_msg(&error_msg(
-                        ErrorCode::Unavailable,
-                        "the message could not be sent; try again",
-                        Some(self.cart_id),
-                        None,
-                    ));
+                    tracing::warn!(error = %e, kind = %event.kind, "an activity event could not be saved");
+                    if let Some(conn) = author {
+                        conn.send_msg(&error_msg(
+                            ErrorCode::Unavailable,
+                            "the message could not be sent; try again",
+                            Some(self.cart_id),
+                            None,
+                        ));
+                    }
                 }
             },
         }

@@ -221,6 +221,14 @@ pub async fn user_by_email(
         .transpose()
 }
 
+/// A user's display name.
+pub async fn user_name(pool: &SqlitePool, id: UserId) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT name FROM users WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await?)
+}
+
 pub async fn insert_session(
     pool: &SqlitePool,
     token_hash: &str,

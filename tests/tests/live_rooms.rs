@@ -253,6 +253,23 @@ async fn a_demoted_editor_is_refused_at_once_and_a_removed_member_is_unsubscribe
     );
     let err = b.subscribe(cart).await.unwrap_err();
     assert!(err.to_string().contains("cart_not_found"), "{err:#}");
+    // Each membership change is in the cart's activity, in words.
+    let history = ana
+        .request_json(
+            reqwest::Method::GET,
+            &format!("/api/carts/{cart}/activity"),
+            None,
+        )
+        .await?;
+    let texts: Vec<&str> = history["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    assert!(texts.contains(&"Ana added Ben as an editor"), "{texts:?}");
+    assert!(texts.contains(&"Ana made Ben a viewer"), "{texts:?}");
+    assert!(texts.contains(&"Ana removed Ben"), "{texts:?}");
     // The last admin cannot leave the cart without one.
     let err = ana
         .set_role(cart, ana.user_id, MemberRole::Editor)
@@ -429,7 +446,11 @@ async fn presence_activity_and_chat_reach_the_room() -> anyhow::Result<()> {
         .collect();
     assert_eq!(
         texts,
-        ["Ben added Blue Mug*2. Subtotal $24.00", "Ben: mugs are in"]
+        [
+            "Ana added Ben as an editor",
+            "Ben added Blue Mug*2. Subtotal $24.00",
+            "Ben: mugs are in"
+        ]
     );
     Ok(())
 }
