@@ -17,7 +17,7 @@ use crate::auth::{self, Authed, SESSION_COOKIE};
 use crate::cart::{self, Actor, CartView};
 use crate::catalog::product_svg;
 use crate::error::AppError;
-use crate::room::{CartRead, OpAck, OpOrigin, RoomCmd};
+use crate::room::{BytesKind, OpAck, OpOrigin, RoomCmd};
 use crate::state::AppState;
 use crate::store::{self, User};
 
@@ -379,12 +379,17 @@ async fn list_carts(
     Ok(Json(serde_json::json!({ "carts": carts })))
 }
 
-/// A durable read of the cart through its room.
-async fn read_cart(state: &AppState, cart: CartId) -> Result<CartRead, AppError> {
+/// Sends a command to the cart's room and waits for its answer; a room that
+/// cannot answer (shutting down, storage failing) is `unavailable`.
+async fn ask_room<T>(
+    state: &AppState,
+    cart: CartId,
+    cmd: impl FnOnce(oneshot::Sender<T>) -> RoomCmd,
+) -> Result<T, AppError> {
     let (reply, rx) = oneshot::channel();
     state
         .rooms
-        .send(state, cart, RoomCmd::Read { reply })
+        .send(state, cart, cmd(reply))
         .await
         .map_err(|_| AppError::unavailable())?;
     rx.await.map_err(|_| AppError::unavailable())
@@ -397,11 +402,11 @@ async fn get_cart(
 ) -> Result<Json<CartOut>, AppError> {
     let cart = parse_cart(&id)?;
     let role = member_role(&state, cart, authed.user.id).await?;
-    let read = read_cart(&state, cart).await?;
+    let view = ask_room(&state, cart, |reply| RoomCmd::View { reply }).await?;
     Ok(Json(CartOut {
         id: cart,
         role,
-        view: read.view,
+        view,
     }))
 }
 
@@ -414,18 +419,14 @@ async fn run_op(
     op: Op,
 ) -> Result<OpAck, AppError> {
     let role = member_role(state, cart, authed.user.id).await?;
-    let (reply, rx) = oneshot::channel();
-    let origin = OpOrigin::Http {
-        actor: actor_of(&authed.user),
-        role,
-        reply,
-    };
-    state
-        .rooms
-        .send(state, cart, RoomCmd::Op { origin, op_id, op })
-        .await
-        .map_err(|_| AppError::unavailable())?;
-    Ok(rx.await.map_err(|_| AppError::unavailable())??)
+    let actor = actor_of(&authed.user);
+    let answer = ask_room(state, cart, |reply| RoomCmd::Op {
+        origin: OpOrigin::Http { actor, role, reply },
+        op_id,
+        op,
+    })
+    .await?;
+    Ok(answer?)
 }
 
 async fn rename_cart(
@@ -466,14 +467,8 @@ async fn delete_cart(
 ) -> Result<StatusCode, AppError> {
     let cart = parse_cart(&id)?;
     require_role(&state, cart, &authed, MemberRole::Admin).await?;
-    let (reply, rx) = oneshot::channel();
-    state
-        .rooms
-        .send(&state, cart, RoomCmd::Delete { reply })
-        .await
-        .map_err(|_| AppError::unavailable())?;
-    // The room has finished its commits and told its subscribers.
-    let _ = rx.await;
+    // Once answered, the room has finished its commits and told its subscribers.
+    ask_room(&state, cart, |reply| RoomCmd::Delete { reply }).await?;
     store::delete_cart(&state.pool, cart).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -489,7 +484,10 @@ async fn document(
 ) -> Result<Response, AppError> {
     let cart = parse_cart(&id)?;
     member_role(&state, cart, authed.user.id).await?;
-    Ok(octets(read_cart(&state, cart).await?.document))
+    let kind = BytesKind::Document;
+    Ok(octets(
+        ask_room(&state, cart, |reply| RoomCmd::Bytes { kind, reply }).await?,
+    ))
 }
 
 async fn changes(
@@ -499,7 +497,10 @@ async fn changes(
 ) -> Result<Response, AppError> {
     let cart = parse_cart(&id)?;
     member_role(&state, cart, authed.user.id).await?;
-    Ok(octets(read_cart(&state, cart).await?.changes))
+    let kind = BytesKind::Changes;
+    Ok(octets(
+        ask_room(&state, cart, |reply| RoomCmd::Bytes { kind, reply }).await?,
+    ))
 }
 
 #[derive(Deserialize)]

@@ -226,6 +226,11 @@ impl CartMirror {
         self.subtotal
     }
 
+    /// The cart's currency code.
+    pub fn currency(&self) -> &str {
+        &self.currency
+    }
+
     fn line(&self, line_id: &str) -> Result<&LineMirror, OpError> {
         self.lines.get(line_id).ok_or_else(|| {
             OpError::new(

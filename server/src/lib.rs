@@ -59,7 +59,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use config::Config;
-use state::{AppState, Clock, Shared, SystemClock};
+use state::{AppState, Shared, SystemClock};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -143,8 +143,6 @@ pub async fn run(
 ) -> Result<(), StartError> {
     let pool = store::open(&config).await?;
     let catalog = store::load_catalog(&pool).await?;
-    let expired = store::delete_expired_sessions(&pool, SystemClock.now_ms()).await?;
-    tracing::debug!(expired, "expired sessions removed");
     let (writer, writer_task) = writer::spawn(pool.clone(), config.commit_batch);
     let tracker = TaskTracker::new();
     let state: AppState = Arc::new(Shared {
@@ -162,6 +160,8 @@ pub async fn run(
         metrics: metrics_handle(),
         signin_limiter: governor::RateLimiter::keyed(auth::signin_quota()),
     });
+    let expired = store::delete_expired_sessions(&pool, state.clock.now_ms()).await?;
+    tracing::debug!(expired, "expired sessions removed");
     let router = app(state.clone());
     // Small frames must leave at once: Nagle's algorithm would hold each
     // ack or change back until the previous one is acknowledged.

@@ -126,12 +126,13 @@ pub struct OpAck {
     pub duplicate: bool,
 }
 
-/// A consistent, durable view of a cart for REST reads.
-#[derive(Debug)]
-pub struct CartRead {
-    pub view: CartView,
-    pub document: Bytes,
-    pub changes: Bytes,
+/// Which Automerge bytes a REST read wants.
+#[derive(Clone, Copy, Debug)]
+pub enum BytesKind {
+    /// `doc.save()`.
+    Document,
+    /// Every change, concatenated.
+    Changes,
 }
 
 /// What a room can be asked to do.
@@ -170,8 +171,14 @@ pub enum RoomCmd {
         /// The admin who made the change (or the member who left).
         by: Actor,
     },
-    Read {
-        reply: oneshot::Sender<CartRead>,
+    /// The JSON view, once everything made so far is durable.
+    View {
+        reply: oneshot::Sender<CartView>,
+    },
+    /// Automerge bytes, once everything made so far is durable.
+    Bytes {
+        kind: BytesKind,
+        reply: oneshot::Sender<Bytes>,
     },
     /// The cart is being deleted: tell everyone, finish commits, stop.
     Delete {
@@ -294,10 +301,8 @@ enum Completed {
         frame: Message,
         heads: Vec<String>,
     },
-    Read {
-        reply: oneshot::Sender<CartRead>,
-        read: CartRead,
-    },
+    /// A REST read's answer, sent in turn.
+    Reply(Box<dyn FnOnce() + Send>),
     /// An activity event that is not a change (chat, membership), saved.
     Note {
         result: Result<(), String>,
@@ -318,7 +323,6 @@ struct Room {
     doc: Automerge,
     /// What ops are validated against; see `cart::CartMirror`.
     mirror: CartMirror,
-    currency: String,
     subscribers: HashMap<u64, Subscriber>,
     /// Sequence number of the last change made (maybe not yet committed).
     seq: i64,
@@ -458,7 +462,6 @@ async fn load_room(shared: &Arc<Shared>, cart_id: CartId) -> Result<Option<Room>
         cart_id,
         doc,
         mirror,
-        currency: state.currency,
         subscribers: HashMap::new(),
         seq: state.last_seq,
         snapshot_seq: state.snapshot_seq,
@@ -531,23 +534,32 @@ impl Room {
                 };
                 self.record_activity(&by, kind, text, None).await;
             }
-            RoomCmd::Read { reply } => {
-                let read = CartRead {
-                    view: match cart::view(&self.doc) {
-                        Ok(view) => view,
-                        Err(e) => {
-                            tracing::error!(error = %e, "cart view failed");
-                            return;
-                        }
-                    },
-                    document: self.saved_doc(),
-                    changes: Bytes::from(self.doc.save_after(&[])),
+            RoomCmd::View { reply } => match cart::view(&self.doc) {
+                Ok(view) => self.reply_in_turn(move || {
+                    let _ = reply.send(view);
+                }),
+                // Dropping `reply` tells the caller the cart is unavailable.
+                Err(e) => tracing::error!(error = %e, "cart view failed"),
+            },
+            RoomCmd::Bytes { kind, reply } => {
+                let bytes = match kind {
+                    BytesKind::Document => self.saved_doc(),
+                    BytesKind::Changes => Bytes::from(self.doc.save_after(&[])),
                 };
-                self.pending
-                    .push_back(Box::pin(async move { Completed::Read { reply, read } }));
+                self.reply_in_turn(move || {
+                    let _ = reply.send(bytes);
+                });
             }
             RoomCmd::Delete { .. } => unreachable!("handled by the room loop"),
         }
+    }
+
+    /// Sends a read's answer after the commits queued before it, so that a
+    /// REST read never shows what is not durable yet.
+    fn reply_in_turn(&mut self, send: impl FnOnce() + Send + 'static) {
+        let send: Box<dyn FnOnce() + Send> = Box::new(send);
+        self.pending
+            .push_back(Box::pin(async move { Completed::Reply(send) }));
     }
 
     fn saved_doc(&mut self) -> Bytes {
@@ -744,7 +756,7 @@ impl Room {
             kind: op.kind().to_owned(),
             text: cart::activity_text(&actor.name, &applied.summary, &applied.totals),
             subtotal: applied.totals.subtotal,
-            currency: self.currency.clone(),
+            currency: applied.totals.currency.clone(),
         };
         let frame =
             Message::Binary(BinaryFrame::encode(FrameKind::Changes, self.cart_id, &change).into());
@@ -765,9 +777,7 @@ impl Room {
             })
             .await;
         self.pending.push_back(Box::pin(async move {
-            let result = commit
-                .await
-                .unwrap_or_else(|_| Err("writer stopped".into()));
+            let result = commit.await;
             Completed::Commit {
                 result,
                 seq,
@@ -861,7 +871,7 @@ impl Room {
             kind: kind.to_owned(),
             text,
             subtotal: self.mirror.subtotal(),
-            currency: self.currency.clone(),
+            currency: self.mirror.currency().to_owned(),
         };
         let (author, msg) = match chat {
             Some((conn, chat)) => (Some(conn), text_message(&chat)),
@@ -879,9 +889,7 @@ impl Room {
             .append_activity(self.cart_id, event.clone())
             .await;
         self.pending.push_back(Box::pin(async move {
-            let result = commit
-                .await
-                .unwrap_or_else(|_| Err("writer stopped".into()));
+            let result = commit.await;
             Completed::Note {
                 result,
                 author,
@@ -937,9 +945,14 @@ impl Room {
         while let Some(done) = self.pending.next().await {
             self.complete(done);
         }
+        self.unsubscribe_all("deleted");
+    }
+
+    /// Ends every subscription with `unsubscribed` and the given reason.
+    fn unsubscribe_all(&mut self, reason: &str) {
         let msg = text_message(&ServerMsg::Unsubscribed {
             cart_id: self.cart_id,
-            reason: "deleted".into(),
+            reason: reason.into(),
         });
         for (_, sub) in self.subscribers.drain() {
             sub.conn.deliver(msg.clone());
@@ -969,27 +982,22 @@ impl Room {
                             "the cart could not be saved; try again",
                         ),
                     );
-                    let msg = text_message(&ServerMsg::Unsubscribed {
-                        cart_id: self.cart_id,
-                        reason: "unavailable".into(),
-                    });
-                    for (_, sub) in self.subscribers.drain() {
-                        sub.conn.deliver(msg.clone());
-                    }
+                    self.unsubscribe_all("unavailable");
                     return false;
                 }
                 self.broadcast(frame);
                 let ack = OpAck {
-                    op_id: op_id.clone(),
-                    heads: heads.clone(),
+                    op_id,
+                    heads,
                     duplicate: false,
                 };
                 self.ack(target, ack);
-                self.push_activity(activity.clone());
-                self.broadcast(text_message(&ServerMsg::Activity {
+                let msg = text_message(&ServerMsg::Activity {
                     cart_id: self.cart_id,
-                    event: activity,
-                }));
+                    event: activity.clone(),
+                });
+                self.push_activity(activity);
+                self.broadcast(msg);
                 self.maybe_snapshot();
             }
             Completed::Ack {
@@ -1036,9 +1044,7 @@ impl Room {
                 }
                 self.announce_presence(&conn.actor, role);
             }
-            Completed::Read { reply, read } => {
-                let _ = reply.send(read);
-            }
+            Completed::Reply(send) => send(),
             Completed::Note {
                 result,
                 author,

@@ -507,7 +507,6 @@ pub async fn delete_cart(pool: &SqlitePool, cart: CartId) -> Result<()> {
 
 /// What a room needs to come alive.
 pub struct CartState {
-    pub currency: String,
     pub snapshot: Vec<u8>,
     /// Changes after the snapshot, in order.
     pub changes: Vec<Vec<u8>>,
@@ -528,13 +527,10 @@ pub async fn load_cart_state(
     activity_memory: i64,
 ) -> Result<Option<CartState>> {
     let id = cart.to_string();
-    let Some(head) = sqlx::query(
-        "SELECT s.bytes, s.upto_seq, st.currency FROM snapshots s JOIN carts c ON c.id = s.cart_id
-         JOIN stores st ON st.id = c.store_id WHERE s.cart_id = ?",
-    )
-    .bind(&id)
-    .fetch_optional(pool)
-    .await?
+    let Some(head) = sqlx::query("SELECT bytes, upto_seq FROM snapshots WHERE cart_id = ?")
+        .bind(&id)
+        .fetch_optional(pool)
+        .await?
     else {
         return Ok(None);
     };
@@ -561,7 +557,6 @@ pub async fn load_cart_state(
     applied_ops.reverse();
     let activity = recent_activity(pool, cart, activity_memory).await?;
     Ok(Some(CartState {
-        currency: head.get("currency"),
         snapshot: head.get("bytes"),
         changes,
         last_seq,

@@ -31,14 +31,17 @@ pub struct ChangeRecord {
     pub line_count: i64,
 }
 
+/// How a commit went; the error is for logs.
+pub type Committed = Result<(), String>;
+
 /// Work for the writer.
 #[derive(Debug)]
 pub enum WriteCmd {
     /// Append a change; the reply comes after commit.
-    Change(ChangeRecord, oneshot::Sender<Result<(), String>>),
+    Change(ChangeRecord, oneshot::Sender<Committed>),
     /// Record an activity event that is not a change (chat); the reply
     /// comes after commit.
-    Activity(CartId, ActivityEvent, oneshot::Sender<Result<(), String>>),
+    Activity(CartId, ActivityEvent, oneshot::Sender<Committed>),
     /// Replace the cart's snapshot and trim the log up to `upto_seq`.
     Snapshot {
         cart_id: CartId,
@@ -58,26 +61,34 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
-    /// Appends a change and waits until it is committed.
-    pub async fn append(&self, record: ChangeRecord) -> oneshot::Receiver<Result<(), String>> {
-        let (reply, rx) = oneshot::channel();
-        // A closed writer drops `reply`, which the room sees as a failed commit.
-        let _ = self.tx.send(WriteCmd::Change(record, reply)).await;
-        rx
+    /// Appends a change; the returned future resolves once it is committed
+    /// (or failed to be).
+    pub async fn append(
+        &self,
+        record: ChangeRecord,
+    ) -> impl Future<Output = Committed> + Send + 'static {
+        self.queue(move |reply| WriteCmd::Change(record, reply))
+            .await
     }
 
-    /// Records an activity event and waits until it is committed.
+    /// Records an activity event; the returned future resolves once it is committed.
     pub async fn append_activity(
         &self,
         cart_id: CartId,
         event: ActivityEvent,
-    ) -> oneshot::Receiver<Result<(), String>> {
+    ) -> impl Future<Output = Committed> + Send + 'static {
+        self.queue(move |reply| WriteCmd::Activity(cart_id, event, reply))
+            .await
+    }
+
+    async fn queue(
+        &self,
+        cmd: impl FnOnce(oneshot::Sender<Committed>) -> WriteCmd,
+    ) -> impl Future<Output = Committed> + Send + 'static {
         let (reply, rx) = oneshot::channel();
-        let _ = self
-            .tx
-            .send(WriteCmd::Activity(cart_id, event, reply))
-            .await;
-        rx
+        // A closed writer drops `reply`, which reads as a failed commit.
+        let _ = self.tx.send(cmd(reply)).await;
+        async move { rx.await.unwrap_or_else(|_| Err("writer stopped".into())) }
     }
 
     /// Queues work unless the queue is full.

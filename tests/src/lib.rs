@@ -112,6 +112,15 @@ pub async fn shared_cart(
     Ok(cart)
 }
 
+/// Signs `account` in again on the server at `base_url` (after a restart).
+pub async fn sign_in_again(base_url: &str, account: &Account) -> anyhow::Result<Account> {
+    let email = account
+        .email
+        .as_deref()
+        .context("only registered accounts sign in")?;
+    Account::sign_in(base_url, email, PASSWORD).await
+}
+
 /// Ana, the admin of a fresh cart, and `name`, a member of it with `role`.
 pub async fn admin_and_member(
     server: &TestServer,

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use automerge::{Automerge, ChangeHash, ReadDoc};
-use cartroom_client::{Account, Event, OpOutcome};
-use cartroom_e2e::{PASSWORD, ServerProcess, sign_up};
+use cartroom_client::{Event, OpOutcome};
+use cartroom_e2e::{ServerProcess, sign_in_again, sign_up};
 use cartroom_protocol::{MemberRole, Op, OpId};
 use tokio::sync::Notify;
 
@@ -76,12 +76,7 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_edit() -> anyhow::Result<()
     assert!(acked.len() >= KILL_AFTER_ACKS);
 
     let server = ServerProcess::start(dir.path()).await?;
-    let ana = Account::sign_in(
-        &server.base_url,
-        accounts[0].email.as_deref().unwrap(),
-        PASSWORD,
-    )
-    .await?;
+    let ana = sign_in_again(&server.base_url, &accounts[0]).await?;
     let view = ana.cart_json(cart).await?;
     let doc = Automerge::load(&ana.document(cart).await?)?;
     for ack in &acked {
@@ -116,12 +111,7 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_edit() -> anyhow::Result<()
         else {
             continue;
         };
-        let again = Account::sign_in(
-            &server.base_url,
-            account.email.as_deref().unwrap(),
-            PASSWORD,
-        )
-        .await?;
+        let again = sign_in_again(&server.base_url, account).await?;
         let answer = again
             .http_op(
                 cart,
@@ -170,7 +160,7 @@ async fn sigterm_closes_sockets_with_1001_and_keeps_every_acked_edit() -> anyhow
     assert!(status.success(), "exit status {status}");
 
     let server = ServerProcess::start(dir.path()).await?;
-    let ana = Account::sign_in(&server.base_url, ana.email.as_deref().unwrap(), PASSWORD).await?;
+    let ana = sign_in_again(&server.base_url, &ana).await?;
     let view = ana.cart_json(cart).await?;
     assert_eq!(view["heads"], serde_json::json!(heads));
     assert_eq!(view["lines"][0]["quantity"], 2);

@@ -390,12 +390,7 @@ async fn a_retried_op_id_is_answered_not_applied_twice() -> anyhow::Result<()> {
     a.close().await;
     let dir = server.stop().await?;
     let server = TestServer::start_in(dir.as_ref().unwrap().path(), None).await?;
-    let ana = cartroom_client::Account::sign_in(
-        &server.base_url,
-        ana.email.as_deref().unwrap(),
-        cartroom_e2e::PASSWORD,
-    )
-    .await?;
+    let ana = cartroom_e2e::sign_in_again(&server.base_url, &ana).await?;
     let http = ana.http_op(cart, &id, &add("LEMONADE", 4)).await?;
     assert_eq!(http["duplicate"], true);
     assert_eq!(ana.cart_json(cart).await?["lines"][0]["quantity"], 4);

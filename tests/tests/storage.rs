@@ -58,12 +58,7 @@ async fn snapshots_compact_the_change_log_and_reload_identically() -> anyhow::Re
     );
 
     let server = TestServer::start_in(dir.as_ref().unwrap().path(), None).await?;
-    let ana = cartroom_client::Account::sign_in(
-        &server.base_url,
-        ana.email.as_deref().unwrap(),
-        cartroom_e2e::PASSWORD,
-    )
-    .await?;
+    let ana = cartroom_e2e::sign_in_again(&server.base_url, &ana).await?;
     let after = ana.cart_json(cart).await?;
     assert_eq!(before, after);
     let mut conn = ana.connect().await?;

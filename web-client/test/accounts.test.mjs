@@ -3,21 +3,18 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
-import { ApiClient, CHROMIUM_ARGS, chromiumPath, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
+import { ApiClient, byTest, launchChromium, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
 
 let server;
 let browser;
 before(async () => {
   server = await startServer();
-  browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-const byTest = (id) => `[data-testid="${id}"]`;
 
 test("a guest makes carts, switches and renames them, then keeps them as an account", { timeout: 60_000 }, async () => {
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });

@@ -5,8 +5,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
-import { CHROMIUM_ARGS, chromiumPath, repoRoot, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
+import { byTest, launchChromium, repoRoot, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
 
 const LIVE_WITHIN_MS = 1_000;
 const screenshots = join(repoRoot, "target", "screenshots");
@@ -15,14 +14,12 @@ let server;
 let browser;
 before(async () => {
   server = await startServer();
-  browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-const byTest = (id) => `[data-testid="${id}"]`;
 
 async function signUp(page, name, email) {
   await page.goto(server.url + "/");

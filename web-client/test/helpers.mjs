@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
 
 export const webClientDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const repoRoot = resolve(webClientDir, "..");
@@ -103,7 +104,15 @@ export class ApiClient {
   }
 }
 
-export const CHROMIUM_ARGS = [
+/** Headless Debian Chromium with the flags this closed network needs. */
+export function launchChromium() {
+  return chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+}
+
+/** The selector of an element by its `data-testid`. */
+export const byTest = (id) => `[data-testid="${id}"]`;
+
+const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -114,7 +123,7 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-export function chromiumPath() {
+function chromiumPath() {
   const path = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
   if (!existsSync(path)) throw new Error(`${path} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   return path;

@@ -5,8 +5,7 @@
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { after, test } from "node:test";
-import { chromium } from "playwright-core";
-import { ApiClient, CHROMIUM_ARGS, chromiumPath, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
+import { ApiClient, byTest, launchChromium, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
 
 let server;
 let browser;
@@ -16,12 +15,10 @@ after(async () => {
   if (server) rmSync(server.dataDir, { recursive: true, force: true });
 });
 
-const byTest = (id) => `[data-testid="${id}"]`;
-
 test("edits made while the server is down are replayed once it is back", { timeout: 90_000 }, async (t) => {
   server = await startServer({ keepData: true });
   const address = new URL(server.url).host;
-  browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+  browser = await launchChromium();
 
   const owner = await ApiClient.signup(server.url, uniqueEmail("mo"), "Mo");
   const { products } = await owner.json("GET", "/api/catalog?q=");
