@@ -3,11 +3,17 @@
 use std::fmt;
 
 use anyhow::Context as _;
-use cartroom_protocol::{CartId, ErrorCode, MemberRole, UserId};
+use cartroom_protocol::http::{
+    ActivityResponse, AddMemberRequest, CartResponse, CartSummary, CartsResponse, ErrorBody,
+    GuestRequest, MeResponse, Member, MembersResponse, NameRequest, OpAck, OpRequest, RoleRequest,
+    SessionResponse, SigninRequest, SignupRequest, User,
+};
+use cartroom_protocol::{ActivityEvent, CartId, MemberRole, Op, OpId, UserId};
 pub use reqwest::Method;
 use reqwest::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::ws::{ConnectOptions, Connection};
 
@@ -19,14 +25,14 @@ use crate::ws::{ConnectOptions, Connection};
 pub struct ApiError {
     pub status: u16,
     /// The stable code of `docs/protocol.md` section 8, or `http_<status>`
-    /// when the body had none (a 413 from the body limit, for instance).
+    /// when the body was not the documented error shape.
     pub code: String,
     pub message: String,
 }
 
 impl ApiError {
     /// The code as the protocol enum, when it is one of the stable codes.
-    pub fn error_code(&self) -> Option<ErrorCode> {
+    pub fn error_code(&self) -> Option<cartroom_protocol::ErrorCode> {
         serde_json::from_value(Value::String(self.code.clone())).ok()
     }
 }
@@ -58,24 +64,6 @@ pub struct Account {
     http: reqwest::Client,
 }
 
-#[derive(Deserialize)]
-struct SessionBody {
-    user: UserBody,
-    token: String,
-}
-
-#[derive(Deserialize)]
-struct UserBody {
-    id: UserId,
-    name: String,
-    email: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct IdBody {
-    id: CartId,
-}
-
 fn new_http() -> reqwest::Client {
     // Cookies are off on purpose: each Account speaks only with its bearer
     // token, so two accounts sharing a process never mix sessions.
@@ -88,17 +76,17 @@ fn new_http() -> reqwest::Client {
 /// Builds the [`ApiError`] of a refused request from its status and body
 /// (`{"error":{"code","message"}}`, or anything else).
 pub(crate) fn refusal(status: u16, body: &[u8]) -> ApiError {
-    let parsed: Option<Value> = serde_json::from_slice(body).ok();
-    let err = parsed.as_ref().and_then(|v| v.get("error"));
-    let field = |name: &str| {
-        err.and_then(|e| e.get(name))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    ApiError {
-        status,
-        code: field("code").unwrap_or_else(|| format!("http_{status}")),
-        message: field("message").unwrap_or_else(|| String::from_utf8_lossy(body).into_owned()),
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(ErrorBody { error }) => ApiError {
+            status,
+            code: error.code.as_str().to_owned(),
+            message: error.message,
+        },
+        Err(_) => ApiError {
+            status,
+            code: format!("http_{status}"),
+            message: String::from_utf8_lossy(body).into_owned(),
+        },
     }
 }
 
@@ -116,7 +104,7 @@ impl Account {
     async fn start_session(
         base_url: &str,
         path: &str,
-        body: Value,
+        body: impl Serialize,
         bearer: Option<&str>,
     ) -> anyhow::Result<Account> {
         let base_url = base_url.trim_end_matches('/').to_owned();
@@ -126,7 +114,7 @@ impl Account {
             req = req.bearer_auth(token);
         }
         let resp = req.send().await.with_context(|| format!("POST {path}"))?;
-        let body: SessionBody = check(resp).await?.json().await?;
+        let body: SessionResponse = check(resp).await?.json().await?;
         Ok(Account {
             base_url,
             token: body.token,
@@ -144,7 +132,11 @@ impl Account {
         password: &str,
         name: &str,
     ) -> anyhow::Result<Account> {
-        let body = json!({"email": email, "password": password, "name": name});
+        let body = SignupRequest {
+            email: email.into(),
+            password: password.into(),
+            name: name.into(),
+        };
         Self::start_session(base_url, "/api/auth/signup", body, None).await
     }
 
@@ -156,20 +148,30 @@ impl Account {
         password: &str,
         name: &str,
     ) -> anyhow::Result<Account> {
-        let body = json!({"email": email, "password": password, "name": name});
+        let body = SignupRequest {
+            email: email.into(),
+            password: password.into(),
+            name: name.into(),
+        };
         Self::start_session(&self.base_url, "/api/auth/signup", body, Some(&self.token)).await
     }
 
     /// `POST /api/auth/signin`.
     pub async fn sign_in(base_url: &str, email: &str, password: &str) -> anyhow::Result<Account> {
-        let body = json!({"email": email, "password": password});
+        let body = SigninRequest {
+            email: email.into(),
+            password: password.into(),
+        };
         Self::start_session(base_url, "/api/auth/signin", body, None).await
     }
 
     /// `POST /api/auth/guest`: an account without e-mail or password (no
     /// argon2 on the server, so it is cheap).
     pub async fn guest(base_url: &str, name: &str) -> anyhow::Result<Account> {
-        Self::start_session(base_url, "/api/auth/guest", json!({"name": name}), None).await
+        let body = GuestRequest {
+            name: Some(name.into()),
+        };
+        Self::start_session(base_url, "/api/auth/guest", body, None).await
     }
 
     /// Any request with this account's bearer token; refusals become
@@ -212,6 +214,20 @@ impl Account {
         Ok(serde_json::from_slice(&bytes)?)
     }
 
+    /// A request with a typed body and a typed answer.
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> anyhow::Result<T> {
+        let body = body.map(serde_json::to_value).transpose()?;
+        let resp = self.request(method.clone(), path, body.as_ref()).await?;
+        resp.json()
+            .await
+            .with_context(|| format!("reading the answer of {method} {path}"))
+    }
+
     /// `POST /api/auth/signout`.
     pub async fn sign_out(&self) -> anyhow::Result<()> {
         self.request(Method::POST, "/api/auth/signout", None)
@@ -220,23 +236,22 @@ impl Account {
     }
 
     /// `GET /api/me`.
-    pub async fn me(&self) -> anyhow::Result<Value> {
-        self.request_json(Method::GET, "/api/me", None).await
+    pub async fn me(&self) -> anyhow::Result<User> {
+        let me: MeResponse = self.call::<(), _>(Method::GET, "/api/me", None).await?;
+        Ok(me.user)
     }
 
     /// `POST /api/carts`; the creator is its admin.
     pub async fn create_cart(&self, name: &str) -> anyhow::Result<CartId> {
-        let body = json!({"name": name});
-        let resp = self
-            .request(Method::POST, "/api/carts", Some(&body))
-            .await?;
-        let cart: IdBody = resp.json().await?;
+        let body = NameRequest { name: name.into() };
+        let cart: CartResponse = self.call(Method::POST, "/api/carts", Some(&body)).await?;
         Ok(cart.id)
     }
 
-    /// `GET /api/carts`.
-    pub async fn carts(&self) -> anyhow::Result<Value> {
-        self.request_json(Method::GET, "/api/carts", None).await
+    /// `GET /api/carts`: the carts this account is a member of.
+    pub async fn carts(&self) -> anyhow::Result<Vec<CartSummary>> {
+        let carts: CartsResponse = self.call::<(), _>(Method::GET, "/api/carts", None).await?;
+        Ok(carts.carts)
     }
 
     /// `POST /api/carts/{id}/members` (admin).
@@ -245,11 +260,13 @@ impl Account {
         cart: CartId,
         email: &str,
         role: MemberRole,
-    ) -> anyhow::Result<()> {
-        let body = json!({"email": email, "role": role});
+    ) -> anyhow::Result<Member> {
+        let body = AddMemberRequest {
+            email: email.into(),
+            role,
+        };
         let path = format!("/api/carts/{cart}/members");
-        self.request(Method::POST, &path, Some(&body)).await?;
-        Ok(())
+        self.call(Method::POST, &path, Some(&body)).await
     }
 
     /// `PATCH /api/carts/{id}/members/{user}` (admin).
@@ -258,11 +275,10 @@ impl Account {
         cart: CartId,
         user: UserId,
         role: MemberRole,
-    ) -> anyhow::Result<()> {
-        let body = json!({"role": role});
+    ) -> anyhow::Result<Member> {
         let path = format!("/api/carts/{cart}/members/{user}");
-        self.request(Method::PATCH, &path, Some(&body)).await?;
-        Ok(())
+        self.call(Method::PATCH, &path, Some(&RoleRequest { role }))
+            .await
     }
 
     /// `DELETE /api/carts/{id}/members/{user}` (admin, or the member itself).
@@ -273,15 +289,24 @@ impl Account {
     }
 
     /// `GET /api/carts/{id}/members`.
-    pub async fn members(&self, cart: CartId) -> anyhow::Result<Value> {
+    pub async fn members(&self, cart: CartId) -> anyhow::Result<Vec<Member>> {
         let path = format!("/api/carts/{cart}/members");
-        self.request_json(Method::GET, &path, None).await
+        let members: MembersResponse = self.call::<(), _>(Method::GET, &path, None).await?;
+        Ok(members.members)
     }
 
-    /// `GET /api/carts/{id}`: the server's JSON view, with `heads`.
-    pub async fn cart_json(&self, cart: CartId) -> anyhow::Result<Value> {
+    /// `GET /api/carts/{id}`: the server's view, with `heads`, the caller's
+    /// role and capabilities.
+    pub async fn cart(&self, cart: CartId) -> anyhow::Result<CartResponse> {
         let path = format!("/api/carts/{cart}");
-        self.request_json(Method::GET, &path, None).await
+        self.call::<(), _>(Method::GET, &path, None).await
+    }
+
+    /// `GET /api/carts/{id}/activity`: the latest 50 events, oldest first.
+    pub async fn activity(&self, cart: CartId) -> anyhow::Result<Vec<ActivityEvent>> {
+        let path = format!("/api/carts/{cart}/activity");
+        let activity: ActivityResponse = self.call::<(), _>(Method::GET, &path, None).await?;
+        Ok(activity.activity)
     }
 
     /// `GET /api/carts/{id}/document`: `Automerge.save()` bytes.
@@ -299,15 +324,13 @@ impl Account {
     }
 
     /// `POST /api/carts/{id}/ops`: an op over HTTP.
-    pub async fn http_op(
-        &self,
-        cart: CartId,
-        op_id: &cartroom_protocol::OpId,
-        op: &cartroom_protocol::Op,
-    ) -> anyhow::Result<Value> {
-        let body = json!({"op_id": op_id, "op": op});
+    pub async fn http_op(&self, cart: CartId, op_id: &OpId, op: &Op) -> anyhow::Result<OpAck> {
+        let body = OpRequest {
+            op_id: op_id.clone(),
+            op: op.clone(),
+        };
         let path = format!("/api/carts/{cart}/ops");
-        self.request_json(Method::POST, &path, Some(&body)).await
+        self.call(Method::POST, &path, Some(&body)).await
     }
 
     /// Opens the WebSocket (`/ws`) with this account's token and waits for

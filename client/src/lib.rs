@@ -14,7 +14,7 @@
 //! let outcome = conn.op(cart, Op::AddLine { sku: "MUG-BLUE".into(), quantity: 2 }).await?;
 //! assert!(matches!(outcome, OpOutcome::Acked { .. }));
 //! let view = cartroom_client::cart_view(conn.replica(cart).unwrap());
-//! assert_eq!(view["lines"][0]["quantity"], 2);
+//! assert_eq!(view.lines[0].quantity, 2);
 //! # Ok(()) }
 //! ```
 //!
@@ -23,8 +23,8 @@
 //!   [`ApiError`], which carries the HTTP status and the stable error code.
 //! - [`ws`]: [`Connection`], one WebSocket: subscriptions, ops, events, and
 //!   the replicas; [`ServerError`] for refusals sent as `error` frames.
-//! - [`view`]: [`cart_view`], the JSON view of a replica in the shape of
-//!   `GET /api/carts/{id}`.
+//! - [`view`]: [`cart_view`], the view of a replica, as `GET /api/carts/{id}`
+//!   gives the server's.
 //! - [`chunks`]: splitting concatenated Automerge changes, reading who made
 //!   each one (its change message), without a replica.
 

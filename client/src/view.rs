@@ -4,8 +4,11 @@
 //! Reads the schema of `docs/protocol.md` section 6. Lines and suggestions
 //! come in key order (Automerge maps iterate sorted by key).
 
+use std::collections::BTreeMap;
+
 use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, Value as AmValue};
-use serde_json::{Map, Value, json};
+use cartroom_protocol::Heads;
+use cartroom_protocol::http::{CartView, LineView, SuggestionView};
 
 fn get_obj(doc: &Automerge, obj: &ObjId, key: &str) -> Option<ObjId> {
     match doc.get(obj, key).ok().flatten() {
@@ -30,14 +33,11 @@ fn get_i64(doc: &Automerge, obj: &ObjId, key: &str) -> i64 {
     }
 }
 
-/// The cart as JSON: `name`, `note`, `currency`, `subtotal`, `item_count`,
+/// The cart's view: `name`, `note`, `currency`, `subtotal`, `item_count`,
 /// `lines`, `suggestions` (with `votes` and `score`), `heads`.
-pub fn cart_view(doc: &Automerge) -> Value {
+pub fn cart_view(doc: &Automerge) -> CartView {
     let root = ROOT;
     let mut lines = Vec::new();
-    let mut item_count = 0;
-    // Not stored in the document: the sum of the line totals, as the server computes it.
-    let mut subtotal = 0;
     if let Some(lines_obj) = get_obj(doc, &root, "lines") {
         for line_id in doc.keys(&lines_obj) {
             let Some(line) = get_obj(doc, &lines_obj, &line_id) else {
@@ -45,20 +45,18 @@ pub fn cart_view(doc: &Automerge) -> Value {
             };
             let quantity = get_i64(doc, &line, "quantity");
             let unit_price = get_i64(doc, &line, "unit_price");
-            item_count += quantity;
-            subtotal += unit_price * quantity;
-            lines.push(json!({
-                "line_id": line_id,
-                "sku": get_str(doc, &line, "sku"),
-                "name": get_str(doc, &line, "name"),
-                "unit_price": unit_price,
-                "quantity": quantity,
-                "line_total": unit_price * quantity,
-                "note": get_str(doc, &line, "note"),
-                "added_by": get_str(doc, &line, "added_by"),
-                "added_by_name": get_str(doc, &line, "added_by_name"),
-                "added_at": get_i64(doc, &line, "added_at"),
-            }));
+            lines.push(LineView {
+                sku: get_str(doc, &line, "sku"),
+                name: get_str(doc, &line, "name"),
+                unit_price,
+                quantity,
+                line_total: unit_price * quantity,
+                note: get_str(doc, &line, "note"),
+                added_by: get_str(doc, &line, "added_by"),
+                added_by_name: get_str(doc, &line, "added_by_name"),
+                added_at: get_i64(doc, &line, "added_at"),
+                line_id,
+            });
         }
     }
     let mut suggestions = Vec::new();
@@ -67,41 +65,39 @@ pub fn cart_view(doc: &Automerge) -> Value {
             let Some(s) = get_obj(doc, &sugg_obj, &suggestion_id) else {
                 continue;
             };
-            let mut votes = Map::new();
-            let mut score = 0;
+            let mut votes = BTreeMap::new();
             if let Some(votes_obj) = get_obj(doc, &s, "votes") {
                 for voter in doc.keys(&votes_obj) {
                     let v = get_i64(doc, &votes_obj, &voter);
-                    score += v;
-                    votes.insert(voter, json!(v));
+                    votes.insert(voter, v);
                 }
             }
-            suggestions.push(json!({
-                "suggestion_id": suggestion_id,
-                "sku": get_str(doc, &s, "sku"),
-                "name": get_str(doc, &s, "name"),
-                "unit_price": get_i64(doc, &s, "unit_price"),
-                "quantity": get_i64(doc, &s, "quantity"),
-                "note": get_str(doc, &s, "note"),
-                "by": get_str(doc, &s, "by"),
-                "by_name": get_str(doc, &s, "by_name"),
-                "at": get_i64(doc, &s, "at"),
-                "votes": votes,
-                "score": score,
-            }));
+            suggestions.push(SuggestionView {
+                sku: get_str(doc, &s, "sku"),
+                name: get_str(doc, &s, "name"),
+                unit_price: get_i64(doc, &s, "unit_price"),
+                quantity: get_i64(doc, &s, "quantity"),
+                note: get_str(doc, &s, "note"),
+                by: get_str(doc, &s, "by"),
+                by_name: get_str(doc, &s, "by_name"),
+                at: get_i64(doc, &s, "at"),
+                score: votes.values().sum(),
+                votes,
+                suggestion_id,
+            });
         }
     }
-    let heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
-    json!({
-        "name": get_str(doc, &root, "name"),
-        "note": get_str(doc, &root, "note"),
-        "currency": get_str(doc, &root, "currency"),
-        "subtotal": subtotal,
-        "item_count": item_count,
-        "lines": lines,
-        "suggestions": suggestions,
-        "heads": heads,
-    })
+    CartView {
+        name: get_str(doc, &root, "name"),
+        note: get_str(doc, &root, "note"),
+        currency: get_str(doc, &root, "currency"),
+        // Not stored in the document: the sum of the line totals, as the server computes it.
+        subtotal: lines.iter().map(|l| l.line_total).sum(),
+        item_count: lines.iter().map(|l| l.quantity).sum(),
+        lines,
+        suggestions,
+        heads: Heads(doc.get_heads().iter().map(|h| h.to_string()).collect()),
+    }
 }
 
 #[cfg(test)]
@@ -149,31 +145,31 @@ mod tests {
     fn view_reads_lines_counters_and_votes() {
         let doc = sample();
         let v = cart_view(&doc);
-        assert_eq!(v["name"], "Weekend BBQ");
-        assert_eq!(v["currency"], "USD");
-        assert_eq!(v["subtotal"], 3050);
-        assert_eq!(v["item_count"], 3);
-        let lines = v["lines"].as_array().unwrap();
+        assert_eq!(v.name, "Weekend BBQ");
+        assert_eq!(v.currency, "USD");
+        assert_eq!(v.subtotal, 3050);
+        assert_eq!(v.item_count, 3);
+        let lines = &v.lines;
         assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0]["line_id"], "MUG-BLUE");
-        assert_eq!(lines[0]["quantity"], 2);
-        assert_eq!(lines[0]["line_total"], 2400);
-        assert_eq!(lines[0]["note"], "gift");
-        assert_eq!(lines[0]["added_at"], 1_795_302_600_000_i64);
-        assert_eq!(lines[1]["name"], "");
-        let s = &v["suggestions"][0];
-        assert_eq!(s["suggestion_id"], "s-1");
-        assert_eq!(s["quantity"], 3);
-        assert_eq!(s["score"], 1);
-        assert_eq!(s["votes"]["u3"], -1);
-        assert_eq!(v["heads"].as_array().unwrap().len(), 1);
+        assert_eq!(lines[0].line_id, "MUG-BLUE");
+        assert_eq!(lines[0].quantity, 2);
+        assert_eq!(lines[0].line_total, 2400);
+        assert_eq!(lines[0].note, "gift");
+        assert_eq!(lines[0].added_at, 1_795_302_600_000_i64);
+        assert_eq!(lines[1].name, "");
+        let s = &v.suggestions[0];
+        assert_eq!(s.suggestion_id, "s-1");
+        assert_eq!(s.quantity, 3);
+        assert_eq!(s.score, 1);
+        assert_eq!(s.votes["u3"], -1);
+        assert_eq!(v.heads.0.len(), 1);
     }
 
     #[test]
     fn empty_document_has_an_empty_view() {
         let v = cart_view(&Automerge::new());
-        assert_eq!(v["lines"], json!([]));
-        assert_eq!(v["suggestions"], json!([]));
-        assert_eq!(v["subtotal"], 0);
+        assert!(v.lines.is_empty());
+        assert!(v.suggestions.is_empty());
+        assert_eq!(v.subtotal, 0);
     }
 }

@@ -19,8 +19,8 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow, bail};
 use automerge::Automerge;
 use cartroom_protocol::{
-    ActivityEvent, BinaryFrame, CartId, ClientMsg, ErrorCode, FrameKind, MemberRole, Op, OpId,
-    PresenceEntry, ServerMsg, SyncPayload, UserId,
+    ActivityEvent, BinaryFrame, Capability, CartId, ClientMsg, ConnId, ErrorCode, FrameKind, Heads,
+    MemberRole, Op, OpId, PresenceEntry, ServerMsg, SyncPayload, UserId,
 };
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::{TcpSocket, TcpStream};
@@ -84,13 +84,13 @@ pub enum Event {
 /// How the server answered an op.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OpOutcome {
-    Acked { heads: Vec<String>, duplicate: bool },
+    Acked { heads: Heads, duplicate: bool },
     Refused { code: ErrorCode, message: String },
 }
 
 impl OpOutcome {
     /// The heads of an ack; an error for a refusal.
-    pub fn acked(self) -> anyhow::Result<Vec<String>> {
+    pub fn acked(self) -> anyhow::Result<Heads> {
         match self {
             Self::Acked { heads, .. } => Ok(heads),
             Self::Refused { code, message } => Err(ServerError { code, message }.into()),
@@ -102,8 +102,10 @@ impl OpOutcome {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Subscribed {
     pub role: MemberRole,
+    /// What the role allows, as the server says.
+    pub capabilities: Vec<Capability>,
     pub payload: SyncPayload,
-    pub heads: Vec<String>,
+    pub heads: Heads,
     pub presence: Vec<PresenceEntry>,
     pub activity: Vec<ActivityEvent>,
 }
@@ -136,7 +138,7 @@ struct LastFrame {
 pub struct Connection {
     ws: WebSocketStream<TcpStream>,
     /// From `hello`.
-    pub conn_id: u64,
+    pub conn_id: ConnId,
     pub user_id: UserId,
     pub name: String,
     options: ConnectOptions,
@@ -217,7 +219,7 @@ impl Connection {
         };
         let mut conn = Connection {
             ws,
-            conn_id: 0,
+            conn_id: ConnId(0),
             user_id: account.user_id,
             name: account.name.clone(),
             options: options.clone(),
@@ -284,12 +286,14 @@ impl Connection {
                 Event::Msg(ServerMsg::Subscribed {
                     cart_id,
                     role,
+                    capabilities,
                     payload,
                     heads,
                     presence,
                     activity,
                 }) if *cart_id == cart => Some(Ok(Subscribed {
                     role: *role,
+                    capabilities: capabilities.clone(),
                     payload: *payload,
                     heads: heads.clone(),
                     presence: presence.clone(),
@@ -316,10 +320,8 @@ impl Connection {
         .await
         .context("waiting for the binary frame after subscribed")?;
         if self.options.keep_replicas {
-            let mut have = self.heads_hex(cart);
-            let mut want = subscribed.heads.clone();
-            have.sort();
-            want.sort();
+            let have = self.heads_hex(cart).sorted();
+            let want = subscribed.heads.sorted();
             if have != want {
                 bail!(
                     "after subscribe the replica has heads {have:?} but the server announced {want:?}"
@@ -465,7 +467,7 @@ impl Connection {
 
     /// The replica's heads as hex, sorted as Automerge returns them (empty
     /// when there is no replica).
-    pub fn heads_hex(&self, cart: CartId) -> Vec<String> {
+    pub fn heads_hex(&self, cart: CartId) -> Heads {
         self.replicas.get(&cart).map(heads_of).unwrap_or_default()
     }
 
@@ -611,6 +613,6 @@ impl Connection {
     }
 }
 
-fn heads_of(doc: &Automerge) -> Vec<String> {
-    doc.get_heads().iter().map(|h| h.to_string()).collect()
+fn heads_of(doc: &Automerge) -> Heads {
+    Heads(doc.get_heads().iter().map(|h| h.to_string()).collect())
 }

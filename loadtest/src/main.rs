@@ -717,10 +717,10 @@ async fn converge(carts: &setup::Carts, outcomes: &[Outcome]) -> anyhow::Result<
         let admin = admins[i].clone();
         let cart = ids[i];
         async move {
-            let json = admin.cart_json(cart).await?;
+            let view = admin.cart(cart).await?.view;
             let bytes = admin.document(cart).await?;
             let doc = Automerge::load(&bytes).context("loading the server's document")?;
-            Ok((json, doc))
+            Ok((view, doc))
         }
     })
     .await?;
@@ -735,19 +735,10 @@ async fn converge(carts: &setup::Carts, outcomes: &[Outcome]) -> anyhow::Result<
             eprintln!("DIVERGED: {what}");
         }
     };
-    for (i, (json, doc)) in server_docs.iter().enumerate() {
+    for (i, (view, doc)) in server_docs.iter().enumerate() {
         let cart = carts.ids[i];
-        let mut server_heads: Vec<String> = json["heads"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|h| h.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        server_heads.sort();
-        let mut doc_heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
-        doc_heads.sort();
+        let server_heads = view.heads.sorted();
+        let doc_heads = cart_view(doc).heads.sorted();
         if server_heads != doc_heads {
             report(format!(
                 "cart {cart}: GET heads {server_heads:?} but its document has {doc_heads:?}"
@@ -758,9 +749,7 @@ async fn converge(carts: &setup::Carts, outcomes: &[Outcome]) -> anyhow::Result<
         for rec in by_cart.get(&cart).map(Vec::as_slice).unwrap_or_default() {
             if let Some(replica) = &rec.replica {
                 out.replicas += 1;
-                let mut heads: Vec<String> =
-                    replica.get_heads().iter().map(|h| h.to_string()).collect();
-                heads.sort();
+                let heads = cart_view(replica).heads.sorted();
                 if heads != server_heads {
                     report(format!(
                         "cart {cart}: replica heads {heads:?}, server {server_heads:?}"

@@ -47,6 +47,12 @@ pub enum ErrorCode {
     Unavailable,
     /// An unexpected server fault; the request was not applied.
     Internal,
+    /// No such HTTP resource (an unknown `/api/...` path).
+    NotFound,
+    /// The HTTP resource exists but not with this method.
+    MethodNotAllowed,
+    /// An HTTP request body over [`crate::limits::MAX_FRAME_BYTES`].
+    PayloadTooLarge,
 }
 
 impl ErrorCode {
@@ -73,6 +79,9 @@ impl ErrorCode {
             Self::LastAdmin => "last_admin",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
         }
     }
 }

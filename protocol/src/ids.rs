@@ -71,6 +71,46 @@ impl OpId {
     }
 }
 
+/// One WebSocket connection on one server, as announced in `hello`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConnId(pub u64);
+
+/// A document's heads: the hex hashes of the changes no other change
+/// depends on. Two replicas with equal heads hold the same document.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Heads(pub Vec<String>);
+
+impl Heads {
+    /// The hashes, in the order they were given.
+    pub fn iter(&self) -> std::slice::Iter<'_, String> {
+        self.0.iter()
+    }
+
+    /// The same heads sorted, for comparing two sets.
+    pub fn sorted(&self) -> Self {
+        let mut heads = self.0.clone();
+        heads.sort();
+        Self(heads)
+    }
+}
+
+impl<'a> IntoIterator for &'a Heads {
+    type Item = &'a String;
+    type IntoIter = std::slice::Iter<'a, String>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 impl fmt::Display for LineId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -8,7 +8,9 @@
 //!
 //! # Layout
 //! - [`ids`]: newtype ids (`CartId`, `UserId`, `OpId`, ...).
-//! - [`messages`]: every JSON message, both directions, and the cart operations.
+//! - [`messages`]: every WebSocket JSON message, both directions, the cart
+//!   operations and the capabilities a role gives.
+//! - [`http`]: the bodies of the HTTP API, both directions.
 //! - [`frame`]: the binary frame codec.
 //! - [`codes`]: stable error codes and WebSocket close codes.
 //! - [`limits`]: the bounds every frame and field must respect.
@@ -18,15 +20,16 @@
 
 pub mod codes;
 pub mod frame;
+pub mod http;
 pub mod ids;
 pub mod limits;
 pub mod messages;
 
 pub use codes::{CloseCode, ErrorCode};
 pub use frame::{BinaryFrame, FrameError, FrameKind};
-pub use ids::{CartId, LineId, OpId, SuggestionId, UserId};
+pub use ids::{CartId, ConnId, Heads, LineId, OpId, SuggestionId, UserId};
 pub use messages::{
-    ActivityEvent, ClientMsg, MemberRole, Op, PresenceEntry, ServerMsg, SyncPayload,
+    ActivityEvent, Capability, ClientMsg, MemberRole, Op, PresenceEntry, ServerMsg, SyncPayload,
 };
 
 /// The protocol version spoken by this crate; sent in `hello`.

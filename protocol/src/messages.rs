@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::codes::ErrorCode;
-use crate::ids::{CartId, LineId, OpId, SuggestionId, UserId};
+use crate::ids::{CartId, ConnId, Heads, LineId, OpId, SuggestionId, UserId};
 
 /// A member's role in one cart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -38,6 +38,32 @@ impl MemberRole {
     }
 }
 
+/// Something a member may do in a cart. The server sends the list its role
+/// allows with `subscribed` and `role_changed`; clients show or hide controls
+/// from it rather than from a role table of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// See the cart live, its presence and activity.
+    View,
+    /// Suggest a product (`suggest`).
+    Suggest,
+    /// Vote on suggestions (`vote`).
+    Vote,
+    /// Send chat messages.
+    Chat,
+    /// Add, change and remove lines; set line and cart notes.
+    EditLines,
+    /// Move a suggestion into the cart (`accept_suggestion`).
+    AcceptSuggestion,
+    /// Rename the cart.
+    Rename,
+    /// Add members, change their roles, remove them.
+    ManageMembers,
+    /// Delete the cart.
+    DeleteCart,
+}
+
 /// Client to server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -47,7 +73,7 @@ pub enum ClientMsg {
     Subscribe {
         cart_id: CartId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        heads: Option<Vec<String>>,
+        heads: Option<Heads>,
     },
     /// Leave a cart's room.
     Unsubscribe { cart_id: CartId },
@@ -122,15 +148,6 @@ impl Op {
             Self::Rename { .. } => "rename",
         }
     }
-
-    /// The lowest role allowed to perform this operation.
-    pub fn required_role(&self) -> MemberRole {
-        match self {
-            Self::Suggest { .. } | Self::Vote { .. } => MemberRole::Viewer,
-            Self::Rename { .. } => MemberRole::Admin,
-            _ => MemberRole::Editor,
-        }
-    }
 }
 
 /// Which kind of Automerge bytes follow a `subscribed` message.
@@ -181,7 +198,7 @@ pub enum ServerMsg {
     /// First message on every connection.
     Hello {
         protocol: u32,
-        conn_id: u64,
+        conn_id: ConnId,
         user_id: UserId,
         name: String,
     },
@@ -190,9 +207,11 @@ pub enum ServerMsg {
     Subscribed {
         cart_id: CartId,
         role: MemberRole,
+        /// What this role allows, in this order of the enum.
+        capabilities: Vec<Capability>,
         payload: SyncPayload,
         /// The document's heads after the payload is applied.
-        heads: Vec<String>,
+        heads: Heads,
         presence: Vec<PresenceEntry>,
         /// The most recent activity, oldest first.
         activity: Vec<ActivityEvent>,
@@ -206,7 +225,7 @@ pub enum ServerMsg {
         cart_id: CartId,
         op_id: OpId,
         /// The document's heads right after this op's change.
-        heads: Vec<String>,
+        heads: Heads,
         /// True when this answers a retry of an op already applied.
         duplicate: bool,
     },
@@ -239,7 +258,11 @@ pub enum ServerMsg {
         at: i64,
     },
     /// This user's role in the cart changed; it applies from now on.
-    RoleChanged { cart_id: CartId, role: MemberRole },
+    RoleChanged {
+        cart_id: CartId,
+        role: MemberRole,
+        capabilities: Vec<Capability>,
+    },
     /// Answer to `ping`.
     Pong {
         #[serde(default, skip_serializing_if = "Option::is_none")]

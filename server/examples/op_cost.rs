@@ -5,8 +5,9 @@
 
 use std::time::Instant;
 
-use cartroom::cart::{Actor, CartMirror, OpContext, apply_op, new_cart_doc};
-use cartroom::catalog::{Catalog, DEMO_PRODUCTS, Product, StoreInfo};
+use cartroom::cart::{Actor, CartMirror, NodeId, OpContext, apply_op, new_cart_doc};
+use cartroom::catalog::Catalog;
+use cartroom::catalog::demo::demo_catalog;
 use cartroom_protocol::{LineId, Op, OpId, UserId};
 
 fn main() {
@@ -14,38 +15,25 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
-    let products = DEMO_PRODUCTS
-        .iter()
-        .map(|(sku, name, price, _, color, _)| Product {
-            sku: (*sku).into(),
-            name: (*name).into(),
-            price: *price,
-            currency: "USD".into(),
-            stock: 1_000_000,
-            image_url: String::new(),
-            group_buy: None,
-            color: (*color).into(),
-        })
-        .collect();
-    let catalog = Catalog::new(
-        StoreInfo {
-            id: "demo".into(),
-            name: "Demo".into(),
-            currency: "USD".into(),
-        },
-        products,
-    );
+    // The demo catalog with stock that never runs out.
+    let demo = demo_catalog();
+    let mut listings = demo.listings().to_vec();
+    for listing in &mut listings {
+        listing.product.stock = 1_000_000;
+    }
+    let skus: Vec<String> = listings.iter().map(|l| l.product.sku.clone()).collect();
+    let catalog = Catalog::new(demo.store.clone(), listings);
     let actors: Vec<Actor> = (0..4)
         .map(|i| Actor {
             user_id: UserId::new_random(),
             name: format!("User {i}"),
         })
         .collect();
-    let mut doc = new_cart_doc("Bench", "USD", &actors[0], 0, 0);
+    let mut doc = new_cart_doc("Bench", "USD", &actors[0], 0, NodeId(0));
     let mut mirror = CartMirror::load(&doc).expect("a new cart has a mirror");
     let mut window = Vec::with_capacity(1000);
     for n in 0..total {
-        let sku = DEMO_PRODUCTS[n % 8].0;
+        let sku = skus[n % 8].as_str();
         let op = if n < 8 {
             Op::AddLine {
                 sku: sku.into(),
@@ -68,7 +56,7 @@ fn main() {
             op_id: &op_id,
             catalog: &catalog,
             now_ms: n as i64,
-            node_id: 0,
+            node: NodeId(0),
         };
         let started = Instant::now();
         apply_op(&mut doc, &mut mirror, &ctx, &op).expect("op applies");

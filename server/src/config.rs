@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 /// Command-line and environment configuration.
 #[derive(Clone, Debug, Parser)]
@@ -50,8 +50,8 @@ pub struct Config {
 
     /// SQLite `synchronous` setting: `full` survives power loss, `normal`
     /// survives a killed process (WAL) and is faster.
-    #[arg(long, env = "CARTROOM_SQLITE_SYNC", default_value = "full", value_parser = ["full", "normal"])]
-    pub sqlite_sync: String,
+    #[arg(long, env = "CARTROOM_SQLITE_SYNC", value_enum, default_value_t = SqliteSync::Full)]
+    pub sqlite_sync: SqliteSync,
 
     /// Most WebSocket connections held at once; past it the handshake gets 503.
     #[arg(long, env = "CARTROOM_MAX_CONNECTIONS", default_value_t = 100_000)]
@@ -66,6 +66,15 @@ pub struct Config {
     pub log_json: bool,
 }
 
+/// How hard SQLite works to keep a commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SqliteSync {
+    /// fsync at every commit: survives power loss.
+    Full,
+    /// fsync at checkpoints: survives a killed process, not power loss.
+    Normal,
+}
+
 impl Config {
     /// A configuration for tests and embedding: defaults, with the given data dir.
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
@@ -76,5 +85,9 @@ impl Config {
 
     pub(crate) fn room_idle(&self) -> Duration {
         Duration::from_secs(self.room_idle_secs)
+    }
+
+    pub(crate) fn session_ttl_ms(&self) -> i64 {
+        i64::from(self.session_ttl_days) * 86_400_000
     }
 }

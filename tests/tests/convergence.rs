@@ -6,11 +6,12 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use automerge::Automerge;
+use cartroom::store::sqlite::SqliteStore;
+use cartroom::store::{ChangeLog, LoadLimits};
 use cartroom_client::{Account, OpOutcome, cart_view};
 use cartroom_e2e::{TestServer, shared_cart};
 use cartroom_protocol::{ErrorCode, LineId, MemberRole, Op};
 use proptest::prelude::*;
-use sqlx::sqlite::SqlitePoolOptions;
 
 const SKUS: [&str; 4] = ["MUG-BLUE", "TEA-GREEN", "KETTLE", "CHIPS"];
 
@@ -108,9 +109,8 @@ async fn check(script: Vec<(usize, Op)>) -> anyhow::Result<()> {
     });
     let mut conns = futures_util::future::try_join_all(runs).await?;
 
-    let server_view = ana.cart_json(cart).await?;
-    let mut server_heads: Vec<String> = serde_json::from_value(server_view["heads"].clone())?;
-    server_heads.sort();
+    let server_view = ana.cart(cart).await?.view;
+    let server_heads = server_view.heads.sorted();
     for conn in &mut conns {
         while conn.heads_hex(cart) != server_heads {
             conn.next_event().await?;
@@ -118,38 +118,48 @@ async fn check(script: Vec<(usize, Op)>) -> anyhow::Result<()> {
     }
 
     // Reload the cart from the SQLite file, as a restart would.
-    let db = SqlitePoolOptions::new()
-        .connect_with(cartroom::store::connect_options(
-            &cartroom::Config::for_data_dir(&world.server.data_dir),
-        ))
-        .await?;
-    let state = cartroom::store::load_cart_state(&db, cart, 10, 10)
+    let store = SqliteStore::open(&cartroom::Config::for_data_dir(&world.server.data_dir)).await?;
+    let limits = LoadLimits {
+        op_memory: 10,
+        activity_memory: 10,
+    };
+    let state = store
+        .load_cart(cart, limits)
         .await?
         .expect("cart in the database");
-    db.close().await;
+    store.close().await;
     let mut reloaded = Automerge::load(&state.snapshot)?;
     for change in &state.changes {
         reloaded.load_incremental(change)?;
     }
-    let mut reloaded_heads: Vec<String> = reloaded
-        .get_heads()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    reloaded_heads.sort();
+    let reloaded_heads = cartroom::cart::view::heads_of(&reloaded).sorted();
     anyhow::ensure!(
         reloaded_heads == server_heads,
         "SQLite has heads {reloaded_heads:?}, the server {server_heads:?}"
     );
 
     let expected = hydrated(&reloaded);
-    let reloaded_view = serde_json::to_value(cartroom::cart::view(&reloaded)?)?;
-    for key in ["name", "note", "subtotal", "lines", "suggestions"] {
-        anyhow::ensure!(
-            server_view[key] == reloaded_view[key],
-            "server and SQLite differ on {key}"
-        );
-    }
+    let reloaded_view = cartroom::cart::view(&reloaded)?;
+    anyhow::ensure!(
+        server_view.name == reloaded_view.name,
+        "server and SQLite differ on name"
+    );
+    anyhow::ensure!(
+        server_view.note == reloaded_view.note,
+        "server and SQLite differ on note"
+    );
+    anyhow::ensure!(
+        server_view.subtotal == reloaded_view.subtotal,
+        "server and SQLite differ on subtotal"
+    );
+    anyhow::ensure!(
+        server_view.lines == reloaded_view.lines,
+        "server and SQLite differ on lines"
+    );
+    anyhow::ensure!(
+        server_view.suggestions == reloaded_view.suggestions,
+        "server and SQLite differ on suggestions"
+    );
     for conn in &conns {
         let replica = conn.replica(cart).unwrap();
         anyhow::ensure!(
@@ -158,11 +168,11 @@ async fn check(script: Vec<(usize, Op)>) -> anyhow::Result<()> {
         );
         let view = cart_view(replica);
         anyhow::ensure!(
-            view["lines"] == server_view["lines"],
+            view.lines == server_view.lines,
             "replica lines differ from the server's"
         );
         anyhow::ensure!(
-            view["subtotal"] == server_view["subtotal"],
+            view.subtotal == server_view.subtotal,
             "replica subtotal differs"
         );
     }

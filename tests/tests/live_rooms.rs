@@ -5,7 +5,7 @@ use std::time::Duration;
 use cartroom_client::{Event, OpOutcome, cart_view};
 use cartroom_e2e::{TestServer, admin_and_member};
 use cartroom_protocol::{
-    ErrorCode, LineId, MemberRole, Op, OpId, ServerMsg, SuggestionId, SyncPayload,
+    ErrorCode, Heads, LineId, MemberRole, Op, OpId, ServerMsg, SuggestionId, SyncPayload,
 };
 
 fn add(sku: &str, quantity: i64) -> Op {
@@ -37,29 +37,17 @@ async fn activity_texts(
     account: &cartroom_client::Account,
     cart: cartroom_protocol::CartId,
 ) -> anyhow::Result<Vec<String>> {
-    let history = account
-        .request_json(
-            reqwest::Method::GET,
-            &format!("/api/carts/{cart}/activity"),
-            None,
-        )
-        .await?;
-    Ok(history["activity"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["text"].as_str().map(str::to_owned))
-        .collect())
+    let history = account.activity(cart).await?;
+    Ok(history.into_iter().map(|e| e.text).collect())
 }
 
 /// Reads events until the connection's replica has `heads`.
 async fn sync_to(
     conn: &mut cartroom_client::Connection,
     cart: cartroom_protocol::CartId,
-    heads: &[String],
+    heads: &Heads,
 ) -> anyhow::Result<()> {
-    let mut want = heads.to_vec();
-    want.sort();
+    let want = heads.sorted();
     while conn.heads_hex(cart) != want {
         conn.next_event().await?;
     }
@@ -114,15 +102,15 @@ async fn two_editors_converge_and_the_server_agrees() -> anyhow::Result<()> {
     let heads = b.op(cart, add("TEA-GREEN", 1)).await?.acked()?;
     sync_to(&mut a, cart, &heads).await?;
 
-    let server_view = ana.cart_json(cart).await?;
+    let server_view = ana.cart(cart).await?.view;
     let view_a = cart_view(a.replica(cart).unwrap());
     let view_b = cart_view(b.replica(cart).unwrap());
     assert_eq!(view_a, view_b);
-    assert_eq!(view_a["lines"], server_view["lines"]);
-    let mug = &server_view["lines"].as_array().unwrap()[0];
-    assert_eq!(mug["quantity"], 8);
-    assert_eq!(mug["note"], "the big ones");
-    assert_eq!(server_view["subtotal"], 8 * 1200 + 650);
+    assert_eq!(view_a.lines, server_view.lines);
+    let mug = &server_view.lines[0];
+    assert_eq!(mug.quantity, 8);
+    assert_eq!(mug.note, "the big ones");
+    assert_eq!(server_view.subtotal, 8 * 1200 + 650);
 
     // Remove versus increment: remove wins; the late increment is refused.
     let (removed, bumped) = tokio::join!(
@@ -142,15 +130,8 @@ async fn two_editors_converge_and_the_server_agrees() -> anyhow::Result<()> {
     );
     removed?.acked()?;
     let bumped = bumped?;
-    let view = ana.cart_json(cart).await?;
-    assert!(
-        view["lines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|l| l["sku"] != "TEA-GREEN"),
-        "{view}"
-    );
+    let view = ana.cart(cart).await?.view;
+    assert!(view.lines.iter().all(|l| l.sku != "TEA-GREEN"), "{view:?}");
     // Either the increment came first (and the removal still won), or it was refused.
     if let OpOutcome::Refused { code, .. } = bumped {
         assert_eq!(code, ErrorCode::LineNotFound);
@@ -190,27 +171,23 @@ async fn a_viewer_is_refused_edits_but_its_suggestion_reaches_everyone() -> anyh
         matches!(ev, Event::Changes { .. })
     })
     .await?;
-    assert_eq!(m.heads_hex(cart), {
-        let mut h = heads.clone();
-        h.sort();
-        h
-    });
+    assert_eq!(m.heads_hex(cart), heads.sorted());
     assert_ne!(m.heads_hex(cart), heads_before);
     let view = cart_view(m.replica(cart).unwrap());
-    assert!(view["lines"].as_array().unwrap().is_empty());
-    let suggestion = &view["suggestions"].as_array().unwrap()[0];
-    assert_eq!(suggestion["by_name"], "Kid");
+    assert!(view.lines.is_empty());
+    let suggestion = &view.suggestions[0];
+    assert_eq!(suggestion.by_name, "Kid");
 
     // Mum accepts it; it becomes a line.
-    let id = SuggestionId(suggestion["suggestion_id"].as_str().unwrap().to_owned());
+    let id = SuggestionId(suggestion.suggestion_id.clone());
     let heads = m
         .op(cart, Op::AcceptSuggestion { suggestion_id: id })
         .await?
         .acked()?;
     sync_to(&mut k, cart, &heads).await?;
     let view = cart_view(k.replica(cart).unwrap());
-    assert_eq!(view["lines"][0]["sku"], "CHIPS");
-    assert!(view["suggestions"].as_array().unwrap().is_empty());
+    assert_eq!(view.lines[0].sku, "CHIPS");
+    assert!(view.suggestions.is_empty());
     Ok(())
 }
 
@@ -337,7 +314,7 @@ async fn reconnecting_with_heads_receives_only_the_missing_changes() -> anyhow::
     c.insert_replica(cart, automerge::Automerge::new());
     c.send(&cartroom_protocol::ClientMsg::Subscribe {
         cart_id: cart,
-        heads: Some(vec!["ab".repeat(32)]),
+        heads: Some(Heads(vec!["ab".repeat(32)])),
     })
     .await?;
     let ev = expect_event(&mut c, "subscribed", |ev| {
@@ -383,8 +360,8 @@ async fn a_retried_op_id_is_answered_not_applied_twice() -> anyhow::Result<()> {
     );
     // The same id over HTTP is the same op.
     let http = ana.http_op(cart, &id, &add("LEMONADE", 4)).await?;
-    assert_eq!(http["duplicate"], true);
-    assert_eq!(ana.cart_json(cart).await?["lines"][0]["quantity"], 4);
+    assert!(http.duplicate);
+    assert_eq!(ana.cart(cart).await?.view.lines[0].quantity, 4);
 
     // Remembered across a restart.
     a.close().await;
@@ -392,8 +369,8 @@ async fn a_retried_op_id_is_answered_not_applied_twice() -> anyhow::Result<()> {
     let server = TestServer::start_in(dir.as_ref().unwrap().path(), None).await?;
     let ana = cartroom_e2e::sign_in_again(&server.base_url, &ana).await?;
     let http = ana.http_op(cart, &id, &add("LEMONADE", 4)).await?;
-    assert_eq!(http["duplicate"], true);
-    assert_eq!(ana.cart_json(cart).await?["lines"][0]["quantity"], 4);
+    assert!(http.duplicate);
+    assert_eq!(ana.cart(cart).await?.view.lines[0].quantity, 4);
     server.stop().await?;
     drop(dir);
     Ok(())
@@ -471,11 +448,11 @@ async fn one_socket_watches_several_carts_and_a_deleted_cart_unsubscribes() -> a
         sync_to(&mut watcher, *cart, &heads).await?;
     }
     assert_eq!(
-        cart_view(watcher.replica(carts[1]).unwrap())["lines"][0]["quantity"],
+        cart_view(watcher.replica(carts[1]).unwrap()).lines[0].quantity,
         2
     );
     let listed = ana.carts().await?;
-    assert_eq!(listed["carts"].as_array().unwrap().len(), 2);
+    assert_eq!(listed.len(), 2);
 
     ana.request(
         reqwest::Method::DELETE,
@@ -487,7 +464,7 @@ async fn one_socket_watches_several_carts_and_a_deleted_cart_unsubscribes() -> a
         matches!(ev, Event::Msg(ServerMsg::Unsubscribed { reason, .. }) if reason == "deleted")
     })
     .await?;
-    let err = ana.cart_json(carts[0]).await.unwrap_err();
+    let err = ana.cart(carts[0]).await.unwrap_err();
     assert_eq!(cartroom_client::api_error(&err).unwrap().status, 404);
     Ok(())
 }
@@ -502,7 +479,7 @@ async fn a_guest_who_signs_up_keeps_its_carts() -> anyhow::Result<()> {
         .upgrade_guest(&email, cartroom_e2e::PASSWORD, "Vera")
         .await?;
     assert_eq!(account.user_id, guest.user_id);
-    assert_eq!(account.cart_json(cart).await?["name"], "Before sign-up");
+    assert_eq!(account.cart(cart).await?.view.name, "Before sign-up");
     let again =
         cartroom_client::Account::sign_in(&server.base_url, &email, cartroom_e2e::PASSWORD).await?;
     assert_eq!(again.user_id, guest.user_id);

@@ -30,13 +30,13 @@ async fn snapshots_compact_the_change_log_and_reload_identically() -> anyhow::Re
         };
         conn.op(cart, op).await?.acked()?;
     }
-    let before = ana.cart_json(cart).await?;
+    let before = ana.cart(cart).await?;
     conn.close().await;
     let data_dir = server.data_dir.clone();
     let dir = server.stop().await?;
 
     let db = SqlitePoolOptions::new()
-        .connect_with(cartroom::store::connect_options(
+        .connect_with(cartroom::store::sqlite::connect_options(
             &cartroom::Config::for_data_dir(&data_dir),
         ))
         .await?;
@@ -59,15 +59,15 @@ async fn snapshots_compact_the_change_log_and_reload_identically() -> anyhow::Re
 
     let server = TestServer::start_in(dir.as_ref().unwrap().path(), None).await?;
     let ana = cartroom_e2e::sign_in_again(&server.base_url, &ana).await?;
-    let after = ana.cart_json(cart).await?;
+    let after = ana.cart(cart).await?;
     assert_eq!(before, after);
     let mut conn = ana.connect().await?;
     conn.subscribe(cart).await?;
     assert_eq!(
-        cart_view(conn.replica(cart).unwrap())["lines"],
-        after["lines"]
+        cart_view(conn.replica(cart).unwrap()).lines,
+        after.view.lines
     );
-    assert_eq!(after["lines"][0]["quantity"], 6);
+    assert_eq!(after.view.lines[0].quantity, 6);
     conn.close().await;
     server.stop().await?;
     Ok(())
@@ -113,6 +113,6 @@ async fn an_idle_room_unloads_and_comes_back_on_demand() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // The next request loads it again, with everything in it.
-    assert_eq!(ana.cart_json(cart).await?["lines"][0]["quantity"], 1);
+    assert_eq!(ana.cart(cart).await?.view.lines[0].quantity, 1);
     Ok(())
 }

@@ -1,0 +1,244 @@
+//! The bodies of the HTTP API (`docs/protocol.md` sections 1-4), both
+//! directions. The server answers with these types and the Rust client reads
+//! them; the web client's TypeScript types are generated from them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codes::ErrorCode;
+use crate::ids::{CartId, Heads, OpId, UserId};
+use crate::messages::{ActivityEvent, Capability, MemberRole, Op};
+
+/// `{"error":{"code","message"}}`: every refused request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// The stable code and the words of a refusal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// A user account, guest or registered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    /// `null` for a guest.
+    pub email: Option<String>,
+    pub name: String,
+    pub guest: bool,
+}
+
+/// `POST /api/auth/signup`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+}
+
+/// `POST /api/auth/signin`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigninRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// `POST /api/auth/guest`; the body is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuestRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The answer of every request that starts a session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionResponse {
+    pub user: User,
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// Unix ms.
+    pub expires_at: i64,
+}
+
+/// `GET /api/me`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeResponse {
+    pub user: User,
+}
+
+/// A store selling from its catalog.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreInfo {
+    pub id: String,
+    pub name: String,
+    pub currency: String,
+}
+
+/// A lower unit price once a group buys at least `min_quantity`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupBuy {
+    pub min_quantity: i64,
+    pub price: i64,
+}
+
+/// One product of the catalog.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub sku: String,
+    pub name: String,
+    /// Minor units.
+    pub price: i64,
+    pub currency: String,
+    pub stock: i64,
+    pub image_url: String,
+    pub group_buy: Option<GroupBuy>,
+}
+
+/// `GET /api/catalog`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogResponse {
+    pub products: Vec<Product>,
+}
+
+/// `POST /api/carts` and `PATCH /api/carts/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameRequest {
+    pub name: String,
+}
+
+/// A cart as listed for one of its members.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartSummary {
+    pub id: CartId,
+    pub name: String,
+    pub role: MemberRole,
+    pub subtotal: i64,
+    pub currency: String,
+    pub line_count: i64,
+}
+
+/// `GET /api/carts`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartsResponse {
+    pub carts: Vec<CartSummary>,
+}
+
+/// One line of the JSON view of a cart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineView {
+    pub line_id: String,
+    pub sku: String,
+    pub name: String,
+    pub unit_price: i64,
+    pub quantity: i64,
+    pub line_total: i64,
+    pub note: String,
+    pub added_by: String,
+    pub added_by_name: String,
+    pub added_at: i64,
+}
+
+/// One open suggestion of the JSON view of a cart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuggestionView {
+    pub suggestion_id: String,
+    pub sku: String,
+    pub name: String,
+    pub unit_price: i64,
+    pub quantity: i64,
+    pub note: String,
+    pub by: String,
+    pub by_name: String,
+    pub at: i64,
+    /// User id → -1 or 1.
+    pub votes: BTreeMap<String, i64>,
+    pub score: i64,
+}
+
+/// The server's JSON view of a cart document (lines and suggestions sorted
+/// by key).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartView {
+    pub name: String,
+    pub note: String,
+    pub currency: String,
+    pub subtotal: i64,
+    pub item_count: i64,
+    pub lines: Vec<LineView>,
+    pub suggestions: Vec<SuggestionView>,
+    pub heads: Heads,
+}
+
+/// `GET /api/carts/{id}`: the view, and what the caller may do in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartResponse {
+    pub id: CartId,
+    pub role: MemberRole,
+    pub capabilities: Vec<Capability>,
+    #[serde(flatten)]
+    pub view: CartView,
+}
+
+/// `POST /api/carts/{id}/ops`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpRequest {
+    pub op_id: OpId,
+    pub op: Op,
+}
+
+/// The answer to an accepted op.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpAck {
+    pub op_id: OpId,
+    /// The document's heads right after the op.
+    pub heads: Heads,
+    /// True when this answers a retry of an op already applied.
+    pub duplicate: bool,
+}
+
+/// `GET /api/carts/{id}/activity`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityResponse {
+    /// Oldest first.
+    pub activity: Vec<ActivityEvent>,
+}
+
+/// A member of a cart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user_id: UserId,
+    pub name: String,
+    pub email: Option<String>,
+    pub role: MemberRole,
+}
+
+/// `GET /api/carts/{id}/members`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersResponse {
+    pub members: Vec<Member>,
+}
+
+/// `POST /api/carts/{id}/members`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddMemberRequest {
+    pub email: String,
+    pub role: MemberRole,
+}
+
+/// `PATCH /api/carts/{id}/members/{user_id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRequest {
+    pub role: MemberRole,
+}

@@ -1,0 +1,5 @@
+//! Secrets: argon2id password hashes, and opaque random session tokens
+//! stored only as their SHA-256.
+
+pub mod password;
+pub mod token;

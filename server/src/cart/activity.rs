@@ -1,0 +1,40 @@
+//! The sentences of a cart's activity feed.
+
+use cartroom_protocol::MemberRole;
+
+use super::apply::Totals;
+use crate::money::format_money;
+use crate::policy::with_article;
+
+/// The sentence of an op: "Ana added Blue Mug*2. Subtotal $24.00".
+pub fn activity_text(actor_name: &str, summary: &str, totals: &Totals) -> String {
+    format!(
+        "{actor_name} {summary}. Subtotal {}",
+        format_money(totals.subtotal, &totals.currency)
+    )
+}
+
+/// The kind and sentence of a membership change made by `by`: "Ana added
+/// Ben as an editor", "Ana made Ben a viewer", "Ana removed Ben", "Ben left
+/// the cart" (`by_self`: the member changed their own membership). `role`
+/// is `None` for a removal.
+pub fn membership_text(
+    by: &str,
+    by_self: bool,
+    member: &str,
+    role: Option<MemberRole>,
+    added: bool,
+) -> (&'static str, String) {
+    match role {
+        None if by_self => ("member_removed", format!("{member} left the cart")),
+        None => ("member_removed", format!("{by} removed {member}")),
+        Some(role) if added => (
+            "member_added",
+            format!("{by} added {member} as {}", with_article(role)),
+        ),
+        Some(role) => (
+            "role_changed",
+            format!("{by} made {member} {}", with_article(role)),
+        ),
+    }
+}

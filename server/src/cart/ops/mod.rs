@@ -1,0 +1,61 @@
+//! One file per op family. Each function checks what needs the document
+//! (lines, stock, caps), writes inside the op's transaction and updates the
+//! mirror, and returns the summary of the activity sentence.
+
+mod lines;
+mod meta;
+mod suggestions;
+
+use cartroom_protocol::{ErrorCode, Op};
+
+use super::apply::OpContext;
+use super::mirror::CartMirror;
+use crate::catalog::Listing;
+use crate::refusal::Refusal;
+
+/// The transaction an op writes in.
+type Tx<'a> = automerge::transaction::Transaction<'a>;
+
+/// Applies `op` inside `tx`, updating `cart` to match.
+pub(super) fn apply(
+    tx: &mut Tx<'_>,
+    cart: &mut CartMirror,
+    ctx: &OpContext<'_>,
+    op: &Op,
+) -> Result<String, Refusal> {
+    match op {
+        Op::AddLine { sku, quantity } => lines::add_line(tx, cart, ctx, sku, *quantity),
+        Op::ChangeQuantity { line_id, delta } => {
+            lines::change_quantity(tx, cart, ctx, &line_id.0, *delta)
+        }
+        Op::SetQuantity { line_id, quantity } => {
+            lines::set_quantity(tx, cart, ctx, &line_id.0, *quantity)
+        }
+        Op::RemoveLine { line_id } => lines::remove_line(tx, cart, &line_id.0),
+        Op::SetLineNote { line_id, note } => lines::set_line_note(tx, cart, &line_id.0, note),
+        Op::SetCartNote { note } => meta::set_cart_note(tx, note),
+        Op::Rename { name } => meta::rename(tx, cart, name),
+        Op::Suggest {
+            sku,
+            quantity,
+            note,
+        } => suggestions::suggest(tx, cart, ctx, sku, *quantity, note.as_deref()),
+        Op::Vote {
+            suggestion_id,
+            value,
+        } => suggestions::vote(tx, cart, ctx, &suggestion_id.0, *value),
+        Op::AcceptSuggestion { suggestion_id } => {
+            suggestions::accept(tx, cart, ctx, &suggestion_id.0)
+        }
+    }
+}
+
+/// The catalog's listing of `sku`, or `unknown_sku`.
+fn listing<'a>(ctx: &'a OpContext<'_>, sku: &str) -> Result<&'a Listing, Refusal> {
+    ctx.catalog.listing(sku).ok_or_else(|| {
+        Refusal::new(
+            ErrorCode::UnknownSku,
+            format!("no product {sku} in the catalog"),
+        )
+    })
+}

@@ -1,0 +1,85 @@
+//! What a room can be asked to do.
+
+use automerge::ChangeHash;
+use bytes::Bytes;
+use cartroom_protocol::http::{CartView, OpAck};
+use cartroom_protocol::{ConnId, MemberRole, Op, OpId, UserId};
+use tokio::sync::oneshot;
+
+use super::subscriber::SubscriberHandle;
+use crate::cart::Actor;
+use crate::refusal::Refusal;
+
+/// The answer to an op that did not come from a subscriber.
+pub type OpReply = oneshot::Sender<Result<OpAck, Refusal>>;
+
+/// Where the answer to an op goes.
+#[derive(Debug)]
+pub enum OpOrigin {
+    /// A subscriber; its role is the room's record of it.
+    Subscriber(SubscriberHandle),
+    /// A request from outside the room (HTTP), with the role the caller's
+    /// membership gives.
+    Direct {
+        actor: Actor,
+        role: MemberRole,
+        reply: OpReply,
+    },
+}
+
+/// Which Automerge bytes a read wants.
+#[derive(Clone, Copy, Debug)]
+pub enum BytesKind {
+    /// `doc.save()`.
+    Document,
+    /// Every change, concatenated.
+    Changes,
+}
+
+/// A command for one room.
+#[derive(Debug)]
+pub enum RoomCmd {
+    Subscribe {
+        conn: SubscriberHandle,
+        role: MemberRole,
+        /// The heads the subscriber's replica has, if it keeps one.
+        heads: Option<Vec<ChangeHash>>,
+    },
+    Unsubscribe {
+        conn_id: ConnId,
+        /// Send `unsubscribed` (reason `requested`) to the connection.
+        notify: bool,
+    },
+    Op {
+        origin: OpOrigin,
+        op_id: OpId,
+        op: Op,
+    },
+    Presence {
+        conn_id: ConnId,
+        status: Option<String>,
+    },
+    Chat {
+        conn: SubscriberHandle,
+        text: String,
+    },
+    /// A membership changed in the database; `role: None` means removed.
+    MemberChanged {
+        user_id: UserId,
+        member_name: String,
+        role: Option<MemberRole>,
+        /// True when the user was not a member before.
+        added: bool,
+        /// The admin who made the change (or the member who left).
+        by: Actor,
+    },
+    /// The JSON view, once everything made so far is durable.
+    View { reply: oneshot::Sender<CartView> },
+    /// Automerge bytes, once everything made so far is durable.
+    Bytes {
+        kind: BytesKind,
+        reply: oneshot::Sender<Bytes>,
+    },
+    /// The cart is being deleted: finish commits, tell everyone, stop.
+    Delete { reply: oneshot::Sender<()> },
+}

@@ -1,0 +1,103 @@
+//! A loaded room: the document, its mirror, its subscribers and the work
+//! waiting for commits, and how each command is dispatched.
+
+use std::sync::Arc;
+
+use automerge::Automerge;
+use bytes::Bytes;
+use cartroom_protocol::CartId;
+
+use super::activity::ActivityLog;
+use super::command::RoomCmd;
+use super::env::RoomEnv;
+use super::pending::Pending;
+use super::recent_ops::RecentOps;
+use super::subscribers::Subscribers;
+use crate::cart::CartMirror;
+use crate::store::CartState;
+
+/// The state of one loaded cart. Only its task touches it.
+pub(super) struct Room {
+    pub(super) env: Arc<RoomEnv>,
+    pub(super) cart_id: CartId,
+    pub(super) doc: Automerge,
+    /// What ops are validated against; see `cart::mirror`.
+    pub(super) mirror: CartMirror,
+    pub(super) subscribers: Subscribers,
+    /// Sequence number of the last change made (maybe not yet committed).
+    pub(super) seq: i64,
+    /// Sequence number the latest snapshot covers.
+    pub(super) snapshot_seq: i64,
+    pub(super) recent_ops: RecentOps,
+    pub(super) activity: ActivityLog,
+    /// `doc.save()` until the next change, for subscribers without heads.
+    pub(super) saved: Option<Bytes>,
+    pub(super) pending: Pending,
+}
+
+impl Room {
+    pub(super) fn new(
+        env: Arc<RoomEnv>,
+        cart_id: CartId,
+        doc: Automerge,
+        mirror: CartMirror,
+        state: CartState,
+    ) -> Self {
+        let limits = env.limits;
+        Self {
+            cart_id,
+            doc,
+            mirror,
+            subscribers: Subscribers::default(),
+            seq: state.last_seq,
+            snapshot_seq: state.snapshot_seq,
+            recent_ops: RecentOps::new(limits.op_memory, state.applied_ops),
+            activity: ActivityLog::new(limits.activity_memory, state.activity),
+            saved: None,
+            pending: Pending::default(),
+            env,
+        }
+    }
+
+    /// Nobody subscribed and nothing in flight: the room may unload.
+    pub(super) fn is_idle(&self) -> bool {
+        self.subscribers.is_empty() && self.pending.is_empty()
+    }
+
+    pub(super) async fn handle(&mut self, cmd: RoomCmd) {
+        match cmd {
+            RoomCmd::Subscribe { conn, role, heads } => self.subscribe(conn, role, heads),
+            RoomCmd::Unsubscribe { conn_id, notify } => self.unsubscribe(conn_id, notify),
+            RoomCmd::Op { origin, op_id, op } => self.op(origin, op_id, op).await,
+            RoomCmd::Presence { conn_id, status } => self.set_status(conn_id, status),
+            RoomCmd::Chat { conn, text } => self.chat(conn, text).await,
+            RoomCmd::MemberChanged {
+                user_id,
+                member_name,
+                role,
+                added,
+                by,
+            } => {
+                self.member_changed(user_id, role);
+                self.note_membership(&by, user_id, &member_name, role, added)
+                    .await;
+            }
+            RoomCmd::View { reply } => self.view(reply),
+            RoomCmd::Bytes { kind, reply } => self.bytes(kind, reply),
+            RoomCmd::Delete { .. } => unreachable!("the room loop handles deletion"),
+        }
+    }
+
+    /// Completes everything in flight, in order.
+    pub(super) async fn finish_pending(&mut self) {
+        while let Some(done) = self.pending.next().await {
+            self.complete(done);
+        }
+    }
+
+    /// The cart is being deleted: finish commits, then tell everyone.
+    pub(super) async fn delete(&mut self) {
+        self.finish_pending().await;
+        self.unsubscribe_all("deleted");
+    }
+}

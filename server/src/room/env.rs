@@ -1,0 +1,56 @@
+//! What a room may use, and nothing else.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cart::NodeId;
+use crate::catalog::CatalogHandle;
+use crate::clock::Clock;
+use crate::store::{ChangeLog, LoadLimits};
+
+/// A room's environment, shared by every room of a node.
+pub struct RoomEnv {
+    /// Loads carts and makes their changes durable.
+    pub changes: Arc<dyn ChangeLog>,
+    /// Prices and stock that ops are validated against.
+    pub catalog: CatalogHandle,
+    pub clock: Arc<dyn Clock>,
+    /// Part of every Automerge actor id made here.
+    pub node: NodeId,
+    pub limits: RoomLimits,
+}
+
+/// The bounds of a room.
+#[derive(Clone, Copy, Debug)]
+pub struct RoomLimits {
+    /// A room with nobody subscribed unloads after this long.
+    pub idle: Duration,
+    /// Changes after which the log is compacted into a snapshot.
+    pub snapshot_every: u64,
+    /// Op ids remembered per cart for idempotent retries.
+    pub op_memory: usize,
+    /// Activity events kept in memory and sent with `subscribed`.
+    pub activity_memory: usize,
+    /// Commands queued in front of one room.
+    pub queue: usize,
+}
+
+impl RoomLimits {
+    /// The production bounds, with the configured idle time and compaction.
+    pub fn new(idle: Duration, snapshot_every: u64) -> Self {
+        Self {
+            idle,
+            snapshot_every,
+            op_memory: 1000,
+            activity_memory: 50,
+            queue: 1024,
+        }
+    }
+
+    pub(super) fn load(&self) -> LoadLimits {
+        LoadLimits {
+            op_memory: self.op_memory,
+            activity_memory: self.activity_memory,
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! A room's life: load the cart, serve commands until idle or shut down,
+//! finish every pending commit, and hand what raced in to a fresh room.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use automerge::Automerge;
+use cartroom_protocol::{CartId, ErrorCode};
+use tokio::sync::mpsc;
+
+use super::command::{OpOrigin, RoomCmd};
+use super::engine::Room;
+use super::frame::Frame;
+use super::registry::Rooms;
+use crate::cart::CartMirror;
+use crate::refusal::Refusal;
+use crate::store::StoreError;
+
+/// Why a cart could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("snapshot: {0}")]
+    Snapshot(automerge::AutomergeError),
+    #[error("change log: {0}")]
+    ChangeLog(automerge::AutomergeError),
+    #[error("document: {0}")]
+    Schema(Refusal),
+}
+
+pub(super) async fn run_room(
+    rooms: Arc<Rooms>,
+    cart_id: CartId,
+    room_id: u64,
+    mut rx: mpsc::Receiver<RoomCmd>,
+) {
+    let mut room = match load(&rooms, cart_id).await {
+        Ok(Some(room)) => room,
+        other => {
+            let refusal = match other {
+                Ok(_) => Refusal::new(ErrorCode::CartNotFound, "this cart does not exist"),
+                Err(e) => {
+                    tracing::error!(error = %e, "loading the cart failed");
+                    Refusal::unavailable()
+                }
+            };
+            rooms.forget(cart_id, room_id);
+            rx.close();
+            while let Some(cmd) = rx.recv().await {
+                refuse(cart_id, cmd, &refusal);
+            }
+            return;
+        }
+    };
+    metrics::gauge!("cartroom_rooms_loaded").increment(1.0);
+    let shutdown = rooms.shutdown().clone();
+    let idle = rooms.env().limits.idle;
+    let mut idle_since = tokio::time::Instant::now();
+    loop {
+        let unloadable = room.is_idle();
+        tokio::select! {
+            cmd = rx.recv(), if !shutdown.is_cancelled() => {
+                let Some(cmd) = cmd else { break };
+                if let RoomCmd::Delete { reply } = cmd {
+                    room.delete().await;
+                    let _ = reply.send(());
+                    break;
+                }
+                room.handle(cmd).await;
+                idle_since = tokio::time::Instant::now();
+            }
+            Some(done) = room.pending.next() => {
+                if !room.complete(done) {
+                    break;
+                }
+            }
+            _ = tokio::time::sleep_until(idle_since + idle), if unloadable => break,
+            _ = shutdown.cancelled(), if room.pending.is_empty() => break,
+        }
+    }
+    // Stop taking commands; what raced in goes to a fresh room once this one is forgotten.
+    rooms.forget(cart_id, room_id);
+    rx.close();
+    room.finish_pending().await;
+    let leftovers: Vec<RoomCmd> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    metrics::gauge!("cartroom_rooms_loaded").decrement(1.0);
+    tracing::debug!(leftovers = leftovers.len(), "room unloaded");
+    for cmd in leftovers {
+        if matches!(cmd, RoomCmd::Delete { .. }) {
+            continue;
+        }
+        if rooms.send(cart_id, cmd).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Answers a command that no room will handle.
+fn refuse(cart_id: CartId, cmd: RoomCmd, refusal: &Refusal) {
+    match cmd {
+        RoomCmd::Subscribe { conn, .. } => {
+            conn.deliver(Frame::refusal(refusal, Some(cart_id), None));
+        }
+        RoomCmd::Op { origin, op_id, .. } => match origin {
+            OpOrigin::Subscriber(conn) => {
+                conn.deliver(Frame::refusal(refusal, Some(cart_id), Some(op_id)));
+            }
+            OpOrigin::Direct { reply, .. } => {
+                let _ = reply.send(Err(refusal.clone()));
+            }
+        },
+        RoomCmd::Delete { reply } => {
+            let _ = reply.send(());
+        }
+        // Dropping a read's reply tells the caller the cart is unavailable.
+        _ => {}
+    }
+}
+
+async fn load(rooms: &Rooms, cart_id: CartId) -> Result<Option<Room>, LoadError> {
+    let env = rooms.env();
+    let Some(state) = env.changes.load_cart(cart_id, env.limits.load()).await? else {
+        return Ok(None);
+    };
+    let started = Instant::now();
+    let mut doc = Automerge::load(&state.snapshot).map_err(LoadError::Snapshot)?;
+    for change in &state.changes {
+        doc.load_incremental(change).map_err(LoadError::ChangeLog)?;
+    }
+    tracing::debug!(
+        changes = state.changes.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "room loaded"
+    );
+    let mirror = CartMirror::load(&doc).map_err(LoadError::Schema)?;
+    Ok(Some(Room::new(env.clone(), cart_id, doc, mirror, state)))
+}

@@ -1,0 +1,185 @@
+//! The op path: who may (policy), idempotent retries, apply to the document
+//! at once, queue the change for commit, and ack or refuse.
+
+use std::time::Instant;
+
+use cartroom_protocol::http::OpAck;
+use cartroom_protocol::{ActivityEvent, ErrorCode, FrameKind, Heads, Op, OpId, ServerMsg};
+
+use super::command::{OpOrigin, OpReply};
+use super::engine::Room;
+use super::frame::Frame;
+use super::pending::Completed;
+use super::subscriber::SubscriberHandle;
+use crate::cart::{self, OpContext, view::heads_of};
+use crate::policy;
+use crate::refusal::Refusal;
+use crate::store::{ChangeRecord, Snapshot};
+
+/// Where an op's ack or refusal goes.
+pub(super) enum AckTarget {
+    Subscriber(SubscriberHandle),
+    Direct(OpReply),
+}
+
+impl Room {
+    pub(super) async fn op(&mut self, origin: OpOrigin, op_id: OpId, op: Op) {
+        let (actor, role, target) = match origin {
+            OpOrigin::Subscriber(conn) => match self.subscribers.get(conn.conn_id()) {
+                Some(sub) => (conn.actor().clone(), sub.role, AckTarget::Subscriber(conn)),
+                None => {
+                    let refusal =
+                        Refusal::new(ErrorCode::NotSubscribed, "subscribe to this cart first");
+                    conn.deliver(Frame::refusal(&refusal, Some(self.cart_id), Some(op_id)));
+                    return;
+                }
+            },
+            OpOrigin::Direct { actor, role, reply } => (actor, role, AckTarget::Direct(reply)),
+        };
+        if !op_id.is_valid() {
+            let refusal = Refusal::new(
+                ErrorCode::InvalidField,
+                "op_id is 1 to 64 printable ASCII characters",
+            );
+            return self.refuse_op(target, op_id, refusal);
+        }
+        let key = (actor.user_id, op_id.clone());
+        if self.recent_ops.contains(&key) {
+            return self.ack_without_change(op_id, target, true);
+        }
+        if let Err(refusal) = policy::check(role, policy::needed_for(&op)) {
+            metrics::counter!("cartroom_ops_total", "result" => "forbidden").increment(1);
+            return self.refuse_op(target, op_id, refusal);
+        }
+        let now_ms = self.env.clock.now_ms();
+        let catalog = self.env.catalog.current();
+        let started = Instant::now();
+        let ctx = OpContext {
+            actor: &actor,
+            op_id: &op_id,
+            catalog: &catalog,
+            now_ms,
+            node: self.env.node,
+        };
+        let applied = cart::apply_op(&mut self.doc, &mut self.mirror, &ctx, &op);
+        metrics::histogram!("cartroom_op_apply_seconds").record(started.elapsed().as_secs_f64());
+        let applied = match applied {
+            Ok(applied) => applied,
+            Err(refusal) => {
+                metrics::counter!("cartroom_ops_total", "result" => refusal.code.as_str())
+                    .increment(1);
+                return self.refuse_op(target, op_id, refusal);
+            }
+        };
+        metrics::counter!("cartroom_ops_total", "result" => "accepted").increment(1);
+        let Some(change) = applied.change else {
+            return self.ack_without_change(op_id, target, false);
+        };
+        self.saved = None;
+        self.seq += 1;
+        self.recent_ops.remember(key);
+        let activity = ActivityEvent {
+            seq: self.activity.next_seq(),
+            at: now_ms,
+            user_id: actor.user_id,
+            user_name: actor.name.clone(),
+            kind: op.kind().to_owned(),
+            text: cart::activity_text(&actor.name, &applied.summary, &applied.totals),
+            subtotal: applied.totals.subtotal,
+            currency: applied.totals.currency.clone(),
+        };
+        let frame = Frame::automerge(FrameKind::Changes, self.cart_id, &change);
+        let seq = self.seq;
+        let heads = heads_of(&self.doc);
+        let commit = self
+            .env
+            .changes
+            .append(ChangeRecord {
+                cart_id: self.cart_id,
+                seq,
+                bytes: change,
+                user_id: actor.user_id,
+                op_id: op_id.clone(),
+                activity: activity.clone(),
+                name: applied.totals.name,
+                line_count: applied.totals.line_count,
+            })
+            .await;
+        self.pending.push_after(async move {
+            Completed::Commit {
+                result: commit.await,
+                seq,
+                frame,
+                heads,
+                op_id,
+                target,
+                activity,
+            }
+        });
+    }
+
+    /// Acks after the commits queued so far, since the answer reports their heads.
+    fn ack_without_change(&mut self, op_id: OpId, target: AckTarget, duplicate: bool) {
+        let heads = heads_of(&self.doc);
+        self.pending.push_ready(Completed::Ack {
+            op_id,
+            heads,
+            target,
+            duplicate,
+        });
+    }
+
+    pub(super) fn refuse_op(&self, target: AckTarget, op_id: OpId, refusal: Refusal) {
+        match target {
+            AckTarget::Subscriber(conn) => {
+                conn.deliver(Frame::refusal(&refusal, Some(self.cart_id), Some(op_id)));
+            }
+            AckTarget::Direct(reply) => {
+                let _ = reply.send(Err(refusal));
+            }
+        }
+    }
+
+    pub(super) fn ack(&self, target: AckTarget, op_id: OpId, heads: Heads, duplicate: bool) {
+        match target {
+            AckTarget::Subscriber(conn) => {
+                conn.deliver(Frame::msg(&ServerMsg::Ack {
+                    cart_id: self.cart_id,
+                    op_id,
+                    heads,
+                    duplicate,
+                }));
+            }
+            AckTarget::Direct(reply) => {
+                let _ = reply.send(Ok(OpAck {
+                    op_id,
+                    heads,
+                    duplicate,
+                }));
+            }
+        }
+    }
+
+    /// Compacts the change log once it is long and nothing is in flight, so
+    /// that the snapshot holds only committed changes.
+    pub(super) fn maybe_snapshot(&mut self) {
+        let since = (self.seq - self.snapshot_seq) as u64;
+        if since < self.env.limits.snapshot_every || !self.pending.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let bytes = self.saved_doc().to_vec();
+        metrics::histogram!("cartroom_snapshot_seconds").record(started.elapsed().as_secs_f64());
+        let snapshot = Snapshot {
+            cart_id: self.cart_id,
+            upto_seq: self.seq,
+            bytes,
+            forget_ops_before: self.seq - self.env.limits.op_memory as i64,
+        };
+        // Every change this snapshot covers is committed already; when the
+        // writer's queue is full, compaction waits for a later change.
+        if self.env.changes.try_snapshot(snapshot) {
+            self.snapshot_seq = self.seq;
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Work that may only complete after the commits queued before it: acks,
+//! broadcasts, new subscriptions and reads. A `FuturesOrdered` yields them
+//! strictly in the order they were queued, so commits pipeline (the room
+//! keeps applying ops while earlier ones are written) and yet nobody sees a
+//! change that is not on disk, and everyone sees changes in commit order.
+
+use std::future::Future;
+
+use cartroom_protocol::{
+    ActivityEvent, ErrorCode, Heads, MemberRole, OpId, ServerMsg, SyncPayload,
+};
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesOrdered;
+
+use super::engine::Room;
+use super::frame::Frame;
+use super::ops::AckTarget;
+use super::subscriber::SubscriberHandle;
+use crate::policy;
+use crate::refusal::Refusal;
+use crate::store::CommitError;
+
+/// The queue of a room's pending work.
+#[derive(Default)]
+pub(super) struct Pending(FuturesOrdered<BoxFuture<'static, Completed>>);
+
+impl Pending {
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Queues work that completes when `work` does (a commit, say).
+    pub(super) fn push_after(&mut self, work: impl Future<Output = Completed> + Send + 'static) {
+        self.0.push_back(Box::pin(work));
+    }
+
+    /// Queues work that needs no commit of its own, only the earlier ones.
+    pub(super) fn push_ready(&mut self, done: Completed) {
+        self.0.push_back(Box::pin(std::future::ready(done)));
+    }
+
+    /// The oldest work, once it is ready; `None` when nothing is queued.
+    pub(super) async fn next(&mut self) -> Option<Completed> {
+        self.0.next().await
+    }
+}
+
+/// A piece of pending work, ready to complete.
+pub(super) enum Completed {
+    /// An op's change was committed (or not).
+    Commit {
+        result: Result<(), CommitError>,
+        seq: i64,
+        frame: Frame,
+        heads: Heads,
+        op_id: OpId,
+        target: AckTarget,
+        activity: ActivityEvent,
+    },
+    /// An ack with no change of its own: a retry, or an op that changed nothing.
+    Ack {
+        op_id: OpId,
+        heads: Heads,
+        target: AckTarget,
+        duplicate: bool,
+    },
+    Subscribe {
+        conn: SubscriberHandle,
+        role: MemberRole,
+        payload: SyncPayload,
+        frame: Frame,
+        heads: Heads,
+    },
+    /// A read's answer, sent in turn.
+    Reply(Box<dyn FnOnce() + Send>),
+    /// An activity event that is not a change (chat, membership), saved.
+    Note {
+        result: Result<(), CommitError>,
+        /// The chat's author, told if saving fails.
+        author: Option<SubscriberHandle>,
+        event: ActivityEvent,
+        frame: Frame,
+    },
+}
+
+impl Room {
+    /// Finishes work whose commits are done. False when the room must stop
+    /// (a commit failed: the document holds a change that is not durable).
+    pub(super) fn complete(&mut self, done: Completed) -> bool {
+        match done {
+            Completed::Commit {
+                result,
+                seq,
+                frame,
+                heads,
+                op_id,
+                target,
+                activity,
+            } => {
+                if let Err(e) = result {
+                    tracing::error!(error = %e, seq, "commit failed; unloading the room");
+                    self.refuse_op(
+                        target,
+                        op_id,
+                        Refusal::new(
+                            ErrorCode::Unavailable,
+                            "the cart could not be saved; try again",
+                        ),
+                    );
+                    self.unsubscribe_all("unavailable");
+                    return false;
+                }
+                self.broadcast(frame);
+                self.ack(target, op_id, heads, false);
+                let msg = Frame::msg(&ServerMsg::Activity {
+                    cart_id: self.cart_id,
+                    event: activity.clone(),
+                });
+                self.activity.push(activity);
+                self.broadcast(msg);
+                self.maybe_snapshot();
+            }
+            Completed::Ack {
+                op_id,
+                heads,
+                target,
+                duplicate,
+            } => self.ack(target, op_id, heads, duplicate),
+            Completed::Subscribe {
+                conn,
+                role,
+                payload,
+                frame,
+                heads,
+            } => {
+                let conn_id = conn.conn_id();
+                self.subscribers.insert(conn.clone(), role);
+                let subscribed = Frame::msg(&ServerMsg::Subscribed {
+                    cart_id: self.cart_id,
+                    role,
+                    capabilities: policy::capabilities(role),
+                    payload,
+                    heads,
+                    presence: self.subscribers.presence(),
+                    activity: self.activity.recent(),
+                });
+                if !(conn.deliver(subscribed) && conn.deliver(frame)) {
+                    self.subscribers.remove(conn_id);
+                }
+                self.announce_presence(conn.actor(), role);
+            }
+            Completed::Reply(send) => send(),
+            Completed::Note {
+                result,
+                author,
+                event,
+                frame,
+            } => match result {
+                Ok(()) => {
+                    self.activity.push(event);
+                    self.broadcast(frame);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, kind = %event.kind, "an activity event could not be saved");
+                    if let Some(conn) = author {
+                        conn.deliver(Frame::refusal(
+                            &Refusal::new(
+                                ErrorCode::Unavailable,
+                                "the message could not be sent; try again",
+                            ),
+                            Some(self.cart_id),
+                            None,
+                        ));
+                    }
+                }
+            },
+        }
+        true
+    }
+}

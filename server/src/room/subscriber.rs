@@ -1,0 +1,25 @@
+//! The room's view of a connection: something frames can be queued for.
+//! A WebSocket connection today; a relay to another node later.
+
+use std::fmt;
+use std::sync::Arc;
+
+use cartroom_protocol::ConnId;
+
+use super::frame::Frame;
+use crate::cart::Actor;
+
+/// A subscriber of one or more rooms.
+pub trait Subscriber: Send + Sync + fmt::Debug {
+    /// Unique on this node.
+    fn conn_id(&self) -> ConnId;
+
+    /// Who is connected.
+    fn actor(&self) -> &Actor;
+
+    /// Queues a frame without waiting. False when the subscriber is gone or
+    /// cannot keep up; it then closes itself, and the room forgets it.
+    fn deliver(&self, frame: Frame) -> bool;
+}
+
+pub type SubscriberHandle = Arc<dyn Subscriber>;

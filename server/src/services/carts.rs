@@ -1,0 +1,190 @@
+//! Carts: create, list, read and edit (through the cart's room, like
+//! WebSocket ops), delete.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use cartroom_protocol::http::{CartResponse, CartSummary, OpAck};
+use cartroom_protocol::{ActivityEvent, CartId, ErrorCode, MemberRole, Op, OpId};
+use tokio::sync::oneshot;
+
+use super::error::Result;
+use crate::auth::token::new_token;
+use crate::cart::{self, Actor, NodeId};
+use crate::catalog::CatalogHandle;
+use crate::clock::Clock;
+use crate::policy;
+use crate::refusal::Refusal;
+use crate::room::{BytesKind, OpOrigin, RoomCmd, Rooms};
+use crate::store::{Carts, ChangeLog, Memberships, NewCart};
+
+/// Carts one user may create.
+pub const MAX_CARTS_PER_USER: usize = 200;
+/// Activity events one read may return.
+pub const MAX_ACTIVITY_PAGE: usize = 200;
+
+/// Carts and their documents.
+pub struct CartService {
+    carts: Arc<dyn Carts>,
+    members: Arc<dyn Memberships>,
+    changes: Arc<dyn ChangeLog>,
+    rooms: Arc<Rooms>,
+    catalog: CatalogHandle,
+    clock: Arc<dyn Clock>,
+    node: NodeId,
+}
+
+impl CartService {
+    pub fn new(
+        carts: Arc<dyn Carts>,
+        members: Arc<dyn Memberships>,
+        changes: Arc<dyn ChangeLog>,
+        rooms: Arc<Rooms>,
+        catalog: CatalogHandle,
+        clock: Arc<dyn Clock>,
+        node: NodeId,
+    ) -> Self {
+        Self {
+            carts,
+            members,
+            changes,
+            rooms,
+            catalog,
+            clock,
+            node,
+        }
+    }
+
+    /// The caller's role in the cart; `cart_not_found` for non-members, so
+    /// that carts cannot be probed.
+    pub async fn role_of(&self, cart: CartId, actor: &Actor) -> Result<MemberRole> {
+        self.members
+            .role_of(cart, actor.user_id)
+            .await?
+            .ok_or_else(|| Refusal::cart_not_found().into())
+    }
+
+    /// A new cart with `actor` as its admin.
+    pub async fn create(&self, actor: &Actor, name: &str) -> Result<CartResponse> {
+        cart::validate_name(name)?;
+        if self.carts.count_created_carts(actor.user_id).await? >= MAX_CARTS_PER_USER {
+            return Err(Refusal::new(
+                ErrorCode::InvalidField,
+                format!("one account may create at most {MAX_CARTS_PER_USER} carts"),
+            )
+            .into());
+        }
+        let id = CartId::new_random();
+        let now = self.clock.now_ms();
+        let name = name.trim();
+        let catalog = self.catalog.current();
+        let doc = cart::new_cart_doc(name, &catalog.store.currency, actor, now, self.node);
+        self.carts
+            .create_cart(NewCart {
+                id,
+                store_id: &catalog.store.id,
+                name,
+                creator: actor.user_id,
+                snapshot: &doc.save(),
+                now_ms: now,
+            })
+            .await?;
+        let role = MemberRole::Admin;
+        Ok(CartResponse {
+            id,
+            role,
+            capabilities: policy::capabilities(role),
+            view: cart::view(&doc)?,
+        })
+    }
+
+    /// The carts `actor` is a member of.
+    pub async fn list(&self, actor: &Actor) -> Result<Vec<CartSummary>> {
+        Ok(self.carts.list_carts(actor.user_id).await?)
+    }
+
+    /// The cart as the room has it once everything made so far is durable.
+    pub async fn get(&self, cart: CartId, role: MemberRole) -> Result<CartResponse> {
+        let view = self.ask_room(cart, |reply| RoomCmd::View { reply }).await?;
+        Ok(CartResponse {
+            id: cart,
+            role,
+            capabilities: policy::capabilities(role),
+            view,
+        })
+    }
+
+    /// Runs an op through the cart's room.
+    pub async fn run_op(
+        &self,
+        cart: CartId,
+        actor: Actor,
+        role: MemberRole,
+        op_id: OpId,
+        op: Op,
+    ) -> Result<OpAck> {
+        let answer = self
+            .ask_room(cart, |reply| RoomCmd::Op {
+                origin: OpOrigin::Direct { actor, role, reply },
+                op_id,
+                op,
+            })
+            .await?;
+        Ok(answer?)
+    }
+
+    /// Renames the cart (a `rename` op with an op id of its own).
+    pub async fn rename(
+        &self,
+        cart: CartId,
+        actor: Actor,
+        role: MemberRole,
+        name: String,
+    ) -> Result<CartResponse> {
+        let op_id = OpId(format!("rename-{}", &new_token()[..16]));
+        self.run_op(cart, actor, role, op_id, Op::Rename { name })
+            .await?;
+        self.get(cart, role).await
+    }
+
+    /// Deletes the cart once its room has finished its commits and told its
+    /// subscribers.
+    pub async fn delete(&self, cart: CartId) -> Result<()> {
+        self.ask_room(cart, |reply| RoomCmd::Delete { reply })
+            .await?;
+        Ok(self.carts.delete_cart(cart).await?)
+    }
+
+    /// Automerge bytes of the cart, once everything made so far is durable.
+    pub async fn bytes(&self, cart: CartId, kind: BytesKind) -> Result<Bytes> {
+        self.ask_room(cart, |reply| RoomCmd::Bytes { kind, reply })
+            .await
+    }
+
+    /// The latest `limit` activity events, oldest first.
+    pub async fn activity(&self, cart: CartId, limit: usize) -> Result<Vec<ActivityEvent>> {
+        if !(1..=MAX_ACTIVITY_PAGE).contains(&limit) {
+            return Err(Refusal::new(
+                ErrorCode::InvalidField,
+                format!("limit is 1 to {MAX_ACTIVITY_PAGE}"),
+            )
+            .into());
+        }
+        Ok(self.changes.recent_activity(cart, limit).await?)
+    }
+
+    /// Sends a command to the cart's room and waits for its answer; a room
+    /// that cannot answer (shutting down, storage failing) is `unavailable`.
+    async fn ask_room<T>(
+        &self,
+        cart: CartId,
+        cmd: impl FnOnce(oneshot::Sender<T>) -> RoomCmd,
+    ) -> Result<T> {
+        let (reply, rx) = oneshot::channel();
+        self.rooms
+            .send(cart, cmd(reply))
+            .await
+            .map_err(|_| Refusal::unavailable())?;
+        Ok(rx.await.map_err(|_| Refusal::unavailable())?)
+    }
+}

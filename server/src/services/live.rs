@@ -1,0 +1,84 @@
+//! The live WebSocket connections of this node, by id, with the session
+//! each was opened with: signing out ends that session's sockets at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cartroom_protocol::ConnId;
+use dashmap::DashMap;
+use tokio_util::sync::CancellationToken;
+
+/// One live connection, as the rest of the node sees it.
+#[derive(Debug)]
+struct Live {
+    token_hash: String,
+    /// Cancelled when its session ends; the connection closes with 4001.
+    ended: CancellationToken,
+}
+
+/// Every live connection of the node, bounded.
+#[derive(Debug)]
+pub struct LiveConnections {
+    by_id: DashMap<ConnId, Live>,
+    next_id: AtomicU64,
+    max: usize,
+}
+
+/// A place among the live connections; leaving it (drop) frees it.
+#[derive(Debug)]
+pub struct Registration {
+    live: Arc<LiveConnections>,
+    pub id: ConnId,
+    /// Cancelled when the connection's session ends.
+    pub ended: CancellationToken,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.live.by_id.remove(&self.id);
+        metrics::gauge!("cartroom_connections").decrement(1.0);
+    }
+}
+
+impl LiveConnections {
+    pub fn new(max: usize) -> Self {
+        Self {
+            by_id: DashMap::new(),
+            next_id: AtomicU64::new(1),
+            max,
+        }
+    }
+
+    /// Whether another connection would go over the bound.
+    pub fn is_full(&self) -> bool {
+        self.by_id.len() >= self.max
+    }
+
+    /// Registers a connection opened with the session `token_hash`.
+    pub fn register(self: &Arc<Self>, token_hash: &str) -> Registration {
+        let id = ConnId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let ended = CancellationToken::new();
+        self.by_id.insert(
+            id,
+            Live {
+                token_hash: token_hash.to_owned(),
+                ended: ended.clone(),
+            },
+        );
+        metrics::gauge!("cartroom_connections").increment(1.0);
+        Registration {
+            live: self.clone(),
+            id,
+            ended,
+        }
+    }
+
+    /// Ends every connection of a session.
+    pub fn end_session(&self, token_hash: &str) {
+        for live in self.by_id.iter() {
+            if live.token_hash == token_hash {
+                live.ended.cancel();
+            }
+        }
+    }
+}

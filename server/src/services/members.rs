@@ -1,0 +1,139 @@
+//! Members of a cart. Membership lives in the store; every change is then
+//! told to the cart's room, so that live connections follow at once and the
+//! change becomes an activity event.
+
+use std::sync::Arc;
+
+use cartroom_protocol::http::Member;
+use cartroom_protocol::{CartId, ErrorCode, MemberRole, UserId};
+
+use super::error::{Result, ServiceError};
+use crate::cart::Actor;
+use crate::clock::Clock;
+use crate::refusal::Refusal;
+use crate::room::{RoomCmd, Rooms};
+use crate::store::{Accounts, MemberChange, MemberChangeError, Memberships};
+
+/// Members of one cart.
+pub const MAX_MEMBERS: usize = 100;
+
+/// Memberships of carts.
+pub struct MemberService {
+    members: Arc<dyn Memberships>,
+    accounts: Arc<dyn Accounts>,
+    rooms: Arc<Rooms>,
+    clock: Arc<dyn Clock>,
+}
+
+impl MemberService {
+    pub fn new(
+        members: Arc<dyn Memberships>,
+        accounts: Arc<dyn Accounts>,
+        rooms: Arc<Rooms>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            members,
+            accounts,
+            rooms,
+            clock,
+        }
+    }
+
+    pub async fn list(&self, cart: CartId) -> Result<Vec<Member>> {
+        Ok(self.members.list_members(cart).await?)
+    }
+
+    /// Adds the account with this e-mail under `role` (or sets its role).
+    pub async fn add(
+        &self,
+        cart: CartId,
+        by: &Actor,
+        email: &str,
+        role: MemberRole,
+    ) -> Result<Member> {
+        let email = email.trim().to_lowercase();
+        let Some((user, _)) = self.accounts.user_by_email(&email).await? else {
+            return Err(Refusal::new(
+                ErrorCode::UserNotFound,
+                format!("no account with the e-mail {email}"),
+            )
+            .into());
+        };
+        self.change(cart, by, user.id, Some(role), true).await?;
+        Ok(Member {
+            user_id: user.id,
+            name: user.name,
+            email: user.email,
+            role,
+        })
+    }
+
+    /// Changes the role of an existing member.
+    pub async fn set_role(
+        &self,
+        cart: CartId,
+        by: &Actor,
+        user: UserId,
+        role: MemberRole,
+    ) -> Result<Member> {
+        self.change(cart, by, user, Some(role), false).await?;
+        self.list(cart)
+            .await?
+            .into_iter()
+            .find(|m| m.user_id == user)
+            .ok_or_else(|| no_member().into())
+    }
+
+    /// Removes a member (or lets one leave).
+    pub async fn remove(&self, cart: CartId, by: &Actor, user: UserId) -> Result<()> {
+        self.change(cart, by, user, None, false).await
+    }
+
+    async fn change(
+        &self,
+        cart: CartId,
+        by: &Actor,
+        user: UserId,
+        role: Option<MemberRole>,
+        add_if_missing: bool,
+    ) -> Result<()> {
+        let member_name = self.accounts.user_name(user).await?.ok_or_else(no_member)?;
+        let was_member = self.members.role_of(cart, user).await?.is_some();
+        self.members
+            .change_member(MemberChange {
+                cart,
+                user,
+                role,
+                add_if_missing,
+                max_members: MAX_MEMBERS,
+                now_ms: self.clock.now_ms(),
+            })
+            .await
+            .map_err(refusal_of)?;
+        let cmd = RoomCmd::MemberChanged {
+            user_id: user,
+            member_name,
+            role,
+            added: !was_member,
+            by: by.clone(),
+        };
+        // The change is made; a room that cannot take the note now misses only the feed entry.
+        let _ = self.rooms.send(cart, cmd).await;
+        Ok(())
+    }
+}
+
+fn no_member() -> Refusal {
+    Refusal::new(ErrorCode::UserNotFound, "no such member")
+}
+
+fn refusal_of(e: MemberChangeError) -> ServiceError {
+    let code = match e {
+        MemberChangeError::LastAdmin => ErrorCode::LastAdmin,
+        MemberChangeError::NotMember => ErrorCode::UserNotFound,
+        MemberChangeError::TooMany(_) => ErrorCode::InvalidField,
+        MemberChangeError::Store(e) => return e.into(),
+    };
+    Refusal::new(code, e.to_string()).into()
+}

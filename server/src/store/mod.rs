@@ -1,0 +1,178 @@
+//! Durable state, behind one trait per aggregate: accounts, sessions,
+//! memberships, carts, the catalog, and each cart's change log with its
+//! commit queue.
+//!
+//! [`sqlite`] is the implementation a node runs on (WAL, a group-commit
+//! writer); [`memory`] keeps everything in memory, for tests of the room and
+//! the services that need no disk. No SQL lives outside `sqlite/`, so that a
+//! Postgres implementation is a new folder, not a change to its callers.
+//!
+//! The traits assume other writers may exist: the `(cart, seq)` key of the
+//! change log refuses a second change at a position, so two rooms of one
+//! cart can never both commit.
+
+pub mod error;
+pub mod memory;
+pub mod records;
+pub mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use cartroom_protocol::http::{CartSummary, Member, User};
+use cartroom_protocol::{ActivityEvent, CartId, MemberRole, UserId};
+
+use crate::catalog::Catalog;
+pub use error::{CommitError, MemberChangeError, Result, StoreError};
+pub use records::{CartState, ChangeRecord, LoadLimits, MemberChange, NewCart, Snapshot};
+
+/// Resolves once a queued write is durable (or has failed).
+pub type CommitTicket = Pin<Box<dyn Future<Output = Result<(), CommitError>> + Send>>;
+
+/// User accounts.
+#[async_trait]
+pub trait Accounts: Send + Sync {
+    /// Inserts a user; false when the e-mail is taken.
+    async fn insert_user(
+        &self,
+        user: &User,
+        password_hash: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool>;
+
+    /// Turns a guest into a registered account, keeping its id (and so its
+    /// carts). False when the e-mail is taken.
+    async fn upgrade_guest(
+        &self,
+        id: UserId,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+    ) -> Result<bool>;
+
+    /// The user with this (lower-cased) e-mail, and its password hash.
+    async fn user_by_email(&self, email: &str) -> Result<Option<(User, Option<String>)>>;
+
+    /// A user's display name.
+    async fn user_name(&self, id: UserId) -> Result<Option<String>>;
+}
+
+/// Sessions, known only by the hash of their token.
+#[async_trait]
+pub trait Sessions: Send + Sync {
+    async fn insert_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        now_ms: i64,
+        expires_at: i64,
+    ) -> Result<()>;
+
+    /// The user of an unexpired session.
+    async fn session_user(&self, token_hash: &str, now_ms: i64) -> Result<Option<User>>;
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    /// Forgets expired sessions; returns how many.
+    async fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64>;
+}
+
+/// Who is a member of which cart, with which role.
+#[async_trait]
+pub trait Memberships: Send + Sync {
+    /// The user's role in the cart; `None` when not a member (or no cart).
+    async fn role_of(&self, cart: CartId, user: UserId) -> Result<Option<MemberRole>>;
+
+    /// Members in the order they joined.
+    async fn list_members(&self, cart: CartId) -> Result<Vec<Member>>;
+
+    /// Sets, adds or removes a membership atomically, so that two admins
+    /// demoting each other cannot leave the cart without one.
+    async fn change_member(&self, change: MemberChange) -> Result<(), MemberChangeError>;
+}
+
+/// Carts as rows: created, listed, deleted. Their documents live in the
+/// [`ChangeLog`].
+#[async_trait]
+pub trait Carts: Send + Sync {
+    /// Creates the cart, its creator as admin and its first snapshot, atomically.
+    async fn create_cart(&self, cart: NewCart<'_>) -> Result<()>;
+
+    /// Carts this user has created (to bound them).
+    async fn count_created_carts(&self, user: UserId) -> Result<usize>;
+
+    /// The carts the user is a member of, most recently changed first.
+    async fn list_carts(&self, user: UserId) -> Result<Vec<CartSummary>>;
+
+    async fn delete_cart(&self, cart: CartId) -> Result<()>;
+}
+
+/// The store and its products.
+#[async_trait]
+pub trait CatalogStore: Send + Sync {
+    /// Writes the store and its listings unless the store exists; true when written.
+    async fn seed(&self, catalog: &Catalog) -> Result<bool>;
+
+    /// The first store and its listings in catalog order; `None` when there is none.
+    async fn load_catalog(&self) -> Result<Option<Catalog>>;
+}
+
+/// Each cart's change log, snapshots, applied op ids and activity, with the
+/// queue that makes writes durable.
+#[async_trait]
+pub trait ChangeLog: Send + Sync {
+    /// What a room needs to load the cart; `None` when there is no such cart.
+    async fn load_cart(&self, cart: CartId, limits: LoadLimits) -> Result<Option<CartState>>;
+
+    /// Queues a change (waiting while the queue is full); the ticket
+    /// resolves once it is committed. Records queued one after another by one
+    /// room commit in that order.
+    async fn append(&self, record: ChangeRecord) -> CommitTicket;
+
+    /// Queues an activity event that is not a change (chat, membership).
+    async fn append_activity(&self, cart: CartId, event: ActivityEvent) -> CommitTicket;
+
+    /// Queues a compaction unless the queue is full; false means "later".
+    fn try_snapshot(&self, snapshot: Snapshot) -> bool;
+
+    /// The latest `limit` activity events of a cart, oldest first.
+    async fn recent_activity(&self, cart: CartId, limit: usize) -> Result<Vec<ActivityEvent>>;
+}
+
+/// Whether the storage answers.
+#[async_trait]
+pub trait Health: Send + Sync {
+    async fn check(&self) -> Result<()>;
+}
+
+/// One handle per aggregate, as the composition root hands them out.
+#[derive(Clone)]
+pub struct Stores {
+    pub accounts: Arc<dyn Accounts>,
+    pub sessions: Arc<dyn Sessions>,
+    pub members: Arc<dyn Memberships>,
+    pub carts: Arc<dyn Carts>,
+    pub catalog: Arc<dyn CatalogStore>,
+    pub changes: Arc<dyn ChangeLog>,
+    pub health: Arc<dyn Health>,
+}
+
+impl Stores {
+    /// Every handle served by one backend that implements them all.
+    pub fn from_backend<B>(backend: Arc<B>) -> Self
+    where
+        B: Accounts + Sessions + Memberships + Carts + CatalogStore + ChangeLog + Health + 'static,
+    {
+        Self {
+            accounts: backend.clone(),
+            sessions: backend.clone(),
+            members: backend.clone(),
+            carts: backend.clone(),
+            catalog: backend.clone(),
+            changes: backend.clone(),
+            health: backend,
+        }
+    }
+}

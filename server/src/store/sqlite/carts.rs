@@ -1,0 +1,79 @@
+//! Cart rows: created with their admin and first snapshot, listed, deleted.
+
+use async_trait::async_trait;
+use cartroom_protocol::http::CartSummary;
+use cartroom_protocol::{CartId, MemberRole, UserId};
+use sqlx::Row;
+
+use super::changelog::put_snapshot;
+use super::{SqliteStore, parse_id, parse_role};
+use crate::store::{Carts, NewCart, Result};
+
+#[async_trait]
+impl Carts for SqliteStore {
+    async fn create_cart(&self, cart: NewCart<'_>) -> Result<()> {
+        let id = cart.id.to_string();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO carts (id, store_id, name, created_by, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(cart.store_id)
+        .bind(cart.name)
+        .bind(cart.creator.to_string())
+        .bind(cart.now_ms)
+        .bind(cart.now_ms)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO members (cart_id, user_id, role, added_at) VALUES (?, ?, ?, ?)")
+            .bind(&id)
+            .bind(cart.creator.to_string())
+            .bind(MemberRole::Admin.as_str())
+            .bind(cart.now_ms)
+            .execute(&mut *tx)
+            .await?;
+        put_snapshot(&mut tx, &id, 0, cart.snapshot).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn count_created_carts(&self, user: UserId) -> Result<usize> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM carts WHERE created_by = ?")
+            .bind(user.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count as usize)
+    }
+
+    async fn list_carts(&self, user: UserId) -> Result<Vec<CartSummary>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.name, m.role, c.subtotal, s.currency, c.line_count
+             FROM members m JOIN carts c ON c.id = m.cart_id JOIN stores s ON s.id = c.store_id
+             WHERE m.user_id = ? ORDER BY c.updated_at DESC",
+        )
+        .bind(user.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CartSummary {
+                    id: parse_id(r.get::<&str, _>("id"))?,
+                    name: r.get("name"),
+                    role: parse_role(r.get("role"))?,
+                    subtotal: r.get("subtotal"),
+                    currency: r.get("currency"),
+                    line_count: r.get("line_count"),
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_cart(&self, cart: CartId) -> Result<()> {
+        sqlx::query("DELETE FROM carts WHERE id = ?")
+            .bind(cart.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,92 @@
+//! The SQLite implementation of every store trait: one database file under
+//! the data dir, in WAL mode, created and migrated on open.
+//!
+//! Reads go through the pool. Every write of the change log goes through
+//! the group-commit writer ([`writer`]), so that many edits share one fsync.
+//! The SQL of each aggregate is in its own file and written once.
+
+mod accounts;
+mod carts;
+mod catalog;
+mod changelog;
+mod members;
+mod sessions;
+mod writer;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cartroom_protocol::MemberRole;
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{Health, Result, StoreError};
+use crate::config::{Config, SqliteSync};
+use writer::WriterHandle;
+
+/// The database behind every store trait on one node.
+pub struct SqliteStore {
+    pool: SqlitePool,
+    writer: WriterHandle,
+    writer_task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// Connection options for the database file under the data dir.
+pub fn connect_options(config: &Config) -> SqliteConnectOptions {
+    let synchronous = match config.sqlite_sync {
+        SqliteSync::Full => SqliteSynchronous::Full,
+        SqliteSync::Normal => SqliteSynchronous::Normal,
+    };
+    SqliteConnectOptions::new()
+        .filename(config.data_dir.join("cartroom.sqlite3"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(synchronous)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating) the database and starts the writer.
+    pub async fn open(config: &Config) -> Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(connect_options(config))
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        let (writer, writer_task) = writer::spawn(pool.clone(), config.commit_batch);
+        Ok(Self {
+            pool,
+            writer,
+            writer_task: tokio::sync::Mutex::new(Some(writer_task)),
+        })
+    }
+
+    /// Lets the writer finish what was queued, then closes the pool.
+    pub async fn close(&self) {
+        self.writer.stop().await;
+        if let Some(task) = self.writer_task.lock().await.take() {
+            let _ = task.await;
+        }
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Health for SqliteStore {
+    async fn check(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+fn parse_id<T: FromStr>(s: &str) -> Result<T> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("bad id {s:?}")))
+}
+
+fn parse_role(s: &str) -> Result<MemberRole> {
+    MemberRole::parse(s).ok_or_else(|| StoreError::Corrupt(format!("bad role {s:?}")))
+}

@@ -1,0 +1,169 @@
+//! The WebSocket endpoint `/ws`: one reader loop and one writer task per
+//! connection.
+//!
+//! The handshake is authenticated (401 before any upgrade) and checks
+//! `Origin` (403), so a page on another site cannot ride a shopper's cookie.
+//! The reader parses, rate-limits and routes messages to rooms; the writer
+//! drains the bounded outbound queue that rooms fill, pings, and closes the
+//! socket with the documented code when the reader, a room (slow consumer),
+//! a sign-out or shutdown asks for it.
+//!
+//! # Layout
+//! - [`origin`]: which pages may open a socket.
+//! - [`conn`]: a connection as rooms see it (a [`Subscriber`](crate::room::Subscriber)).
+//! - [`reader`], [`writer`]: the two halves of a connection.
+
+pub mod conn;
+pub mod origin;
+pub mod reader;
+pub mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::http::header::ORIGIN;
+use axum::response::{IntoResponse, Response};
+use cartroom_protocol::limits::MAX_FRAME_BYTES;
+use cartroom_protocol::{ErrorCode, PROTOCOL_VERSION, ServerMsg};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::app::AppState;
+use crate::http::error::AppError;
+use crate::http::extract::SignedIn;
+use crate::http::session::TokenSource;
+use crate::room::{Frame, RoomCmd, Subscriber};
+use conn::Conn;
+use origin::origin_allowed;
+use reader::Reader;
+use writer::{CloseSignals, write_loop};
+
+/// Frames queued for one connection before it counts as a slow consumer.
+pub const OUTBOUND_QUEUE: usize = 1024;
+/// How often the server pings.
+pub const PING_EVERY: Duration = Duration::from_secs(20);
+/// Silence after which the connection is closed with 4002.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Messages dropped by the rate limit before the connection is closed with 4029.
+pub const MAX_DROPPED: u32 = 200;
+/// How long a closing connection waits for the client's close answer.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// How long the writer may take to flush the close frame.
+const WRITER_GRACE: Duration = Duration::from_secs(5);
+/// Frames are gathered up to this size before a write; a flush sends the rest.
+const WRITE_BUFFER: usize = 8 * 1024;
+/// Socket read buffer: small, since client messages are small and there may
+/// be tens of thousands of sockets.
+const READ_BUFFER: usize = 4 * 1024;
+
+pub async fn handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let forbidden = || {
+        AppError::new(
+            ErrorCode::Forbidden,
+            "this origin may not open a Cartroom socket",
+        )
+        .into_response()
+    };
+    if !origin_allowed(&headers, &state.config.allowed_origins) {
+        return forbidden();
+    }
+    let signed_in = match SignedIn::from_headers(&state, &headers).await {
+        Ok(signed_in) => signed_in,
+        Err(e) => return e.into_response(),
+    };
+    // A cookie rides along with any page's request, so it needs a checked Origin.
+    if signed_in.source == TokenSource::Cookie && !headers.contains_key(ORIGIN) {
+        return forbidden();
+    }
+    if state.services.live.is_full() {
+        return AppError::new(
+            ErrorCode::Unavailable,
+            "this server holds as many connections as it may; try again later",
+        )
+        .into_response();
+    }
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .on_upgrade(move |socket| {
+            let tracker = state.lifecycle.tracker.clone();
+            tracker.track_future(serve(state, socket, signed_in))
+        })
+}
+
+async fn serve(state: AppState, socket: WebSocket, signed_in: SignedIn) {
+    let registration = state.services.live.register(&signed_in.session.token_hash);
+    let conn_id = registration.id;
+    let user = &signed_in.session.user;
+    let span = tracing::info_span!("conn", %conn_id, user_id = %user.id);
+    async {
+        let (sink, mut stream) = socket.split();
+        let (outbound, outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
+        let conn = Arc::new(Conn {
+            id: conn_id,
+            actor: signed_in.actor(),
+            outbound,
+            too_slow: CancellationToken::new(),
+        });
+        conn.deliver(Frame::msg(&ServerMsg::Hello {
+            protocol: PROTOCOL_VERSION,
+            conn_id,
+            user_id: user.id,
+            name: user.name.clone(),
+        }));
+        let (close_tx, close_rx) = mpsc::channel(1);
+        let signals = CloseSignals {
+            too_slow: conn.too_slow.clone(),
+            session_ended: registration.ended.clone(),
+            shutdown: state.lifecycle.shutdown.clone(),
+        };
+        let writer =
+            tokio::spawn(write_loop(sink, outbound_rx, close_rx, signals).in_current_span());
+        let mut reader = Reader::new(state.clone(), conn.clone());
+        let close = reader.run(&mut stream, &registration.ended).await;
+        tracing::debug!(?close, "reader finished");
+        let server_closes = close.is_some()
+            || state.lifecycle.shutdown.is_cancelled()
+            || conn.too_slow.is_cancelled()
+            || registration.ended.is_cancelled();
+        if let Some(close) = close {
+            let _ = close_tx.send(close).await;
+        }
+        if server_closes {
+            // Read (and drop) until the client answers the close: closing a TCP
+            // socket with unread input resets it, and the reset would destroy
+            // the close frame and whatever was queued before it.
+            let drain = async {
+                while let Some(Ok(msg)) = stream.next().await {
+                    if matches!(msg, Message::Close(_)) {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(CLOSE_GRACE, drain).await;
+        }
+        drop(close_tx);
+        // A room that has unloaded has forgotten this connection already.
+        for cart in reader.subscriptions.drain() {
+            let cmd = RoomCmd::Unsubscribe {
+                conn_id,
+                notify: false,
+            };
+            state.services.rooms.send_if_loaded(cart, cmd).await;
+        }
+        let _ = tokio::time::timeout(WRITER_GRACE, writer).await;
+        tracing::debug!("connection closed");
+    }
+    .instrument(span)
+    .await;
+}

@@ -1,0 +1,278 @@
+//! The reading half of a connection: rate-limits, parses, checks what
+//! needs no room (bounds, subscriptions) and routes each message to its
+//! cart's room.
+
+use std::collections::HashSet;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use automerge::ChangeHash;
+use axum::extract::ws::{Message, WebSocket};
+use cartroom_protocol::limits::{
+    MAX_CHAT_CHARS, MAX_HEADS, MAX_PRESENCE_STATUS_CHARS, MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    RATE_BURST, RATE_PER_SECOND,
+};
+use cartroom_protocol::{CartId, ClientMsg, CloseCode, ErrorCode, Heads, ServerMsg};
+use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
+use governor::{Quota, RateLimiter};
+use tokio_util::sync::CancellationToken;
+
+use super::conn::Conn;
+use super::writer::Close;
+use super::{IDLE_TIMEOUT, MAX_DROPPED};
+use crate::app::AppState;
+use crate::refusal::Refusal;
+use crate::room::{Frame, OpOrigin, RoomCmd, Subscriber};
+use crate::services::ServiceError;
+
+/// The reading side of one connection.
+pub struct Reader {
+    pub state: AppState,
+    pub conn: Arc<Conn>,
+    /// The carts this connection subscribed to (asked; the room may still refuse).
+    pub subscriptions: HashSet<CartId>,
+    /// Messages dropped by the rate limit so far.
+    dropped: u32,
+}
+
+impl Reader {
+    pub fn new(state: AppState, conn: Arc<Conn>) -> Self {
+        Self {
+            state,
+            conn,
+            subscriptions: HashSet::new(),
+            dropped: 0,
+        }
+    }
+
+    /// Reads until the socket ends; returns the close to send, if any.
+    pub async fn run(
+        &mut self,
+        stream: &mut SplitStream<WebSocket>,
+        session_ended: &CancellationToken,
+    ) -> Option<Close> {
+        let quota = Quota::per_second(NonZeroU32::new(RATE_PER_SECOND).expect("non-zero"))
+            .allow_burst(NonZeroU32::new(RATE_BURST).expect("non-zero"));
+        let limiter = RateLimiter::direct(quota);
+        let shutdown = self.state.lifecycle.shutdown.clone();
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => return None,
+                _ = self.conn.too_slow.cancelled() => return None,
+                _ = session_ended.cancelled() => return None,
+                next = tokio::time::timeout(IDLE_TIMEOUT, stream.next()) => next,
+            };
+            let msg = match next {
+                Err(_) => return Some((CloseCode::Timeout, "no traffic for 60 s")),
+                Ok(None) => return None,
+                Ok(Some(Err(e))) => return read_error_close(e),
+                Ok(Some(Ok(msg))) => msg,
+            };
+            match msg {
+                Message::Text(text) => {
+                    if limiter.check().is_err() {
+                        self.dropped += 1;
+                        metrics::counter!("cartroom_rate_limited_total").increment(1);
+                        if self.dropped > MAX_DROPPED {
+                            return Some((
+                                CloseCode::RateLimitExceeded,
+                                "kept sending over the rate limit",
+                            ));
+                        }
+                        self.refuse(
+                            ErrorCode::RateLimited,
+                            format!("slow down: at most {RATE_PER_SECOND} messages a second"),
+                            None,
+                        );
+                        continue;
+                    }
+                    match serde_json::from_str::<ClientMsg>(&text) {
+                        Ok(msg) => self.handle(msg).await,
+                        Err(e) => {
+                            let mut message = format!("not a protocol v1 message: {e}");
+                            message.truncate(300);
+                            self.refuse(ErrorCode::BadMessage, message, None);
+                        }
+                    }
+                }
+                Message::Binary(_) => {
+                    return Some((CloseCode::ProtocolError, "clients send text frames only"));
+                }
+                Message::Close(_) => return None,
+                Message::Ping(_) | Message::Pong(_) => {}
+            }
+        }
+    }
+
+    fn refuse(&self, code: ErrorCode, message: impl Into<String>, cart_id: Option<CartId>) {
+        self.conn
+            .deliver(Frame::refusal(&Refusal::new(code, message), cart_id, None));
+    }
+
+    async fn to_room(&self, cart: CartId, cmd: RoomCmd) {
+        if self.state.services.rooms.send(cart, cmd).await.is_err() {
+            self.refuse(
+                ErrorCode::Unavailable,
+                "the server is shutting down",
+                Some(cart),
+            );
+        }
+    }
+
+    /// Refuses a message naming a cart this connection is not subscribed to.
+    fn check_subscribed(&self, cart_id: CartId) -> bool {
+        if self.subscriptions.contains(&cart_id) {
+            return true;
+        }
+        self.refuse(
+            ErrorCode::NotSubscribed,
+            "subscribe to this cart first",
+            Some(cart_id),
+        );
+        false
+    }
+
+    async fn handle(&mut self, msg: ClientMsg) {
+        match msg {
+            ClientMsg::Subscribe { cart_id, heads } => self.subscribe(cart_id, heads).await,
+            ClientMsg::Unsubscribe { cart_id } => {
+                if !self.check_subscribed(cart_id) {
+                    return;
+                }
+                self.subscriptions.remove(&cart_id);
+                let conn_id = self.conn.id;
+                self.to_room(
+                    cart_id,
+                    RoomCmd::Unsubscribe {
+                        conn_id,
+                        notify: true,
+                    },
+                )
+                .await;
+            }
+            ClientMsg::Op { cart_id, op_id, op } => {
+                if !self.subscriptions.contains(&cart_id) {
+                    let refusal =
+                        Refusal::new(ErrorCode::NotSubscribed, "subscribe to this cart first");
+                    self.conn
+                        .deliver(Frame::refusal(&refusal, Some(cart_id), Some(op_id)));
+                    return;
+                }
+                let origin = OpOrigin::Subscriber(self.conn.clone());
+                self.to_room(cart_id, RoomCmd::Op { origin, op_id, op })
+                    .await;
+            }
+            ClientMsg::Presence { cart_id, status } => {
+                if !self.check_subscribed(cart_id) {
+                    return;
+                }
+                if status
+                    .as_ref()
+                    .is_some_and(|s| s.chars().count() > MAX_PRESENCE_STATUS_CHARS)
+                {
+                    return self.refuse(
+                        ErrorCode::InvalidField,
+                        format!(
+                            "a presence status has at most {MAX_PRESENCE_STATUS_CHARS} characters"
+                        ),
+                        Some(cart_id),
+                    );
+                }
+                let conn_id = self.conn.id;
+                self.to_room(cart_id, RoomCmd::Presence { conn_id, status })
+                    .await;
+            }
+            ClientMsg::Chat { cart_id, text } => {
+                if !self.check_subscribed(cart_id) {
+                    return;
+                }
+                let chars = text.trim().chars().count();
+                if chars == 0 || chars > MAX_CHAT_CHARS {
+                    return self.refuse(
+                        ErrorCode::InvalidField,
+                        format!("a chat message has 1 to {MAX_CHAT_CHARS} characters"),
+                        Some(cart_id),
+                    );
+                }
+                let conn = self.conn.clone();
+                self.to_room(cart_id, RoomCmd::Chat { conn, text }).await;
+            }
+            ClientMsg::Ping { nonce } => {
+                self.conn.deliver(Frame::msg(&ServerMsg::Pong { nonce }));
+            }
+        }
+    }
+
+    async fn subscribe(&mut self, cart_id: CartId, heads: Option<Heads>) {
+        if !self.subscriptions.contains(&cart_id)
+            && self.subscriptions.len() >= MAX_SUBSCRIPTIONS_PER_CONNECTION
+        {
+            return self.refuse(
+                ErrorCode::TooManySubscriptions,
+                format!("at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} carts per connection"),
+                Some(cart_id),
+            );
+        }
+        let heads = match heads {
+            None => None,
+            Some(Heads(heads)) if heads.len() > MAX_HEADS => {
+                return self.refuse(
+                    ErrorCode::InvalidField,
+                    format!("at most {MAX_HEADS} heads"),
+                    Some(cart_id),
+                );
+            }
+            Some(Heads(heads)) => match heads
+                .iter()
+                .map(|h| h.parse::<ChangeHash>())
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(heads) => Some(heads),
+                Err(_) => {
+                    return self.refuse(
+                        ErrorCode::InvalidField,
+                        "heads are 64-digit hex change hashes",
+                        Some(cart_id),
+                    );
+                }
+            },
+        };
+        let role = match self
+            .state
+            .services
+            .carts
+            .role_of(cart_id, &self.conn.actor)
+            .await
+        {
+            Ok(role) => role,
+            Err(ServiceError::Refused(refusal)) => {
+                return self.refuse(refusal.code, refusal.message, Some(cart_id));
+            }
+            Err(ServiceError::Store(e)) => {
+                tracing::error!(error = %e, "membership lookup failed");
+                return self.refuse(
+                    ErrorCode::Unavailable,
+                    "try again in a moment",
+                    Some(cart_id),
+                );
+            }
+        };
+        self.subscriptions.insert(cart_id);
+        let conn = self.conn.clone();
+        self.to_room(cart_id, RoomCmd::Subscribe { conn, role, heads })
+            .await;
+    }
+}
+
+/// A read error: an oversized message gets 1009, anything else just ends.
+fn read_error_close(e: axum::Error) -> Option<Close> {
+    tracing::debug!(error = %e, "socket read failed");
+    let inner = e.into_inner();
+    match inner.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
+        Some(tokio_tungstenite::tungstenite::Error::Capacity(_)) => {
+            Some((CloseCode::MessageTooBig, "messages are at most 64 KiB"))
+        }
+        _ => None,
+    }
+}
