@@ -12,12 +12,14 @@ use crate::messages::{ActivityEvent, Capability, MemberRole, Op};
 
 /// `{"error":{"code","message"}}`: every refused request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// The stable code and the words of a refusal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,
@@ -25,6 +27,7 @@ pub struct ErrorDetail {
 
 /// A user account, guest or registered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct User {
     pub id: UserId,
     /// `null` for a guest.
@@ -35,6 +38,7 @@ pub struct User {
 
 /// `POST /api/auth/signup`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
     pub email: String,
@@ -44,6 +48,7 @@ pub struct SignupRequest {
 
 /// `POST /api/auth/signin`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct SigninRequest {
     pub email: String,
@@ -52,6 +57,7 @@ pub struct SigninRequest {
 
 /// `POST /api/auth/guest`; the body is optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct GuestRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,6 +66,7 @@ pub struct GuestRequest {
 
 /// The answer of every request that starts a session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SessionResponse {
     pub user: User,
     /// Send as `Authorization: Bearer <token>`.
@@ -70,12 +77,14 @@ pub struct SessionResponse {
 
 /// `GET /api/me`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct MeResponse {
     pub user: User,
 }
 
 /// A store selling from its catalog.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct StoreInfo {
     pub id: String,
     pub name: String,
@@ -84,6 +93,7 @@ pub struct StoreInfo {
 
 /// A lower unit price once a group buys at least `min_quantity`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct GroupBuy {
     pub min_quantity: i64,
     pub price: i64,
@@ -91,6 +101,7 @@ pub struct GroupBuy {
 
 /// One product of the catalog.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Product {
     pub sku: String,
     pub name: String,
@@ -104,12 +115,14 @@ pub struct Product {
 
 /// `GET /api/catalog`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CatalogResponse {
     pub products: Vec<Product>,
 }
 
 /// `POST /api/carts` and `PATCH /api/carts/{id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct NameRequest {
     pub name: String,
@@ -117,10 +130,13 @@ pub struct NameRequest {
 
 /// A cart as listed for one of its members.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CartSummary {
     pub id: CartId,
     pub name: String,
     pub role: MemberRole,
+    /// What the role allows (see `Capability`).
+    pub capabilities: Vec<Capability>,
     pub subtotal: i64,
     pub currency: String,
     pub line_count: i64,
@@ -128,12 +144,14 @@ pub struct CartSummary {
 
 /// `GET /api/carts`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CartsResponse {
     pub carts: Vec<CartSummary>,
 }
 
 /// One line of the JSON view of a cart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LineView {
     pub line_id: String,
     pub sku: String,
@@ -149,6 +167,7 @@ pub struct LineView {
 
 /// One open suggestion of the JSON view of a cart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SuggestionView {
     pub suggestion_id: String,
     pub sku: String,
@@ -167,6 +186,7 @@ pub struct SuggestionView {
 /// The server's JSON view of a cart document (lines and suggestions sorted
 /// by key).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CartView {
     pub name: String,
     pub note: String,
@@ -180,6 +200,7 @@ pub struct CartView {
 
 /// `GET /api/carts/{id}`: the view, and what the caller may do in it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CartResponse {
     pub id: CartId,
     pub role: MemberRole,
@@ -190,6 +211,7 @@ pub struct CartResponse {
 
 /// `POST /api/carts/{id}/ops`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct OpRequest {
     pub op_id: OpId,
@@ -198,6 +220,7 @@ pub struct OpRequest {
 
 /// The answer to an accepted op.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OpAck {
     pub op_id: OpId,
     /// The document's heads right after the op.
@@ -208,6 +231,7 @@ pub struct OpAck {
 
 /// `GET /api/carts/{id}/activity`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ActivityResponse {
     /// Oldest first.
     pub activity: Vec<ActivityEvent>,
@@ -215,6 +239,7 @@ pub struct ActivityResponse {
 
 /// A member of a cart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Member {
     pub user_id: UserId,
     pub name: String,
@@ -224,12 +249,14 @@ pub struct Member {
 
 /// `GET /api/carts/{id}/members`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct MembersResponse {
     pub members: Vec<Member>,
 }
 
 /// `POST /api/carts/{id}/members`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct AddMemberRequest {
     pub email: String,
@@ -238,6 +265,7 @@ pub struct AddMemberRequest {
 
 /// `PATCH /api/carts/{id}/members/{user_id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct RoleRequest {
     pub role: MemberRole,

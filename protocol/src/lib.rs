@@ -14,6 +14,8 @@
 //! - [`frame`]: the binary frame codec.
 //! - [`codes`]: stable error codes and WebSocket close codes.
 //! - [`limits`]: the bounds every frame and field must respect.
+//! - `typescript` (tests only): renders the wire types as the web client's
+//!   TypeScript types in `web-client/src/generated/` and checks they are current.
 //!
 //! This crate does no I/O; the server, the client library, the load tester and
 //! the tests share it.
@@ -24,6 +26,8 @@ pub mod http;
 pub mod ids;
 pub mod limits;
 pub mod messages;
+#[cfg(test)]
+mod typescript;
 
 pub use codes::{CloseCode, ErrorCode};
 pub use frame::{BinaryFrame, FrameError, FrameKind};

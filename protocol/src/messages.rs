@@ -7,6 +7,7 @@ use crate::ids::{CartId, ConnId, Heads, LineId, OpId, SuggestionId, UserId};
 
 /// A member's role in one cart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MemberRole {
     /// Sees the cart, suggests, votes and chats.
@@ -42,6 +43,7 @@ impl MemberRole {
 /// allows with `subscribed` and `role_changed`; clients show or hide controls
 /// from it rather than from a role table of their own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Capability {
     /// See the cart live, its presence and activity.
@@ -66,6 +68,7 @@ pub enum Capability {
 
 /// Client to server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMsg {
     /// Join a cart's room. With `heads` (hex change hashes the client already
@@ -100,6 +103,7 @@ pub enum ClientMsg {
 
 /// A cart operation, tagged by `"kind"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Op {
     /// Add `quantity` of a product; adds to the existing line of that sku.
@@ -152,6 +156,7 @@ impl Op {
 
 /// Which kind of Automerge bytes follow a `subscribed` message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncPayload {
     /// A whole saved document (`Automerge.load`).
@@ -163,6 +168,7 @@ pub enum SyncPayload {
 
 /// Who is in a cart's room right now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PresenceEntry {
     pub user_id: UserId,
     pub name: String,
@@ -175,6 +181,7 @@ pub struct PresenceEntry {
 
 /// One entry of a cart's activity feed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ActivityEvent {
     /// Increasing per cart.
     pub seq: i64,
@@ -193,6 +200,7 @@ pub struct ActivityEvent {
 
 /// Server to client.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
     /// First message on every connection.

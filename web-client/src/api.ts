@@ -2,7 +2,24 @@
 // in the HttpOnly `cartroom_session` cookie, so requests carry no token.
 
 import { humanError } from "./errors";
-import type { CartSummary, Member, Product, Role, User } from "./types";
+import type {
+  AddMemberRequest,
+  CartResponse,
+  ErrorBody,
+  CartsResponse,
+  CatalogResponse,
+  GuestRequest,
+  Member,
+  MemberRole,
+  MembersResponse,
+  MeResponse,
+  NameRequest,
+  RoleRequest,
+  SessionResponse,
+  SigninRequest,
+  SignupRequest,
+  StoreInfo,
+} from "./generated";
 
 export class ApiError extends Error {
   constructor(
@@ -35,41 +52,36 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     /* not JSON: handled below */
   }
   if (!res.ok) {
-    const err = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const err = (json as Partial<ErrorBody> | undefined)?.error;
     const code = err?.code ?? (res.status === 401 ? "unauthorized" : "internal");
     throw new ApiError(res.status, code, humanError(code, err?.message));
   }
   return json as T;
 }
 
-interface AuthAnswer {
-  user: User;
-  token: string;
-  expires_at: number;
-}
-
+// Request and answer bodies are the generated wire types (src/generated).
 export const api = {
-  me: () => call<{ user: User }>("GET", "/api/me").then((r) => r.user),
+  me: () => call<MeResponse>("GET", "/api/me").then((r) => r.user),
   signin: (email: string, password: string) =>
-    call<AuthAnswer>("POST", "/api/auth/signin", { email, password }).then((r) => r.user),
+    call<SessionResponse>("POST", "/api/auth/signin", { email, password } satisfies SigninRequest).then((r) => r.user),
   signup: (email: string, password: string, name: string) =>
-    call<AuthAnswer>("POST", "/api/auth/signup", { email, password, name }).then((r) => r.user),
+    call<SessionResponse>("POST", "/api/auth/signup", { email, password, name } satisfies SignupRequest).then((r) => r.user),
   guest: (name?: string) =>
-    call<AuthAnswer>("POST", "/api/auth/guest", name ? { name } : {}).then((r) => r.user),
+    call<SessionResponse>("POST", "/api/auth/guest", (name ? { name } : {}) satisfies GuestRequest).then((r) => r.user),
   signout: () => call<void>("POST", "/api/auth/signout"),
 
-  store: () => call<{ id: string; name: string; currency: string }>("GET", "/api/store"),
+  store: () => call<StoreInfo>("GET", "/api/store"),
   catalog: (q: string) =>
-    call<{ products: Product[] }>("GET", `/api/catalog?q=${encodeURIComponent(q)}`).then((r) => r.products),
+    call<CatalogResponse>("GET", `/api/catalog?q=${encodeURIComponent(q)}`).then((r) => r.products),
 
-  carts: () => call<{ carts: CartSummary[] }>("GET", "/api/carts").then((r) => r.carts),
-  createCart: (name: string) => call<{ id: string; name: string }>("POST", "/api/carts", { name }),
-  renameCart: (id: string, name: string) => call<{ id: string; name: string }>("PATCH", `/api/carts/${id}`, { name }),
+  carts: () => call<CartsResponse>("GET", "/api/carts").then((r) => r.carts),
+  createCart: (name: string) => call<CartResponse>("POST", "/api/carts", { name } satisfies NameRequest),
+  renameCart: (id: string, name: string) => call<CartResponse>("PATCH", `/api/carts/${id}`, { name } satisfies NameRequest),
 
-  members: (id: string) => call<{ members: Member[] }>("GET", `/api/carts/${id}/members`).then((r) => r.members),
-  addMember: (id: string, email: string, role: Role) =>
-    call<Member>("POST", `/api/carts/${id}/members`, { email, role }),
-  setMemberRole: (id: string, userId: string, role: Role) =>
-    call<Member>("PATCH", `/api/carts/${id}/members/${userId}`, { role }),
+  members: (id: string) => call<MembersResponse>("GET", `/api/carts/${id}/members`).then((r) => r.members),
+  addMember: (id: string, email: string, role: MemberRole) =>
+    call<Member>("POST", `/api/carts/${id}/members`, { email, role } satisfies AddMemberRequest),
+  setMemberRole: (id: string, userId: string, role: MemberRole) =>
+    call<Member>("PATCH", `/api/carts/${id}/members/${userId}`, { role } satisfies RoleRequest),
   removeMember: (id: string, userId: string) => call<void>("DELETE", `/api/carts/${id}/members/${userId}`),
 };

@@ -1,6 +1,10 @@
 // Server error codes (docs/protocol.md section 8) in words a shopper understands.
 
-const WORDS: Record<string, string> = {
+import type { ErrorCode } from "./types";
+
+// Keyed by the generated `ErrorCode`: a new code fails the type check until
+// it has words here.
+const WORDS: Record<ErrorCode, string> = {
   bad_message: "Something went wrong talking to the server. Please reload the page.",
   invalid_field: "That value isn't allowed here.",
   rate_limited: "You're going a bit fast. Retrying in a moment…",
@@ -21,10 +25,13 @@ const WORDS: Record<string, string> = {
   last_admin: "A cart needs at least one admin.",
   unavailable: "The server is busy right now. Retrying…",
   internal: "Something went wrong on our side. Nothing was changed.",
+  not_found: "Something went wrong talking to the server. Please reload the page.",
+  method_not_allowed: "Something went wrong talking to the server. Please reload the page.",
+  payload_too_large: "That is too much to send at once.",
 };
 
 export function humanError(code: string | undefined, fallback?: string): string {
-  if (code && WORDS[code]) return WORDS[code]!;
+  if (code && Object.hasOwn(WORDS, code)) return WORDS[code as ErrorCode];
   return fallback || "Something went wrong. Please try again.";
 }
 

@@ -4,14 +4,17 @@
 
 import { humanError, isRetryable } from "./errors";
 import { Replica, type PendingOp } from "./replica";
-import type { ActivityEvent, Op, PresenceEntry, Role, ServerMsg } from "./types";
+import type { ActivityEvent, Capabilities, Capability, ClientMsg, MemberRole, Op, PresenceEntry, ServerMsg } from "./types";
 
 export type ConnState = "connecting" | "online" | "offline";
 
 /** Everything the page knows about one open cart. */
 export class CartLive {
   readonly replica: Replica;
-  role: Role | undefined;
+  /** Shown as a badge; what the page offers comes from `capabilities`. */
+  role: MemberRole | undefined;
+  /** What the server says this user may do here (`subscribed`, `role_changed`). */
+  capabilities: Capabilities = new Set();
   presence: PresenceEntry[] = [];
   activity: ActivityEvent[] = [];
   /** Set once the server has sent the document at least once. */
@@ -23,6 +26,19 @@ export class CartLive {
 
   constructor(readonly cartId: string) {
     this.replica = new Replica(cartId);
+  }
+
+  /** Whether the server allows this user `capability` in this cart. */
+  can(capability: Capability): boolean {
+    return this.capabilities.has(capability);
+  }
+
+  /** Takes the role and capabilities of `subscribed` or `role_changed`. */
+  grant(role: MemberRole, capabilities: Capability[]): void {
+    this.role = role;
+    // Kept as the same object while unchanged, so views can compare by identity.
+    const same = capabilities.length === this.capabilities.size && capabilities.every((c) => this.capabilities.has(c));
+    if (!same) this.capabilities = new Set(capabilities);
   }
 }
 
@@ -143,7 +159,7 @@ export class Live {
     this.send({ type: "op", cart_id: cartId, op_id: p.op_id, op: p.op });
   }
 
-  private send(msg: object): void {
+  private send(msg: ClientMsg): void {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
 
@@ -278,7 +294,7 @@ export class Live {
       case "subscribed": {
         const cart = this.carts.get(msg.cart_id);
         if (!cart) return;
-        cart.role = msg.role;
+        cart.grant(msg.role, msg.capabilities);
         cart.presence = msg.presence;
         cart.activity = mergeActivity([], msg.activity);
         this.events.change(cart.cartId);
@@ -331,7 +347,7 @@ export class Live {
       case "role_changed": {
         const cart = this.carts.get(msg.cart_id);
         if (!cart) return;
-        cart.role = msg.role;
+        cart.grant(msg.role, msg.capabilities);
         this.events.notice(`Your role in this cart is now ${msg.role}.`, "info");
         this.events.change(cart.cartId);
         return;

@@ -1,4 +1,10 @@
 // Start-up and routing: `#/` lists my carts, `#/cart/{id}` opens one.
+//
+// Readiness, for the browser tests: `#app[data-ready]` once Automerge's wasm
+// is loaded and the first screen is drawn (`#app[data-failed]` if it cannot);
+// `body[data-conn]` is the socket's state (`connecting`, `online`,
+// `offline`); a cart page carries `data-ready` while it shows the server's
+// current document (src/views/cart.ts).
 
 import "./style.css";
 import { api, ApiError } from "./api";
@@ -42,6 +48,7 @@ async function boot(): Promise<void> {
   }
   if (me) signedIn(me);
   else showAuth();
+  root.setAttribute("data-ready", "");
 }
 
 function showAuth(): void {
@@ -49,6 +56,7 @@ function showAuth(): void {
   page = undefined;
   app?.live.stop();
   app = undefined;
+  delete document.body.dataset.conn;
   mount(root, renderAuth({ onSignedIn: signedIn, notify }));
 }
 
@@ -110,6 +118,7 @@ function signedIn(user: User): void {
     main,
   );
   renderUserChip();
+  showStatus(live.state);
   live.start();
   route();
 }
@@ -127,6 +136,7 @@ function renderUserChip(): void {
 
 let offlineTimer: number | undefined;
 function showStatus(s: ConnState): void {
+  document.body.dataset.conn = s;
   if (!banner) return;
   window.clearTimeout(offlineTimer);
   if (s === "online") {
@@ -182,5 +192,6 @@ function route(): void {
 window.addEventListener("hashchange", route);
 boot().catch((e) => {
   console.error(e);
+  root.setAttribute("data-failed", "");
   mount(root, h("div", { class: "splash" }, "Cartroom could not start. Please reload the page."));
 });

@@ -66,8 +66,8 @@ export class Replica {
     return this.pending.length !== before;
   }
 
-  /** The cart as the replica has it, without pending ops. */
-  base(): CartView {
+  /** The cart as the replica has it, without pending ops (totals not yet derived). */
+  private base(): CartView {
     const d = this.doc ?? {};
     const lines: LineView[] = [];
     const linesMap = (d["lines"] ?? {}) as Record<string, Doc>;
@@ -82,6 +82,7 @@ export class Replica {
         added_by: str(l["added_by"]),
         added_by_name: str(l["added_by_name"]),
         added_at: num(l["added_at"]),
+        line_total: 0,
         pending: false,
       });
     }
@@ -109,10 +110,11 @@ export class Replica {
       name: str(d["name"]),
       note: str(d["note"]),
       currency: str(d["currency"]) || "USD",
-      // Derived from the lines, as the server derives it.
-      subtotal: lines.reduce((t, l) => t + l.unit_price * l.quantity, 0),
+      subtotal: 0,
+      item_count: 0,
       lines,
       suggestions,
+      heads: this.heads(),
     };
   }
 
@@ -122,7 +124,7 @@ export class Replica {
    */
   view(me: { id: string; name: string }, products: Map<string, Product>): CartView {
     const base = this.base();
-    if (this.pending.length === 0) return sorted(base);
+    if (this.pending.length === 0) return finish(base);
     const lines = new Map(base.lines.map((l) => [l.line_id, { ...l }]));
     const sugs = new Map(base.suggestions.map((s) => [s.suggestion_id, { ...s, votes: { ...s.votes } }]));
     let name = base.name;
@@ -145,6 +147,7 @@ export class Replica {
         added_by: me.id,
         added_by_name: me.name,
         added_at: at,
+        line_total: 0,
         pending: true,
       });
     };
@@ -211,17 +214,15 @@ export class Replica {
         }
       }
     }
-    const sum = (ls: Iterable<LineView>) => {
-      let t = 0;
-      for (const l of ls) t += l.unit_price * l.quantity;
-      return t;
-    };
-    const subtotal = sum(lines.values());
-    return sorted({ name, note, currency: base.currency, subtotal, lines: [...lines.values()], suggestions: [...sugs.values()] });
+    return finish({ ...base, name, note, lines: [...lines.values()], suggestions: [...sugs.values()] });
   }
 }
 
-function sorted(v: CartView): CartView {
+/** Totals derived from the lines, as the server derives them, and a stable order. */
+function finish(v: CartView): CartView {
+  for (const l of v.lines) l.line_total = l.unit_price * l.quantity;
+  v.subtotal = v.lines.reduce((t, l) => t + l.line_total, 0);
+  v.item_count = v.lines.reduce((n, l) => n + l.quantity, 0);
   v.lines.sort((a, b) => a.added_at - b.added_at || a.line_id.localeCompare(b.line_id));
   v.suggestions.sort((a, b) => b.score - a.score || a.at - b.at);
   return v;

@@ -3,26 +3,29 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { ApiClient, byTest, launchChromium, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
+import { ApiClient, appReady, byTest, cartReady, COLD_START_MS, openApp, startBrowser, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
 
 let server;
 let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
+before(
+  async () => {
+    server = await startServer();
+    browser = await startBrowser(server);
+  },
+  { timeout: COLD_START_MS + 30_000 },
+);
 after(async () => {
   await browser?.close();
   await server?.stop();
 });
 
-test("a guest makes carts, switches and renames them, then keeps them as an account", { timeout: 60_000 }, async () => {
+test("a guest makes carts, switches and renames them, then keeps them as an account", { timeout: 90_000 }, async () => {
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const page = await ctx.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
 
-  await page.goto(server.url + "/");
+  await openApp(page, server.url + "/");
   await page.locator(byTest("tab-guest")).click();
   await page.locator(byTest("auth-name")).fill("Sam");
   await page.locator(byTest("guest-submit")).click();
@@ -35,8 +38,10 @@ test("a guest makes carts, switches and renames them, then keeps them as an acco
     await page.locator(byTest("new-cart-name")).fill(name);
     await page.locator(byTest("create-cart")).click();
     await page.locator(byTest("cart-page")).waitFor();
+    const id = await page.locator(byTest("cart-page")).getAttribute("data-cart-id");
+    await cartReady(page, id);
     await waitFor(async () => (await cartName.innerText()) === name, { what: `the cart ${name}` });
-    return page.locator(byTest("cart-page")).getAttribute("data-cart-id");
+    return id;
   };
   const groceries = await create("Groceries");
   const party = await create("Party");
@@ -59,6 +64,7 @@ test("a guest makes carts, switches and renames them, then keeps them as an acco
   // Switch carts from the cart page.
   await page.locator(byTest("cart-switcher")).selectOption(groceries);
   await waitFor(async () => (await page.locator(byTest("cart-page")).getAttribute("data-cart-id")) === groceries, { what: "switch" });
+  await cartReady(page, groceries);
   await waitFor(async () => (await cartName.innerText()) === "Groceries", { what: "the switched cart's name" });
 
   // Rename from the cart page (an op over the socket) ...
@@ -74,6 +80,7 @@ test("a guest makes carts, switches and renames them, then keeps them as an acco
   await partyRow.locator(byTest("cart-rename-save")).click();
   await waitFor(async () => (await partyRow.innerText()).includes("Birthday party"), { what: "the renamed row" });
   await page.reload();
+  await appReady(page);
   await waitFor(async () => (await page.locator(byTest("cart-list")).innerText()).includes("Weekly groceries"), {
     what: "the op-renamed cart in the list after a reload",
   });
@@ -115,7 +122,7 @@ test("a guest makes carts, switches and renames them, then keeps them as an acco
   await ctx.close();
 });
 
-test("an edit the server refuses is rolled back and explained; a deleted cart says so", { timeout: 30_000 }, async () => {
+test("an edit the server refuses is rolled back and explained; a deleted cart says so", { timeout: 60_000 }, async () => {
   const owner = await ApiClient.signup(server.url, uniqueEmail("lee"), "Lee");
   const { products } = await owner.json("GET", "/api/catalog?q=");
   const scarce = [...products].sort((a, b) => a.stock - b.stock)[0];
@@ -127,7 +134,8 @@ test("an edit the server refuses is rolled back and explained; a deleted cart sa
   const url = new URL(server.url);
   await ctx.addCookies([{ name: "cartroom_session", value: owner.token, domain: url.hostname, path: "/", httpOnly: true, sameSite: "Lax" }]);
   const page = await ctx.newPage();
-  await page.goto(`${server.url}/#/cart/${cart.id}`);
+  await openApp(page, `${server.url}/#/cart/${cart.id}`);
+  await cartReady(page, cart.id);
   const line = page.locator(`[data-testid="line"][data-sku="${scarce.sku}"]`);
   await line.waitFor();
   const before = await line.locator(byTest("line-qty")).innerText();

@@ -5,24 +5,27 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { byTest, launchChromium, repoRoot, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
+import { byTest, cartReady, COLD_START_MS, openApp, repoRoot, startBrowser, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
 
 const LIVE_WITHIN_MS = 1_000;
 const screenshots = join(repoRoot, "target", "screenshots");
 
 let server;
 let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
+before(
+  async () => {
+    server = await startServer();
+    browser = await startBrowser(server);
+  },
+  { timeout: COLD_START_MS + 30_000 },
+);
 after(async () => {
   await browser?.close();
   await server?.stop();
 });
 
 async function signUp(page, name, email) {
-  await page.goto(server.url + "/");
+  await openApp(page, server.url + "/");
   await page.locator(byTest("auth-screen")).waitFor();
   await page.locator(byTest("tab-signup")).click();
   await page.locator(byTest("auth-name")).fill(name);
@@ -76,6 +79,7 @@ test("an editor and a viewer co-edit one cart live, offline included", { timeout
   await editor.locator(byTest("cart-page")).waitFor();
   const cartId = await editor.locator(byTest("cart-page")).getAttribute("data-cart-id");
   assert.match(cartId, /^[0-9a-f-]{36}$/);
+  await cartReady(editor, cartId);
   await assertText(editor.locator(byTest("role-badge")), "admin");
   await editor.locator(byTest("member-email")).fill(viewerEmail);
   await editor.locator(byTest("member-role")).selectOption("viewer");
@@ -83,12 +87,13 @@ test("an editor and a viewer co-edit one cart live, offline included", { timeout
   await editor.locator(`[data-testid="member"][data-email="${viewerEmail}"]`).waitFor();
 
   // The viewer finds the cart among theirs and opens it.
-  await viewer.goto(server.url + "/#/");
+  await openApp(viewer, server.url + "/#/");
   await viewer.locator(`[data-testid="cart-item"][data-cart-id="${cartId}"] ${byTest("cart-open")}`).click();
-  await viewer.locator(byTest("cart-page")).waitFor();
+  await cartReady(viewer, cartId);
   await assertText(viewer.locator(byTest("role-badge")), "viewer");
   await viewer.locator(byTest("product-suggest")).first().waitFor();
 
+  await editor.locator(byTest("product-add")).first().waitFor();
   const skus = await editor.locator(byTest("product")).evaluateAll((els) => els.map((e) => e.getAttribute("data-sku")));
   assert.ok(skus.length >= 2, "the catalog shows products");
   const [first, second] = skus;

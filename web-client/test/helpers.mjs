@@ -1,5 +1,7 @@
 // Shared by the tests: start the real `cartroom` binary on a free port with a
-// fresh data directory, call its HTTP API, launch Debian's Chromium.
+// fresh data directory, call its HTTP API, launch Debian's Chromium warmed up,
+// and wait on the app's readiness signals (`#app[data-ready]`, a cart page's
+// `data-ready`) rather than on fixed delays.
 
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -106,7 +108,64 @@ export class ApiClient {
 
 /** Headless Debian Chromium with the flags this closed network needs. */
 export function launchChromium() {
-  return chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+  return chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true, timeout: COLD_START_MS });
+}
+
+/**
+ * How long a cold start may take: Chromium's first launch on a fresh
+ * machine, its first page, Automerge's 3.6 MB wasm compiled for the first
+ * time, the server's first requests. Paid once per test file, in `before`.
+ */
+export const COLD_START_MS = 120_000;
+
+/** How long a warm page may take to become ready (its socket open, its cart loaded). */
+export const READY_MS = 30_000;
+
+/**
+ * Chromium, launched and warmed up: it has loaded the app from `server` once
+ * and waited until the app said it was ready, so the first test does not
+ * pay for the cold start inside its own timeout. Call it from `before`
+ * with a timeout of at least `COLD_START_MS`.
+ */
+export async function startBrowser(server) {
+  const browser = await launchChromium();
+  try {
+    const ctx = await browser.newContext();
+    try {
+      const page = await ctx.newPage();
+      await page.goto(server.url + "/", { timeout: COLD_START_MS });
+      await appReady(page, { timeout: COLD_START_MS });
+    } finally {
+      await ctx.close();
+    }
+  } catch (e) {
+    await browser.close();
+    throw e;
+  }
+  return browser;
+}
+
+/** Waits until the app has loaded Automerge's wasm and drawn its first screen. */
+export async function appReady(page, { timeout = READY_MS } = {}) {
+  await page.locator("#app[data-ready], #app[data-failed]").waitFor({ state: "attached", timeout });
+  if ((await page.locator("#app[data-failed]").count()) > 0) {
+    throw new Error(`the web client could not start: ${await page.locator("#app").innerText()}`);
+  }
+}
+
+/** Opens `url` and waits until the app is ready. */
+export async function openApp(page, url) {
+  await page.goto(url);
+  await appReady(page);
+}
+
+/**
+ * Waits until the cart page (of `cartId`, when given) shows the server's
+ * current document: subscribed over an open socket, its document loaded.
+ */
+export async function cartReady(page, cartId, { timeout = READY_MS } = {}) {
+  const which = cartId ? `[data-cart-id="${cartId}"]` : "";
+  await page.locator(`[data-testid="cart-page"]${which}[data-ready]`).waitFor({ state: "attached", timeout });
 }
 
 /** The selector of an element by its `data-testid`. */

@@ -4,11 +4,18 @@
 
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
-import { after, test } from "node:test";
-import { ApiClient, byTest, launchChromium, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
+import { after, before, test } from "node:test";
+import { ApiClient, appReady, byTest, cartReady, COLD_START_MS, openApp, startBrowser, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
 
 let server;
 let browser;
+before(
+  async () => {
+    server = await startServer({ keepData: true });
+    browser = await startBrowser(server);
+  },
+  { timeout: COLD_START_MS + 30_000 },
+);
 after(async () => {
   await browser?.close();
   await server?.stop();
@@ -16,9 +23,7 @@ after(async () => {
 });
 
 test("edits made while the server is down are replayed once it is back", { timeout: 90_000 }, async (t) => {
-  server = await startServer({ keepData: true });
   const address = new URL(server.url).host;
-  browser = await launchChromium();
 
   const owner = await ApiClient.signup(server.url, uniqueEmail("mo"), "Mo");
   const { products } = await owner.json("GET", "/api/catalog?q=");
@@ -32,14 +37,17 @@ test("edits made while the server is down are replayed once it is back", { timeo
   ]);
   const page = await ctx.newPage();
   const subscribes = [];
-  page.on("websocket", (ws) =>
+  let refusedConnects = 0;
+  page.on("websocket", (ws) => {
     ws.on("framesent", (f) => {
       if (typeof f.payload !== "string") return;
       const m = JSON.parse(f.payload);
       if (m.type === "subscribe") subscribes.push(m);
-    }),
-  );
-  await page.goto(`${server.url}/#/cart/${cart.id}`);
+    });
+    ws.on("socketerror", () => refusedConnects++);
+  });
+  await openApp(page, `${server.url}/#/cart/${cart.id}`);
+  await cartReady(page, cart.id);
   const qty = page.locator(`[data-testid="line"][data-sku="${sku}"] ${byTest("line-qty")}`);
   await waitFor(async () => (await qty.innerText()) === "2", { what: "the seeded line" });
 
@@ -52,12 +60,15 @@ test("edits made while the server is down are replayed once it is back", { timeo
   assert.equal(await qty.innerText(), "4", "the edits show at once");
   await page.locator(byTest("pending-count")).waitFor();
 
+  // The page keeps trying to reconnect, with back-off, while nobody answers.
+  await waitFor(() => refusedConnects >= 2, { timeoutMs: 10_000, what: "two refused reconnection attempts" });
+
   // It comes back on the same address with the same data.
-  await new Promise((r) => setTimeout(r, 1_500));
   const downFor = Date.now();
   server = await startServer({ listen: address, dataDir: server.dataDir, keepData: true });
   await page.locator(byTest("offline-banner")).waitFor({ state: "hidden", timeout: 20_000 });
   await page.locator(byTest("pending-count")).waitFor({ state: "detached", timeout: 10_000 });
+  await cartReady(page, cart.id);
   t.diagnostic(`reconnected and replayed ${Date.now() - downFor} ms after the server came back`);
   assert.equal(await qty.innerText(), "4");
 
@@ -68,6 +79,8 @@ test("edits made while the server is down are replayed once it is back", { timeo
 
   // A reload starts from scratch and shows the same.
   await page.reload();
+  await appReady(page);
+  await cartReady(page, cart.id);
   await waitFor(async () => (await qty.innerText()) === "4", { what: "the quantity after a reload" });
   await ctx.close();
 });

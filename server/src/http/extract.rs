@@ -5,13 +5,14 @@
 
 use std::marker::PhantomData;
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{
     FromRequest, FromRequestParts, OptionalFromRequest, OptionalFromRequestParts, Path, Query,
     RawPathParams, Request,
 };
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use bytes::Bytes;
 use cartroom_protocol::{Capability, CartId, ErrorCode, MemberRole};
 use serde::de::DeserializeOwned;
 
@@ -22,45 +23,83 @@ use crate::cart::Actor;
 use crate::policy;
 use crate::services::Session;
 
-/// A JSON body; malformed or missing fields are `bad_message` (400), a body
-/// that is not JSON `bad_message` (415), one over the limit
+/// A JSON object as the body: anything else is `bad_message` (400; 415
+/// without `content-type: application/json`), a body over the limit is
 /// `payload_too_large` (413).
 pub struct AppJson<T>(pub T);
 
-fn json_rejection(rejection: JsonRejection) -> AppError {
-    let status = rejection.status();
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return AppError::new(ErrorCode::PayloadTooLarge, "the body is over 64 KiB");
-    }
-    let message = match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            "send the body as JSON (content-type: application/json)".to_owned()
-        }
-        other => other.body_text(),
+/// Whether the request says its body is JSON (`application/json`, or a
+/// `+json` type).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
     };
-    AppError::with_status(status, ErrorCode::BadMessage, message)
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence.starts_with("application/") && essence.ends_with("+json")
+}
+
+/// The body, bounded; `payload_too_large` past the limit.
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::new(ErrorCode::PayloadTooLarge, "the body is over 64 KiB")
+        } else {
+            AppError::new(ErrorCode::BadMessage, rejection.body_text())
+        }
+    })
+}
+
+/// Parses a body that must be one JSON object (serde would also take an
+/// array in place of a struct; the protocol does not).
+fn parse_object<T: DeserializeOwned>(json_type: bool, bytes: &[u8]) -> Result<T, AppError> {
+    if !json_type {
+        return Err(AppError::with_status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BadMessage,
+            "send the body as JSON (content-type: application/json)",
+        ));
+    }
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(AppError::new(
+            ErrorCode::BadMessage,
+            "the body is one JSON object",
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        let mut message = format!("the body does not fit: {e}");
+        message.truncate(300);
+        AppError::new(ErrorCode::BadMessage, message)
+    })
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        <axum::Json<T> as FromRequest<S>>::from_request(req, state)
-            .await
-            .map(|axum::Json(value)| Self(value))
-            .map_err(json_rejection)
+        let json_type = is_json(req.headers());
+        let bytes = body_bytes(req, state).await?;
+        parse_object(json_type, &bytes).map(Self)
     }
 }
 
-/// An optional body: none when the request has no content type.
+/// An optional body: none when the request has no content type and no body.
 impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for AppJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
-        <axum::Json<T> as OptionalFromRequest<S>>::from_request(req, state)
-            .await
-            .map(|json| json.map(|axum::Json(value)| Self(value)))
-            .map_err(json_rejection)
+        let typed = req.headers().contains_key(CONTENT_TYPE);
+        let json_type = is_json(req.headers());
+        let bytes = body_bytes(req, state).await?;
+        if !typed && bytes.is_empty() {
+            return Ok(None);
+        }
+        parse_object(json_type, &bytes).map(|value| Some(Self(value)))
     }
 }
 
@@ -92,13 +131,16 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for AppPath
     }
 }
 
-/// The path parameter `name`, as written in the request.
-pub async fn path_param(parts: &mut Parts, name: &str) -> Option<String> {
-    let params = RawPathParams::from_request_parts(parts, &()).await.ok()?;
-    params
+/// The path parameter `name`, if the route has it; `bad_message` when the
+/// path is not valid UTF-8 once decoded.
+pub async fn path_param(parts: &mut Parts, name: &str) -> Result<Option<String>, AppError> {
+    let params = RawPathParams::from_request_parts(parts, &())
+        .await
+        .map_err(|e| AppError::new(ErrorCode::BadMessage, e.body_text()))?;
+    Ok(params
         .iter()
         .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
+        .map(|(_, value)| value.to_owned()))
 }
 
 /// The signed-in session of a request; `unauthorized` (401) without one.
@@ -215,7 +257,7 @@ impl<N: Needs> FromRequestParts<AppState> for CartAccess<N> {
     ) -> Result<Self, Self::Rejection> {
         let signed_in = SignedIn::from_headers(state, &parts.headers).await?;
         let cart: CartId = path_param(parts, "id")
-            .await
+            .await?
             .and_then(|id| id.parse().ok())
             .ok_or_else(|| AppError::from(crate::refusal::Refusal::cart_not_found()))?;
         let role = state

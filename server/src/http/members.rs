@@ -31,7 +31,7 @@ impl<S: Send + Sync> FromRequestParts<S> for TargetUser {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         path_param(parts, "user_id")
-            .await
+            .await?
             .and_then(|id| id.parse().ok())
             .map(Self)
             .ok_or_else(|| AppError::new(ErrorCode::UserNotFound, "no such member"))

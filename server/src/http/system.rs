@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/api", any(api_not_found))
+        .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
 }
 
@@ -38,10 +39,11 @@ pub fn with_web_client(router: Router<AppState>, web_dir: &std::path::Path) -> R
     router.nest_service("/assets", assets).fallback_service(web)
 }
 
+/// `ok` when the database answers and takes writes; 503 with the reason otherwise.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     match state.services.health.check().await {
-        Ok(()) => (StatusCode::OK, "ok"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+        Ok(()) => (StatusCode::OK, "ok".to_owned()),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }
 

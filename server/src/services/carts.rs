@@ -100,7 +100,19 @@ impl CartService {
 
     /// The carts `actor` is a member of.
     pub async fn list(&self, actor: &Actor) -> Result<Vec<CartSummary>> {
-        Ok(self.carts.list_carts(actor.user_id).await?)
+        let carts = self.carts.list_carts(actor.user_id).await?;
+        Ok(carts
+            .into_iter()
+            .map(|c| CartSummary {
+                capabilities: policy::capabilities(c.role),
+                id: c.id,
+                name: c.name,
+                role: c.role,
+                subtotal: c.subtotal,
+                currency: c.currency,
+                line_count: c.line_count,
+            })
+            .collect())
     }
 
     /// The cart as the room has it once everything made so far is durable.

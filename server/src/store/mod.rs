@@ -21,12 +21,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use cartroom_protocol::http::{CartSummary, Member, User};
+use cartroom_protocol::http::{Member, User};
 use cartroom_protocol::{ActivityEvent, CartId, MemberRole, UserId};
 
 use crate::catalog::Catalog;
 pub use error::{CommitError, MemberChangeError, Result, StoreError};
-pub use records::{CartState, ChangeRecord, LoadLimits, MemberChange, NewCart, Snapshot};
+pub use records::{
+    CartListing, CartState, ChangeRecord, LoadLimits, MemberChange, NewCart, Snapshot,
+};
 
 /// Resolves once a queued write is durable (or has failed).
 pub type CommitTicket = Pin<Box<dyn Future<Output = Result<(), CommitError>> + Send>>;
@@ -104,7 +106,7 @@ pub trait Carts: Send + Sync {
     async fn count_created_carts(&self, user: UserId) -> Result<usize>;
 
     /// The carts the user is a member of, most recently changed first.
-    async fn list_carts(&self, user: UserId) -> Result<Vec<CartSummary>>;
+    async fn list_carts(&self, user: UserId) -> Result<Vec<CartListing>>;
 
     async fn delete_cart(&self, cart: CartId) -> Result<()>;
 }

@@ -57,6 +57,17 @@ pub struct CartState {
     pub activity: Vec<ActivityEvent>,
 }
 
+/// A cart as listed for one member; the service adds what the role allows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CartListing {
+    pub id: CartId,
+    pub name: String,
+    pub role: MemberRole,
+    pub subtotal: i64,
+    pub currency: String,
+    pub line_count: i64,
+}
+
 /// A new cart: its row, its creator as admin and its first snapshot.
 #[derive(Debug)]
 pub struct NewCart<'a> {

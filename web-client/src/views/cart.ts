@@ -6,7 +6,7 @@ import type { App } from "../app";
 import { h, mount } from "../dom";
 import { hue, initials, money, plural, timeAgo } from "../format";
 import type { CartLive } from "../live";
-import { atLeast, type ActivityEvent, type CartSummary, type CartView, type LineView, type Product, type Role, type SuggestionView } from "../types";
+import type { ActivityEvent, Capabilities, Capability, CartSummary, CartView, LineView, Product, SuggestionView } from "../types";
 import { MembersPanel } from "./members";
 
 const ENDED_WORDS: Record<string, string> = {
@@ -35,9 +35,11 @@ export class CartPage {
   private readonly body = h("div", { class: "cart-body" });
   private readonly members: MembersPanel;
   private products: Product[] = [];
+  private readonly chat: HTMLFormElement;
   private renaming = false;
   private scheduled = false;
-  private catalogRole: Role | undefined | null = null;
+  /** The capabilities the catalog was last drawn for. */
+  private catalogFor: Capabilities | undefined;
   private searchSeq = 0;
   private lastSeq: number | undefined;
   private clock: number;
@@ -48,6 +50,7 @@ export class CartPage {
   ) {
     this.cart = app.live.open(cartId);
     this.members = new MembersPanel(app, cartId);
+    this.chat = this.chatForm();
     let searchTimer: number | undefined;
     this.search.addEventListener("input", () => {
       window.clearTimeout(searchTimer);
@@ -95,7 +98,7 @@ export class CartPage {
           { class: "col" },
           h("section", { class: "card" }, h("h2", null, "In the cart"), this.lines, this.totals),
           h("section", { class: "card" }, h("h2", null, "Suggestions"), this.suggestions),
-          h("section", { class: "card" }, h("h2", null, "Activity"), this.chatForm(), this.activity),
+          h("section", { class: "card" }, h("h2", null, "Activity"), this.chat, this.activity),
         ),
         h(
           "div",
@@ -108,7 +111,7 @@ export class CartPage {
   }
 
   /** A line of chat; it comes back to everyone as an activity event. */
-  private chatForm(): HTMLElement {
+  private chatForm(): HTMLFormElement {
     const input = h("input", {
       type: "text",
       placeholder: "Say something to everyone here",
@@ -140,11 +143,15 @@ export class CartPage {
     return this.cart.replica.view({ id: this.app.me.id, name: this.app.me.name }, this.app.products);
   }
 
-  private get role(): Role | undefined {
-    return this.cart.role;
+  /** What the server allows here; every control below asks this, never the role. */
+  private can(capability: Capability): boolean {
+    return this.cart.can(capability);
   }
 
   private render(): void {
+    // Readiness for tests: the page shows the server's current document.
+    const current = this.cart.loaded && !this.cart.syncing && this.app.live.state === "online";
+    this.el.toggleAttribute("data-ready", current && !this.cart.ended);
     if (this.cart.ended) {
       mount(this.title, h("h1", null, "Cart unavailable"));
       mount(this.presence);
@@ -165,8 +172,9 @@ export class CartPage {
     this.renderLines(v);
     this.renderSuggestions(v);
     this.renderActivity();
-    if (this.catalogRole !== this.role) this.renderCatalog();
-    this.members.show(this.role);
+    this.chat.hidden = !this.can("chat");
+    if (this.catalogFor !== this.cart.capabilities) this.renderCatalog();
+    this.members.show(this.cart.capabilities);
     this.members.noticePresence(this.cart.presence.map((p) => p.user_id));
     const last = this.cart.activity.reduce<ActivityEvent | undefined>((m, e) => (e.seq > (m?.seq ?? 0) ? e : m), undefined);
     if (last && last.seq !== this.lastSeq) {
@@ -179,13 +187,14 @@ export class CartPage {
     if (this.renaming) return;
     const name = v.name || (this.cart.loaded ? "Untitled cart" : "Loading…");
     document.title = `${name} · Cartroom`;
+    const role = this.cart.role;
     mount(
       this.title,
       h("h1", { testid: "cart-name" }, name),
-      this.role
-        ? h("span", { class: `badge role-${this.role}`, testid: "role-badge", title: roleHelp(this.role) }, this.role)
+      role
+        ? h("span", { class: `badge role-${role}`, testid: "role-badge", title: capabilityHelp(this.cart.capabilities) }, role)
         : null,
-      atLeast(this.role, "admin")
+      this.can("rename")
         ? h("button", { class: "ghost small", testid: "rename-cart", onclick: () => this.startRename(v.name) }, "Rename")
         : null,
       h("span", { class: "spacer" }),
@@ -252,7 +261,7 @@ export class CartPage {
   }
 
   private renderLines(v: CartView): void {
-    const canEdit = atLeast(this.role, "editor");
+    const canEdit = this.can("edit_lines");
     if (!this.cart.loaded && v.lines.length === 0) {
       mount(this.lines, h("li", { class: "empty" }, "Loading the cart…"));
     } else if (v.lines.length === 0) {
@@ -276,7 +285,7 @@ export class CartPage {
       h(
         "div",
         { class: "muted small" },
-        plural(v.lines.reduce((n, l) => n + l.quantity, 0), "item"),
+        plural(v.item_count, "item"),
         pending > 0
           ? h(
               "span",
@@ -339,7 +348,7 @@ export class CartPage {
               ),
             )
           : h("span", { class: "qty readonly" }, "× ", h("span", { testid: "line-qty" }, l.quantity)),
-        h("span", { class: "line-total", testid: "line-total" }, money(l.unit_price * l.quantity, currency)),
+        h("span", { class: "line-total", testid: "line-total" }, money(l.line_total, currency)),
       ),
       canEdit
         ? h(
@@ -358,11 +367,13 @@ export class CartPage {
   }
 
   private renderSuggestions(v: CartView): void {
-    const canAccept = atLeast(this.role, "editor");
+    const canAccept = this.can("accept_suggestion");
+    const canVote = this.can("vote");
     if (v.suggestions.length === 0) {
+      const invite = this.can("suggest") && !this.can("edit_lines");
       mount(
         this.suggestions,
-        h("li", { class: "empty" }, canAccept ? "No suggestions right now." : "No suggestions yet. Suggest something from the catalog."),
+        h("li", { class: "empty" }, invite ? "No suggestions yet. Suggest something from the catalog." : "No suggestions right now."),
       );
       return;
     }
@@ -385,31 +396,9 @@ export class CartPage {
           h(
             "div",
             { class: "votes" },
-            h(
-              "button",
-              {
-                class: `vote ${mine === 1 ? "on" : ""}`,
-                testid: "vote-up",
-                "aria-label": "Vote for",
-                "aria-pressed": mine === 1 ? "true" : "false",
-                disabled: !real,
-                onclick: () => submit({ kind: "vote", suggestion_id: s.suggestion_id, value: mine === 1 ? 0 : 1 }),
-              },
-              "▲",
-            ),
+            canVote ? this.voteButton(s.suggestion_id, 1, mine, real) : null,
             h("span", { class: "score", testid: "suggestion-score" }, s.score),
-            h(
-              "button",
-              {
-                class: `vote ${mine === -1 ? "on down" : ""}`,
-                testid: "vote-down",
-                "aria-label": "Vote against",
-                "aria-pressed": mine === -1 ? "true" : "false",
-                disabled: !real,
-                onclick: () => submit({ kind: "vote", suggestion_id: s.suggestion_id, value: mine === -1 ? 0 : -1 }),
-              },
-              "▼",
-            ),
+            canVote ? this.voteButton(s.suggestion_id, -1, mine, real) : null,
           ),
           canAccept
             ? h(
@@ -425,6 +414,23 @@ export class CartPage {
             : null,
         );
       }),
+    );
+  }
+
+  /** ▲ (`value` 1) or ▼ (-1); pressing one's own vote again withdraws it. */
+  private voteButton(suggestion_id: string, value: 1 | -1, mine: number, real: boolean): HTMLElement {
+    const on = mine === value;
+    return h(
+      "button",
+      {
+        class: `vote ${on ? (value === 1 ? "on" : "on down") : ""}`,
+        testid: value === 1 ? "vote-up" : "vote-down",
+        "aria-label": value === 1 ? "Vote for" : "Vote against",
+        "aria-pressed": on ? "true" : "false",
+        disabled: !real,
+        onclick: () => this.app.live.submit(this.cartId, { kind: "vote", suggestion_id, value: on ? 0 : value }),
+      },
+      value === 1 ? "▲" : "▼",
     );
   }
 
@@ -465,8 +471,9 @@ export class CartPage {
   }
 
   private renderCatalog(): void {
-    this.catalogRole = this.role;
-    const canEdit = atLeast(this.role, "editor");
+    this.catalogFor = this.cart.capabilities;
+    const canEdit = this.can("edit_lines");
+    const canSuggest = this.can("suggest");
     if (this.products.length === 0) {
       mount(this.catalog, h("p", { class: "muted" }, this.search.value ? "No products match your search." : "Loading products…"));
       return;
@@ -489,20 +496,19 @@ export class CartPage {
           p.group_buy
             ? h("div", { class: "deal small" }, `${money(p.group_buy.price, p.currency)} each from ${p.group_buy.min_quantity}`)
             : null,
-          !this.role
-            ? null
-            : canEdit
+          canEdit
+            ? h(
+                "button",
+                {
+                  class: "primary small",
+                  testid: "product-add",
+                  disabled: p.stock <= 0,
+                  onclick: () => submit({ kind: "add_line", sku: p.sku, quantity: 1 }),
+                },
+                "Add",
+              )
+            : canSuggest
               ? h(
-                  "button",
-                  {
-                    class: "primary small",
-                    testid: "product-add",
-                    disabled: p.stock <= 0,
-                    onclick: () => submit({ kind: "add_line", sku: p.sku, quantity: 1 }),
-                  },
-                  "Add",
-                )
-              : h(
                   "button",
                   {
                     class: "secondary small",
@@ -513,7 +519,8 @@ export class CartPage {
                     },
                   },
                   "Suggest",
-                ),
+                )
+              : null,
         ),
       ),
     );
@@ -535,13 +542,24 @@ export class CartPage {
   }
 }
 
-function roleHelp(role: Role): string {
-  switch (role) {
-    case "viewer":
-      return "You can see the cart, suggest items and vote.";
-    case "editor":
-      return "You can add, change and remove items and accept suggestions.";
-    case "admin":
-      return "You can edit the cart, rename it and manage its members.";
-  }
+// Keyed by the generated `Capability`: a new one fails the type check until
+// it is described here.
+const CAPABILITY_WORDS: Record<Capability, string> = {
+  view: "see the cart",
+  suggest: "suggest items",
+  vote: "vote",
+  chat: "chat",
+  edit_lines: "add, change and remove items",
+  accept_suggestion: "accept suggestions",
+  rename: "rename the cart",
+  manage_members: "manage its members",
+  delete_cart: "delete it",
+};
+
+/** The role badge's tooltip: what the server says this user may do. */
+function capabilityHelp(capabilities: Capabilities): string {
+  const words = [...capabilities].map((c) => CAPABILITY_WORDS[c]);
+  if (words.length === 0) return "";
+  const last = words.pop()!;
+  return `You can ${words.length ? `${words.join(", ")} and ${last}` : last}.`;
 }

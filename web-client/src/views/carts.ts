@@ -50,7 +50,7 @@ export function renderCarts(app: App): HTMLElement {
           ),
         ),
         h("span", { class: `badge role-${c.role}` }, c.role),
-        c.role === "admin"
+        c.capabilities.includes("rename")
           ? h("button", { class: "ghost small", testid: "cart-rename", onclick: () => editing() }, "Rename")
           : null,
       );
@@ -103,6 +103,9 @@ export function renderCarts(app: App): HTMLElement {
           if (!n) return;
           try {
             const cart = await api.createCart(n);
+            // The answer says what the creator may do: the page offers it at
+            // once rather than after `subscribed`.
+            app.live.open(cart.id).grant(cart.role, cart.capabilities);
             app.go(`#/cart/${cart.id}`);
           } catch (e) {
             app.notify(e instanceof ApiError ? e.message : "Could not create the cart.");

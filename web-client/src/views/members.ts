@@ -1,32 +1,42 @@
-// Who is a member of the cart. Admins add people by e-mail with a role,
-// change roles and remove members; everyone else sees the list.
+// Who is a member of the cart. Members with `manage_members` add people by
+// e-mail with a role, change roles and remove members; everyone else sees
+// the list.
 
 import { api, ApiError } from "../api";
 import type { App } from "../app";
 import { h, mount } from "../dom";
 import { hue, initials } from "../format";
-import type { Member, Role } from "../types";
+import type { Capabilities, Member, MemberRole } from "../types";
 
-const ROLES: Role[] = ["viewer", "editor", "admin"];
+// Every `MemberRole`, in the order the selects offer them.
+const ROLES = ["viewer", "editor", "admin"] as const satisfies readonly MemberRole[];
 
 export class MembersPanel {
   readonly el = h("section", { class: "card members", testid: "members-panel" });
   private members: Member[] | undefined;
-  private role: Role | undefined;
+  /** What the server allows the signed-in user here; undefined before the first `show`. */
+  private capabilities: Capabilities | undefined;
   private loading = false;
   private readonly looked = new Set<string>();
+  private readonly title = h("h2", null, "Members");
+  /** Made once, so that a refresh of the list keeps an e-mail being typed. */
+  private form: HTMLFormElement | undefined;
+  /** The list as drawn, and whether the add form is drawn above it. */
+  private list: HTMLElement | undefined;
+  private formShown = false;
 
   constructor(
     private readonly app: App,
     private readonly cartId: string,
   ) {}
 
-  /** Draws the panel for this role, loading the list the first time. */
-  show(role: Role | undefined): void {
-    if (role === this.role && this.members) return;
-    this.role = role;
-    if (!role) {
+  /** Draws the panel for these capabilities, loading the list the first time. */
+  show(capabilities: Capabilities): void {
+    if (capabilities === this.capabilities && this.members) return;
+    this.capabilities = capabilities;
+    if (!this.visible) {
       mount(this.el);
+      this.list = undefined;
       this.el.hidden = true;
       return;
     }
@@ -46,8 +56,12 @@ export class MembersPanel {
     void this.refresh();
   }
 
+  private get visible(): boolean {
+    return this.capabilities?.has("view") ?? false;
+  }
+
   async refresh(): Promise<void> {
-    if (this.loading || !this.role) return;
+    if (this.loading || !this.visible) return;
     this.loading = true;
     try {
       this.members = await api.members(this.cartId);
@@ -60,18 +74,25 @@ export class MembersPanel {
   }
 
   private draw(): void {
-    const admin = this.role === "admin";
+    const manage = this.capabilities?.has("manage_members") ?? false;
     const list = this.members
       ? h(
           "ul",
           { class: "member-list" },
-          this.members.map((m) => this.member(m, admin)),
+          this.members.map((m) => this.member(m, manage)),
         )
       : h("p", { class: "muted" }, "Loading members…");
-    mount(this.el, h("h2", null, "Members"), admin ? this.addForm() : null, list);
+    if (this.list && manage === this.formShown) {
+      // Only the list changes: the add form keeps its input and focus.
+      this.list.replaceWith(list);
+    } else {
+      mount(this.el, this.title, manage ? (this.form ??= this.addForm()) : null, list);
+      this.formShown = manage;
+    }
+    this.list = list;
   }
 
-  private member(m: Member, admin: boolean): HTMLElement {
+  private member(m: Member, manage: boolean): HTMLElement {
     const me = m.user_id === this.app.me.id;
     const label = h(
       "div",
@@ -84,7 +105,7 @@ export class MembersPanel {
         m.email ? h("div", { class: "muted small" }, m.email) : null,
       ),
     );
-    if (!admin) {
+    if (!manage) {
       return h(
         "li",
         { class: "member", testid: "member", "data-user-id": m.user_id },
@@ -100,7 +121,7 @@ export class MembersPanel {
         "aria-label": `Role of ${m.name}`,
         onchange: async () => {
           try {
-            await api.setMemberRole(this.cartId, m.user_id, select.value as Role);
+            await api.setMemberRole(this.cartId, m.user_id, select.value as MemberRole);
             this.app.notify(`${m.name} is now ${select.value}.`, "info");
           } catch (e) {
             select.value = m.role;
@@ -143,7 +164,7 @@ export class MembersPanel {
     );
   }
 
-  private addForm(): HTMLElement {
+  private addForm(): HTMLFormElement {
     const email = h("input", {
       type: "email",
       placeholder: "E-mail address",
@@ -168,7 +189,7 @@ export class MembersPanel {
           if (!address) return;
           button.disabled = true;
           try {
-            const m = await api.addMember(this.cartId, address, role.value as Role);
+            const m = await api.addMember(this.cartId, address, role.value as MemberRole);
             this.app.notify(`${m.name} was added as ${m.role}.`, "info");
             email.value = "";
           } catch (e) {

@@ -10,14 +10,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use cartroom_protocol::http::{CartSummary, Member, StoreInfo, User};
+use cartroom_protocol::http::{Member, StoreInfo, User};
 use cartroom_protocol::{ActivityEvent, CartId, MemberRole, OpId, UserId};
 
 pub use changelog::CommitGate;
 
 use super::{
-    Accounts, Carts, CatalogStore, Health, MemberChange, MemberChangeError, Memberships, NewCart,
-    Result, Sessions,
+    Accounts, CartListing, Carts, CatalogStore, Health, MemberChange, MemberChangeError,
+    Memberships, NewCart, Result, Sessions,
 };
 use crate::catalog::{Catalog, Listing};
 
@@ -276,9 +276,9 @@ impl Carts for MemoryStore {
             .count())
     }
 
-    async fn list_carts(&self, user: UserId) -> Result<Vec<CartSummary>> {
+    async fn list_carts(&self, user: UserId) -> Result<Vec<CartListing>> {
         let state = self.state();
-        let mut carts: Vec<(i64, CartSummary)> = state
+        let mut carts: Vec<(i64, CartListing)> = state
             .members
             .iter()
             .filter_map(|(id, members)| {
@@ -286,7 +286,7 @@ impl Carts for MemoryStore {
                 let row = state.carts.get(id)?;
                 Some((
                     row.updated_at,
-                    CartSummary {
+                    CartListing {
                         id: *id,
                         name: row.name.clone(),
                         role: *role,

@@ -1,13 +1,12 @@
 //! Cart rows: created with their admin and first snapshot, listed, deleted.
 
 use async_trait::async_trait;
-use cartroom_protocol::http::CartSummary;
 use cartroom_protocol::{CartId, MemberRole, UserId};
 use sqlx::Row;
 
 use super::changelog::put_snapshot;
 use super::{SqliteStore, parse_id, parse_role};
-use crate::store::{Carts, NewCart, Result};
+use crate::store::{CartListing, Carts, NewCart, Result};
 
 #[async_trait]
 impl Carts for SqliteStore {
@@ -46,7 +45,7 @@ impl Carts for SqliteStore {
         Ok(count as usize)
     }
 
-    async fn list_carts(&self, user: UserId) -> Result<Vec<CartSummary>> {
+    async fn list_carts(&self, user: UserId) -> Result<Vec<CartListing>> {
         let rows = sqlx::query(
             "SELECT c.id, c.name, m.role, c.subtotal, s.currency, c.line_count
              FROM members m JOIN carts c ON c.id = m.cart_id JOIN stores s ON s.id = c.store_id
@@ -57,7 +56,7 @@ impl Carts for SqliteStore {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok(CartSummary {
+                Ok(CartListing {
                     id: parse_id(r.get::<&str, _>("id"))?,
                     name: r.get("name"),
                     role: parse_role(r.get("role"))?,
