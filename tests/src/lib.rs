@@ -181,7 +181,11 @@ impl ServerProcess {
         let mut child = Command::new(cartroom_bin()?)
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
-            .env("CARTROOM_LOG", "warn")
+            // CARTROOM_TEST_LOG=debug shows the server's logs in a failing test.
+            .env(
+                "CARTROOM_LOG",
+                std::env::var("CARTROOM_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use cartroom_protocol::CartId;
+
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -13,6 +15,10 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    #[error("writes are failing (is the disk full?)")]
+    WritesFailing,
+    #[error("change {seq} of cart {cart} does not follow the stored log")]
+    Gap { cart: CartId, seq: i64 },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

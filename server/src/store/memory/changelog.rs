@@ -145,6 +145,17 @@ fn commit_change(state: &mut State, record: ChangeRecord) -> Result<(), CommitEr
             format!("change {} of cart {} exists", record.seq, record.cart_id).into(),
         ));
     }
+    // As in the database: a change whose predecessor is not durable is refused.
+    let prev = record.seq - 1;
+    if prev > log.snapshot_seq && !log.changes.contains_key(&prev) {
+        return Err(CommitError::Failed(
+            format!(
+                "change {} of cart {} does not follow the stored log",
+                record.seq, record.cart_id
+            )
+            .into(),
+        ));
+    }
     log.changes.insert(record.seq, record.bytes);
     log.applied_ops
         .push((record.user_id, record.op_id, record.seq));

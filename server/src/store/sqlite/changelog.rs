@@ -10,7 +10,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::{SqliteStore, parse_id};
 use crate::store::{
-    CartState, ChangeLog, ChangeRecord, CommitTicket, LoadLimits, Result, Snapshot,
+    CartState, ChangeLog, ChangeRecord, CommitTicket, LoadLimits, Result, Snapshot, StoreError,
 };
 
 /// Rows per multi-row INSERT, well under SQLite's bound-variable limit.
@@ -109,6 +109,7 @@ pub(super) async fn write_records(
     changes: &[&ChangeRecord],
     activity: &[(CartId, &ActivityEvent)],
 ) -> Result<()> {
+    check_follows_log(conn, changes).await?;
     for chunk in changes.chunks(ROWS_PER_INSERT) {
         QueryBuilder::<Sqlite>::new("INSERT INTO changes (cart_id, seq, bytes) ")
             .push_values(chunk, |mut row, r| {
@@ -177,6 +178,49 @@ pub(super) async fn write_records(
     Ok(())
 }
 
+/// Refuses changes that would leave a gap in a cart's log: each change
+/// depends on the one before it, so a change whose predecessor never became
+/// durable (its commit failed) must not become durable either, or the
+/// reloaded document would hold a change it cannot apply.
+async fn check_follows_log(conn: &mut SqliteConnection, changes: &[&ChangeRecord]) -> Result<()> {
+    // The first change of each cart in the batch; the others must follow it.
+    let mut first: HashMap<CartId, i64> = HashMap::new();
+    let mut last: HashMap<CartId, i64> = HashMap::new();
+    for record in changes {
+        if let Some(prev) = last.insert(record.cart_id, record.seq) {
+            if record.seq != prev + 1 {
+                return Err(StoreError::Gap {
+                    cart: record.cart_id,
+                    seq: record.seq,
+                });
+            }
+        } else {
+            first.insert(record.cart_id, record.seq);
+        }
+    }
+    let first: Vec<(CartId, i64)> = first.into_iter().collect();
+    for chunk in first.chunks(ROWS_PER_INSERT) {
+        let mut query = QueryBuilder::<Sqlite>::new("WITH v (cart_id, seq) AS (");
+        query
+            .push_values(chunk, |mut row, (cart, seq)| {
+                row.push_bind(cart.to_string()).push_bind(seq);
+            })
+            .push(
+                ") SELECT v.cart_id, v.seq FROM v \
+                 WHERE v.seq - 1 > COALESCE((SELECT upto_seq FROM snapshots s WHERE s.cart_id = v.cart_id), 0) \
+                 AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.cart_id = v.cart_id AND c.seq = v.seq - 1) \
+                 LIMIT 1",
+            );
+        if let Some(row) = query.build().fetch_optional(&mut *conn).await? {
+            return Err(StoreError::Gap {
+                cart: parse_id(row.get::<&str, _>("cart_id"))?,
+                seq: row.get("seq"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Puts the cart's snapshot (the first one, or a later one replacing it).
 pub(super) async fn put_snapshot(
     conn: &mut SqliteConnection,
@@ -210,5 +254,16 @@ pub(super) async fn compact(conn: &mut SqliteConnection, snapshot: &Snapshot) ->
         .bind(snapshot.forget_ops_before)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// A write that needs room on disk and changes nothing that matters.
+pub(super) async fn probe_write(conn: &mut SqliteConnection) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO writer_probe (id, at) VALUES (1, unixepoch('subsec') * 1000)
+         ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

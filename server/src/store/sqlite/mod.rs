@@ -56,7 +56,7 @@ impl SqliteStore {
             .connect_with(connect_options(config))
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        let (writer, writer_task) = writer::spawn(pool.clone(), config.commit_batch);
+        let (writer, writer_task) = writer::spawn(connect_options(config), config.commit_batch);
         Ok(Self {
             pool,
             writer,
@@ -76,8 +76,12 @@ impl SqliteStore {
 
 #[async_trait]
 impl Health for SqliteStore {
+    /// The database answers and the writer's last write succeeded.
     async fn check(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        if !self.writer.health.is_healthy() {
+            return Err(StoreError::WritesFailing);
+        }
         Ok(())
     }
 }

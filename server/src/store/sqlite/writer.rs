@@ -4,18 +4,32 @@
 //! queued (up to `commit_batch`), writes it in one transaction, commits (one
 //! fsync for the batch) and only then resolves each ticket. Rooms ack and
 //! broadcast after that, so an acknowledged edit is always on disk.
+//!
+//! The writer has a connection of its own, not one from the pool, and
+//! throws it away after any failed statement, commit or rollback: a COMMIT
+//! that fails (the disk is full, say) can leave SQLite inside a transaction
+//! the driver no longer knows about, and the next "transaction" would then
+//! be a savepoint inside it whose "commit" writes nothing. A fresh
+//! connection starts from what is really on disk. While writes fail, the
+//! writer reports itself unhealthy and probes the disk until a write
+//! succeeds again.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use cartroom_protocol::{ActivityEvent, CartId};
-use sqlx::{Acquire, SqlitePool};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
-use super::changelog::{compact, write_records};
+use super::changelog::{compact, probe_write, write_records};
 use crate::store::{ChangeRecord, CommitError, CommitTicket, Result, Snapshot};
 
 /// Queue depth in front of the writer; a full queue slows rooms down.
 const QUEUE: usize = 8192;
+/// How often a failing writer tries the disk again when nothing is queued.
+const PROBE_EVERY: Duration = Duration::from_millis(250);
 
 type Reply = oneshot::Sender<Result<(), CommitError>>;
 
@@ -40,10 +54,30 @@ impl WriteCmd {
     }
 }
 
+/// Whether the writer's last attempt to write succeeded; read by `/healthz`.
+#[derive(Debug)]
+pub(super) struct WriterHealth(AtomicBool);
+
+impl WriterHealth {
+    pub(super) fn is_healthy(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, healthy: bool) {
+        if self.0.swap(healthy, Ordering::Relaxed) != healthy {
+            metrics::gauge!("cartroom_writer_healthy").set(f64::from(u8::from(healthy)));
+            if healthy {
+                tracing::info!("the writer can write again");
+            }
+        }
+    }
+}
+
 /// Sends work to the writer task.
 #[derive(Clone, Debug)]
 pub(super) struct WriterHandle {
     tx: mpsc::Sender<WriteCmd>,
+    pub(super) health: Arc<WriterHealth>,
 }
 
 impl WriterHandle {
@@ -74,84 +108,143 @@ impl WriterHandle {
 }
 
 /// Starts the writer; the join handle ends after a stop.
-pub(super) fn spawn(pool: SqlitePool, batch: usize) -> (WriterHandle, tokio::task::JoinHandle<()>) {
+pub(super) fn spawn(
+    options: SqliteConnectOptions,
+    batch: usize,
+) -> (WriterHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
-    let task = tokio::spawn(run(pool, rx, batch.max(1)));
-    (WriterHandle { tx }, task)
+    let health = Arc::new(WriterHealth(AtomicBool::new(true)));
+    let writer = Writer {
+        options,
+        conn: None,
+        health: health.clone(),
+    };
+    let task = tokio::spawn(writer.run(rx, batch.max(1)));
+    (WriterHandle { tx, health }, task)
 }
 
-async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<WriteCmd>, batch: usize) {
-    let mut cmds = Vec::with_capacity(batch);
-    loop {
-        if rx.recv_many(&mut cmds, batch).await == 0 {
-            return;
-        }
-        let stop = cmds.iter().any(|c| matches!(c, WriteCmd::Stop));
-        let started = Instant::now();
-        let outcomes = match write_at_once(&pool, &cmds).await {
-            Ok(()) => vec![Ok(()); cmds.len()],
-            Err(e) => {
-                tracing::warn!(error = %e, "batch failed as a whole; writing it record by record");
-                write_one_by_one(&pool, &cmds).await
-            }
-        };
-        let changes = cmds
-            .iter()
-            .filter(|c| matches!(c, WriteCmd::Change(..)))
-            .count();
-        metrics::histogram!("cartroom_commit_seconds").record(started.elapsed().as_secs_f64());
-        metrics::histogram!("cartroom_commit_batch_changes").record(changes as f64);
-        for (cmd, outcome) in cmds.drain(..).zip(outcomes) {
-            cmd.reply(outcome);
-        }
-        if stop {
-            return;
-        }
-    }
+/// The writer task's state.
+struct Writer {
+    options: SqliteConnectOptions,
+    /// `None` after a failure, until the next write opens a fresh one.
+    conn: Option<SqliteConnection>,
+    health: Arc<WriterHealth>,
 }
 
-/// Writes the batch in one transaction.
-async fn write_at_once(pool: &SqlitePool, cmds: &[WriteCmd]) -> Result<()> {
-    let mut tx = pool.begin().await?;
-    write_cmds(&mut tx, cmds.iter()).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Writes the batch in one transaction, each command in its own savepoint,
-/// so that one bad record (say, of a cart deleted meanwhile) fails alone.
-/// Returns how each command went; all fail when the transaction does.
-async fn write_one_by_one(pool: &SqlitePool, cmds: &[WriteCmd]) -> Vec<Result<(), CommitError>> {
-    let mut outcomes = Vec::with_capacity(cmds.len());
-    let written: Result<()> = async {
-        let mut tx = pool.begin().await?;
-        for cmd in cmds {
-            let mut savepoint = tx.begin().await?;
-            let result = write_cmds(&mut savepoint, std::iter::once(cmd)).await;
-            match &result {
-                Ok(()) => savepoint.commit().await?,
-                Err(e) => {
-                    tracing::warn!(error = %e, "a write in the batch failed");
-                    savepoint.rollback().await?;
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<WriteCmd>, batch: usize) {
+        let mut cmds = Vec::with_capacity(batch);
+        loop {
+            let received = if self.health.is_healthy() {
+                rx.recv_many(&mut cmds, batch).await
+            } else {
+                match tokio::time::timeout(PROBE_EVERY, rx.recv_many(&mut cmds, batch)).await {
+                    Ok(received) => received,
+                    Err(_) => {
+                        self.probe().await;
+                        continue;
+                    }
                 }
+            };
+            if received == 0 {
+                break;
             }
-            outcomes.push(result.as_ref().map_err(CommitError::from).copied());
+            let stop = cmds.iter().any(|c| matches!(c, WriteCmd::Stop));
+            let started = Instant::now();
+            let outcomes = match self.write_at_once(&cmds).await {
+                Ok(()) => vec![Ok(()); cmds.len()],
+                Err(e) => {
+                    tracing::warn!(error = %e, "batch failed as a whole; writing it record by record");
+                    self.write_one_by_one(&cmds).await
+                }
+            };
+            let changes = cmds
+                .iter()
+                .filter(|c| matches!(c, WriteCmd::Change(..)))
+                .count();
+            metrics::histogram!("cartroom_commit_seconds").record(started.elapsed().as_secs_f64());
+            metrics::histogram!("cartroom_commit_batch_changes").record(changes as f64);
+            for (cmd, outcome) in cmds.drain(..).zip(outcomes) {
+                cmd.reply(outcome);
+            }
+            if stop {
+                break;
+            }
         }
-        tx.commit().await?;
-        Ok(())
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.close().await;
+        }
     }
-    .await;
-    match written {
-        Ok(()) => outcomes,
-        Err(e) => {
-            tracing::error!(error = %e, "group commit failed");
-            vec![Err(CommitError::from(&e)); cmds.len()]
+
+    /// The writer's connection, opened when there is none.
+    async fn conn(&mut self) -> Result<&mut SqliteConnection> {
+        if self.conn.is_none() {
+            self.conn = Some(self.options.connect().await?);
         }
+        Ok(self.conn.as_mut().expect("opened above"))
+    }
+
+    /// Records the outcome of a write: a failure throws the connection away.
+    fn settle<T>(&mut self, result: Result<T>) -> Result<T> {
+        match &result {
+            Ok(_) => self.health.set(true),
+            Err(e) => {
+                tracing::error!(error = %e, "a write failed; reopening the writer's connection");
+                metrics::counter!("cartroom_writer_failures_total").increment(1);
+                self.conn = None;
+                self.health.set(false);
+            }
+        }
+        result
+    }
+
+    /// Writes the batch in one transaction.
+    async fn write_at_once(&mut self, cmds: &[WriteCmd]) -> Result<()> {
+        let written = async {
+            let mut tx = self.conn().await?.begin().await?;
+            write_cmds(&mut tx, cmds.iter()).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        self.settle(written)
+    }
+
+    /// Writes each command in a transaction of its own, so that one bad
+    /// record (say, of a cart deleted meanwhile) fails alone.
+    async fn write_one_by_one(&mut self, cmds: &[WriteCmd]) -> Vec<Result<(), CommitError>> {
+        let mut outcomes = Vec::with_capacity(cmds.len());
+        for cmd in cmds {
+            let written = async {
+                let mut tx = self.conn().await?.begin().await?;
+                write_cmds(&mut tx, std::iter::once(cmd)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+            .await;
+            let written = self.settle(written);
+            outcomes.push(written.as_ref().map_err(CommitError::from).copied());
+        }
+        outcomes
+    }
+
+    /// Tries a small write, so that a writer that failed learns when the
+    /// disk has room again even while nothing is queued.
+    async fn probe(&mut self) {
+        let written = async {
+            let conn = self.conn().await?;
+            let mut tx = conn.begin().await?;
+            probe_write(&mut tx).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        let _ = self.settle(written);
     }
 }
 
 async fn write_cmds<'a>(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut SqliteConnection,
     cmds: impl Iterator<Item = &'a WriteCmd> + Clone,
 ) -> Result<()> {
     let changes: Vec<&ChangeRecord> = cmds
