@@ -1,11 +1,12 @@
 //! A loaded room: the document, its mirror, its subscribers and the work
 //! waiting for commits, and how each command is dispatched.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use automerge::Automerge;
 use bytes::Bytes;
-use cartroom_protocol::CartId;
+use cartroom_protocol::{CartId, MemberRole, UserId};
 
 use super::activity::ActivityLog;
 use super::command::RoomCmd;
@@ -33,6 +34,13 @@ pub(super) struct Room {
     /// `doc.save()` until the next change, for subscribers without heads.
     pub(super) saved: Option<Bytes>,
     pub(super) pending: Pending,
+    /// A commit failed: the document holds a change that is not durable,
+    /// and the room is on its way out.
+    pub(super) failed: bool,
+    /// Membership changes seen since the room loaded (`None`: removed).
+    /// They win over a role read from the store before the change, which a
+    /// `subscribe` may carry.
+    pub(super) member_roles: HashMap<UserId, Option<MemberRole>>,
 }
 
 impl Room {
@@ -55,6 +63,8 @@ impl Room {
             activity: ActivityLog::new(limits.activity_memory, state.activity),
             saved: None,
             pending: Pending::default(),
+            failed: false,
+            member_roles: HashMap::new(),
             env,
         }
     }
@@ -78,6 +88,7 @@ impl Room {
                 added,
                 by,
             } => {
+                self.member_roles.insert(user_id, role);
                 self.member_changed(user_id, role);
                 self.note_membership(&by, user_id, &member_name, role, added)
                     .await;

@@ -14,7 +14,7 @@ use super::frame::Frame;
 use super::registry::Rooms;
 use crate::cart::CartMirror;
 use crate::refusal::Refusal;
-use crate::store::StoreError;
+use crate::store::{CartState, StoreError};
 
 /// Why a cart could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +27,8 @@ pub enum LoadError {
     ChangeLog(automerge::AutomergeError),
     #[error("document: {0}")]
     Schema(Refusal),
+    #[error("rebuilding the document panicked")]
+    Panicked,
 }
 
 pub(super) async fn run_room(
@@ -74,6 +76,8 @@ pub(super) async fn run_room(
                 if !room.complete(done) {
                     break;
                 }
+                // Idle counts from the last work done, not the last command.
+                idle_since = tokio::time::Instant::now();
             }
             _ = tokio::time::sleep_until(idle_since + idle), if unloadable => break,
             _ = shutdown.cancelled(), if room.pending.is_empty() => break,
@@ -87,9 +91,6 @@ pub(super) async fn run_room(
     metrics::gauge!("cartroom_rooms_loaded").decrement(1.0);
     tracing::debug!(leftovers = leftovers.len(), "room unloaded");
     for cmd in leftovers {
-        if matches!(cmd, RoomCmd::Delete { .. }) {
-            continue;
-        }
         if rooms.send(cart_id, cmd).await.is_err() {
             break;
         }
@@ -101,6 +102,7 @@ fn refuse(cart_id: CartId, cmd: RoomCmd, refusal: &Refusal) {
     match cmd {
         RoomCmd::Subscribe { conn, .. } => {
             conn.deliver(Frame::refusal(refusal, Some(cart_id), None));
+            conn.unsubscribed(cart_id);
         }
         RoomCmd::Op { origin, op_id, .. } => match origin {
             OpOrigin::Subscriber(conn) => {
@@ -123,16 +125,29 @@ async fn load(rooms: &Rooms, cart_id: CartId) -> Result<Option<Room>, LoadError>
     let Some(state) = env.changes.load_cart(cart_id, env.limits.load()).await? else {
         return Ok(None);
     };
-    let started = Instant::now();
+    // Rebuilding a document is CPU work that grows with its history: off
+    // the async threads, so that one big cart does not stall every socket.
+    let (doc, mirror, state) = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let doc = rebuild(&state)?;
+        let mirror = CartMirror::load(&doc).map_err(LoadError::Schema)?;
+        tracing::debug!(
+            changes = state.changes.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "room loaded"
+        );
+        Ok::<_, LoadError>((doc, mirror, state))
+    })
+    .await
+    .map_err(|_| LoadError::Panicked)??;
+    Ok(Some(Room::new(env.clone(), cart_id, doc, mirror, state)))
+}
+
+/// The document: the snapshot, then the changes after it, in order.
+fn rebuild(state: &CartState) -> Result<Automerge, LoadError> {
     let mut doc = Automerge::load(&state.snapshot).map_err(LoadError::Snapshot)?;
     for change in &state.changes {
         doc.load_incremental(change).map_err(LoadError::ChangeLog)?;
     }
-    tracing::debug!(
-        changes = state.changes.len(),
-        ms = started.elapsed().as_millis() as u64,
-        "room loaded"
-    );
-    let mirror = CartMirror::load(&doc).map_err(LoadError::Schema)?;
-    Ok(Some(Room::new(env.clone(), cart_id, doc, mirror, state)))
+    Ok(doc)
 }

@@ -40,6 +40,9 @@ pub mod subscriber;
 pub mod subscribers;
 pub mod sync;
 
+#[cfg(test)]
+mod tests;
+
 pub use command::{BytesKind, OpOrigin, OpReply, RoomCmd};
 pub use env::{RoomEnv, RoomLimits};
 pub use frame::Frame;

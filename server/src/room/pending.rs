@@ -6,9 +6,7 @@
 
 use std::future::Future;
 
-use cartroom_protocol::{
-    ActivityEvent, ErrorCode, Heads, MemberRole, OpId, ServerMsg, SyncPayload,
-};
+use cartroom_protocol::{ActivityEvent, ErrorCode, Heads, OpId, ServerMsg};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
@@ -17,7 +15,7 @@ use super::engine::Room;
 use super::frame::Frame;
 use super::ops::AckTarget;
 use super::subscriber::SubscriberHandle;
-use crate::policy;
+use super::subscribers::{JoinId, Welcome};
 use crate::refusal::Refusal;
 use crate::store::CommitError;
 
@@ -65,12 +63,11 @@ pub(super) enum Completed {
         target: AckTarget,
         duplicate: bool,
     },
+    /// A subscription whose document is ready to go.
     Subscribe {
         conn: SubscriberHandle,
-        role: MemberRole,
-        payload: SyncPayload,
-        frame: Frame,
-        heads: Heads,
+        join: JoinId,
+        welcome: Welcome,
     },
     /// A read's answer, sent in turn.
     Reply(Box<dyn FnOnce() + Send>),
@@ -88,6 +85,10 @@ impl Room {
     /// Finishes work whose commits are done. False when the room must stop
     /// (a commit failed: the document holds a change that is not durable).
     pub(super) fn complete(&mut self, done: Completed) -> bool {
+        if self.failed {
+            self.complete_after_failure(done);
+            return false;
+        }
         match done {
             Completed::Commit {
                 result,
@@ -100,14 +101,8 @@ impl Room {
             } => {
                 if let Err(e) = result {
                     tracing::error!(error = %e, seq, "commit failed; unloading the room");
-                    self.refuse_op(
-                        target,
-                        op_id,
-                        Refusal::new(
-                            ErrorCode::Unavailable,
-                            "the cart could not be saved; try again",
-                        ),
-                    );
+                    self.failed = true;
+                    self.refuse_op(target, op_id, not_saved());
                     self.unsubscribe_all("unavailable");
                     return false;
                 }
@@ -129,27 +124,9 @@ impl Room {
             } => self.ack(target, op_id, heads, duplicate),
             Completed::Subscribe {
                 conn,
-                role,
-                payload,
-                frame,
-                heads,
-            } => {
-                let conn_id = conn.conn_id();
-                self.subscribers.insert(conn.clone(), role);
-                let subscribed = Frame::msg(&ServerMsg::Subscribed {
-                    cart_id: self.cart_id,
-                    role,
-                    capabilities: policy::capabilities(role),
-                    payload,
-                    heads,
-                    presence: self.subscribers.presence(),
-                    activity: self.activity.recent(),
-                });
-                if !(conn.deliver(subscribed) && conn.deliver(frame)) {
-                    self.subscribers.remove(conn_id);
-                }
-                self.announce_presence(conn.actor(), role);
-            }
+                join,
+                welcome,
+            } => self.complete_join(conn, join, welcome),
             Completed::Reply(send) => send(),
             Completed::Note {
                 result,
@@ -178,4 +155,25 @@ impl Room {
         }
         true
     }
+
+    /// Once a commit has failed, the document holds a change that is not
+    /// durable, and everything queued after it was computed with that
+    /// change: nothing of it may be shown. Ops are refused (a retry will
+    /// be applied afresh by the reloaded room), reads go unanswered (the
+    /// caller hears `unavailable`), and subscriptions were ended already.
+    fn complete_after_failure(&mut self, done: Completed) {
+        match done {
+            Completed::Commit { op_id, target, .. } | Completed::Ack { op_id, target, .. } => {
+                self.refuse_op(target, op_id, not_saved());
+            }
+            Completed::Subscribe { .. } | Completed::Reply(_) | Completed::Note { .. } => {}
+        }
+    }
+}
+
+fn not_saved() -> Refusal {
+    Refusal::new(
+        ErrorCode::Unavailable,
+        "the cart could not be saved; try again",
+    )
 }

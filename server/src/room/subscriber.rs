@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use cartroom_protocol::ConnId;
+use cartroom_protocol::{CartId, ConnId};
 
 use super::frame::Frame;
 use crate::cart::Actor;
@@ -20,6 +20,11 @@ pub trait Subscriber: Send + Sync + fmt::Debug {
     /// Queues a frame without waiting. False when the subscriber is gone or
     /// cannot keep up; it then closes itself, and the room forgets it.
     fn deliver(&self, frame: Frame) -> bool;
+
+    /// The room ended this subscriber's subscription to `cart` on its own
+    /// (removed, deleted, unavailable, refused), so that the subscriber can
+    /// free its place.
+    fn unsubscribed(&self, cart: CartId);
 }
 
 pub type SubscriberHandle = Arc<dyn Subscriber>;

@@ -12,17 +12,35 @@ use super::engine::Room;
 use super::frame::Frame;
 use super::pending::Completed;
 use super::subscriber::SubscriberHandle;
+use super::subscribers::Welcome;
 use crate::cart::{self, view::heads_of};
+use crate::refusal::Refusal;
 
 impl Room {
-    /// Sends `subscribed` and the document (or the changes after the
-    /// subscriber's heads, when the room knows them all).
+    /// Starts a subscription: it joins at once (its ops are accepted from
+    /// now on) and is sent `subscribed` and the document (or the changes
+    /// after its heads, when the room knows them all) once the commits
+    /// queued before it are done. `role` is what the caller read from the
+    /// store; a membership change the room has seen since wins over it.
     pub(super) fn subscribe(
         &mut self,
         conn: SubscriberHandle,
         role: MemberRole,
         heads: Option<Vec<ChangeHash>>,
     ) {
+        let role = match self.member_roles.get(&conn.actor().user_id) {
+            Some(Some(changed)) => *changed,
+            Some(None) => {
+                conn.deliver(Frame::refusal(
+                    &Refusal::cart_not_found(),
+                    Some(self.cart_id),
+                    None,
+                ));
+                conn.unsubscribed(self.cart_id);
+                return;
+            }
+            None => role,
+        };
         let known = heads.filter(|heads| {
             heads
                 .iter()
@@ -39,14 +57,16 @@ impl Room {
             SyncPayload::Document => FrameKind::Document,
             SyncPayload::Changes => FrameKind::Changes,
         };
-        let frame = Frame::automerge(kind, self.cart_id, &bytes);
-        let heads = heads_of(&self.doc);
+        let welcome = Welcome {
+            payload,
+            heads: heads_of(&self.doc),
+            document: Frame::automerge(kind, self.cart_id, &bytes),
+        };
+        let join = self.subscribers.join(conn.clone(), role);
         self.pending.push_ready(Completed::Subscribe {
             conn,
-            role,
-            payload,
-            frame,
-            heads,
+            join,
+            welcome,
         });
     }
 

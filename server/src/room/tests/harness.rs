@@ -1,0 +1,633 @@
+//! The harness: a [`Rooms`] registry over the memory store, a manual clock
+//! and the demo catalog, with recording subscribers where sockets would be.
+//! Tests decide when writes become durable through the store's commit gate,
+//! and wait on frames and answers, never on time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use automerge::{Automerge, Change};
+use bytes::Bytes;
+use cartroom_protocol::http::{CartView, OpAck};
+use cartroom_protocol::{
+    ActivityEvent, BinaryFrame, CartId, ConnId, ErrorCode, FrameKind, Heads, MemberRole, Op, OpId,
+    PresenceEntry, ServerMsg, SyncPayload, UserId,
+};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::cart::{self, Actor, NodeId};
+use crate::catalog::CatalogHandle;
+use crate::catalog::demo::{DEMO_STORE, demo_catalog};
+use crate::clock::ManualClock;
+use crate::refusal::Refusal;
+use crate::room::{
+    BytesKind, Frame, OpOrigin, RoomCmd, RoomEnv, RoomLimits, Rooms, Subscriber, SubscriberHandle,
+};
+use crate::store::memory::MemoryStore;
+use crate::store::{Carts, CatalogStore, ChangeLog, LoadLimits, NewCart};
+
+/// How long a test waits for a frame or an answer before it fails rather
+/// than hang; a guard for broken code, never a way to let the room catch up.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Where the manual clock starts.
+const START_MS: i64 = 1_700_000_000_000;
+
+const NODE: NodeId = NodeId(7);
+
+/// Small bounds, so that tests can reach them. Rooms unload only in tests
+/// that shorten `idle`.
+pub(super) fn small_limits() -> RoomLimits {
+    RoomLimits {
+        idle: Duration::from_secs(3600),
+        snapshot_every: 1000,
+        op_memory: 16,
+        activity_memory: 8,
+        queue: 8,
+    }
+}
+
+pub(super) fn actor(name: &str) -> Actor {
+    Actor {
+        user_id: UserId::new_random(),
+        name: name.into(),
+    }
+}
+
+pub(super) fn add(sku: &str, quantity: i64) -> Op {
+    Op::AddLine {
+        sku: sku.into(),
+        quantity,
+    }
+}
+
+/// The quantity of the line of `sku`, if the cart has one.
+pub(super) fn quantity(view: &CartView, sku: &str) -> Option<i64> {
+    view.lines
+        .iter()
+        .find(|line| line.sku == sku)
+        .map(|line| line.quantity)
+}
+
+pub(super) fn view_of(doc: &Automerge) -> CartView {
+    cart::view(doc).expect("the room's document has the cart schema")
+}
+
+/// Waits for a oneshot answer; `None` when the room dropped the sender.
+pub(super) async fn answer<T>(rx: oneshot::Receiver<T>) -> Option<T> {
+    tokio::time::timeout(PATIENCE, rx)
+        .await
+        .expect("the room neither answered nor dropped the request")
+        .ok()
+}
+
+/// Rooms over a memory store, and what tests need to drive them.
+pub(super) struct Harness {
+    pub(super) store: Arc<MemoryStore>,
+    pub(super) rooms: Arc<Rooms>,
+    pub(super) clock: Arc<ManualClock>,
+    catalog: CatalogHandle,
+    limits: RoomLimits,
+    /// Every room task, so that a test can wait until all have stopped.
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+    next_conn: AtomicU64,
+}
+
+impl Harness {
+    pub(super) async fn new() -> Self {
+        Self::with_limits(small_limits()).await
+    }
+
+    pub(super) async fn with_limits(limits: RoomLimits) -> Self {
+        let store = Arc::new(MemoryStore::new());
+        store
+            .seed(&demo_catalog())
+            .await
+            .expect("the memory store takes the catalog");
+        let clock = Arc::new(ManualClock::at(START_MS));
+        let catalog = CatalogHandle::new(demo_catalog());
+        let (tracker, shutdown) = (TaskTracker::new(), CancellationToken::new());
+        let rooms = start_rooms(&store, &clock, &catalog, limits, &tracker, &shutdown);
+        Self {
+            store,
+            rooms,
+            clock,
+            catalog,
+            limits,
+            tracker,
+            shutdown,
+            next_conn: AtomicU64::new(1),
+        }
+    }
+
+    /// Stops every room as a node shutdown does (pending commits complete
+    /// first, so release them before), then starts an empty registry over
+    /// the same store: the next command loads its cart from durable state.
+    pub(super) async fn restart(&mut self) {
+        self.shutdown.cancel();
+        self.rooms_stopped().await;
+        self.tracker = TaskTracker::new();
+        self.shutdown = CancellationToken::new();
+        self.rooms = start_rooms(
+            &self.store,
+            &self.clock,
+            &self.catalog,
+            self.limits,
+            &self.tracker,
+            &self.shutdown,
+        );
+    }
+
+    /// Waits until every room task has ended.
+    pub(super) async fn rooms_stopped(&self) {
+        self.tracker.close();
+        tokio::time::timeout(PATIENCE, self.tracker.wait())
+            .await
+            .expect("every room stops");
+        self.tracker.reopen();
+    }
+
+    /// A new cart in the store, with `admin` as its admin; no room yet.
+    pub(super) async fn create_cart(&self, admin: &Actor) -> CartId {
+        let (store_id, _, currency) = DEMO_STORE;
+        let id = CartId::new_random();
+        let doc = cart::new_cart_doc("Picnic", currency, admin, START_MS, NODE);
+        self.store
+            .create_cart(NewCart {
+                id,
+                store_id,
+                name: "Picnic",
+                creator: admin.user_id,
+                snapshot: &doc.save(),
+                now_ms: START_MS,
+            })
+            .await
+            .expect("the memory store creates carts");
+        id
+    }
+
+    /// A connection of a new user.
+    pub(super) fn client(&self, name: &str) -> Client {
+        self.connect(&actor(name))
+    }
+
+    /// Another connection of `actor`.
+    pub(super) fn connect(&self, actor: &Actor) -> Client {
+        let conn_id = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
+        Client::new(conn_id, actor.clone())
+    }
+
+    pub(super) async fn send(&self, cart: CartId, cmd: RoomCmd) {
+        self.rooms
+            .send(cart, cmd)
+            .await
+            .expect("the rooms are running");
+    }
+
+    pub(super) async fn subscribe(&self, cart: CartId, client: &Client, role: MemberRole) {
+        let conn = client.handle();
+        let cmd = RoomCmd::Subscribe {
+            conn,
+            role,
+            heads: None,
+        };
+        self.send(cart, cmd).await;
+    }
+
+    /// Subscribes and reads the welcome: `subscribed`, the document and the
+    /// client's own presence.
+    pub(super) async fn join(&self, cart: CartId, client: &mut Client, role: MemberRole) -> Joined {
+        self.subscribe(cart, client, role).await;
+        let joined = client.expect_subscribed().await;
+        let me = client.actor().clone();
+        client.expect_presence_of(&me).await;
+        joined
+    }
+
+    pub(super) async fn unsubscribe(&self, cart: CartId, client: &Client) {
+        let conn_id = client.conn_id();
+        let cmd = RoomCmd::Unsubscribe {
+            conn_id,
+            notify: true,
+        };
+        self.send(cart, cmd).await;
+    }
+
+    /// An op from a subscriber; its answer comes as a frame.
+    pub(super) async fn op(&self, cart: CartId, client: &Client, op_id: &str, op: Op) {
+        let cmd = RoomCmd::Op {
+            origin: OpOrigin::Subscriber(client.handle()),
+            op_id: OpId(op_id.into()),
+            op,
+        };
+        self.send(cart, cmd).await;
+    }
+
+    /// An op from outside the room (HTTP), as an editor.
+    pub(super) async fn direct_op(
+        &self,
+        cart: CartId,
+        actor: &Actor,
+        op_id: &str,
+        op: Op,
+    ) -> oneshot::Receiver<Result<OpAck, Refusal>> {
+        let (reply, rx) = oneshot::channel();
+        let origin = OpOrigin::Direct {
+            actor: actor.clone(),
+            role: MemberRole::Editor,
+            reply,
+        };
+        let op_id = OpId(op_id.into());
+        self.send(cart, RoomCmd::Op { origin, op_id, op }).await;
+        rx
+    }
+
+    pub(super) async fn view(&self, cart: CartId) -> oneshot::Receiver<CartView> {
+        let (reply, rx) = oneshot::channel();
+        self.send(cart, RoomCmd::View { reply }).await;
+        rx
+    }
+
+    pub(super) async fn bytes(&self, cart: CartId, kind: BytesKind) -> oneshot::Receiver<Bytes> {
+        let (reply, rx) = oneshot::channel();
+        self.send(cart, RoomCmd::Bytes { kind, reply }).await;
+        rx
+    }
+
+    /// Returns once the room has handled every command sent before. A room
+    /// handles commands in order and refuses a chat from a stranger at once,
+    /// so a stranger's refusal marks the point.
+    pub(super) async fn settle(&self, cart: CartId) {
+        let mut probe = self.client("Probe");
+        let conn = probe.handle();
+        let text = "are you there?".into();
+        self.send(cart, RoomCmd::Chat { conn, text }).await;
+        probe.expect_error().await;
+    }
+
+    /// Returns once the room has also completed the work those commands
+    /// queued: a read is answered only after everything queued before it.
+    /// Commits must not be held.
+    pub(super) async fn flush(&self, cart: CartId) {
+        answer(self.view(cart).await)
+            .await
+            .expect("the room answers reads");
+    }
+
+    /// The cart as a room would load it from the store now.
+    pub(super) async fn durable_doc(&self, cart: CartId) -> Automerge {
+        let limits = LoadLimits {
+            op_memory: self.limits.op_memory,
+            activity_memory: 0,
+        };
+        let state = self
+            .store
+            .load_cart(cart, limits)
+            .await
+            .expect("the memory store loads")
+            .expect("the cart exists");
+        let mut doc = Automerge::load(&state.snapshot).expect("a valid snapshot");
+        for change in &state.changes {
+            doc.load_incremental(change).expect("a valid change");
+        }
+        doc
+    }
+
+    /// The op ids of the cart's durable changes, in commit order.
+    pub(super) async fn durable_op_ids(&self, cart: CartId) -> Vec<String> {
+        let limits = LoadLimits {
+            op_memory: 0,
+            activity_memory: 0,
+        };
+        let state = self.store.load_cart(cart, limits).await.unwrap().unwrap();
+        state
+            .changes
+            .iter()
+            .map(|bytes| SeenChange::parse(bytes).op_id)
+            .collect()
+    }
+
+    /// A cart with Ana (admin) and Bob (editor) subscribed, every frame
+    /// they were sent so far read.
+    pub(super) async fn party(&self) -> Party {
+        let mut ana = self.client("Ana");
+        let cart = self.create_cart(ana.actor()).await;
+        self.join(cart, &mut ana, MemberRole::Admin).await;
+        let mut bob = self.client("Bob");
+        self.join(cart, &mut bob, MemberRole::Editor).await;
+        let bob_actor = bob.actor().clone();
+        ana.expect_presence(&bob_actor, 1).await;
+        Party { cart, ana, bob }
+    }
+}
+
+fn start_rooms(
+    store: &Arc<MemoryStore>,
+    clock: &Arc<ManualClock>,
+    catalog: &CatalogHandle,
+    limits: RoomLimits,
+    tracker: &TaskTracker,
+    shutdown: &CancellationToken,
+) -> Arc<Rooms> {
+    let env = RoomEnv {
+        changes: store.clone(),
+        catalog: catalog.clone(),
+        clock: clock.clone(),
+        node: NODE,
+        limits,
+    };
+    Rooms::new(env, tracker.clone(), shutdown.clone())
+}
+
+/// A cart with two subscribers.
+pub(super) struct Party {
+    pub(super) cart: CartId,
+    pub(super) ana: Client,
+    pub(super) bob: Client,
+}
+
+/// What a subscriber was given, decoded.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Received {
+    Msg(ServerMsg),
+    Automerge { kind: FrameKind, bytes: Vec<u8> },
+}
+
+/// A change frame's change: the op that made it, and its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct SeenChange {
+    pub(super) op_id: String,
+    pub(super) hash: String,
+}
+
+impl SeenChange {
+    pub(super) fn parse(bytes: &[u8]) -> Self {
+        let change = Change::from_bytes(bytes.to_vec()).expect("one Automerge change");
+        let message: serde_json::Value =
+            serde_json::from_str(change.message().expect("room changes carry a message"))
+                .expect("the change message is JSON");
+        Self {
+            op_id: message["op_id"].as_str().expect("an op id").to_owned(),
+            hash: change.hash().to_string(),
+        }
+    }
+
+    /// The heads of a document whose last change this is.
+    pub(super) fn as_heads(&self) -> Heads {
+        Heads(vec![self.hash.clone()])
+    }
+}
+
+/// The welcome of a subscription.
+#[derive(Debug)]
+pub(super) struct Joined {
+    pub(super) role: MemberRole,
+    pub(super) heads: Heads,
+    pub(super) presence: Vec<PresenceEntry>,
+    pub(super) doc: Automerge,
+}
+
+/// The answer to one op, as its sender sees it.
+#[derive(Debug, PartialEq)]
+pub(super) enum OpAnswer {
+    Ack { duplicate: bool },
+    Refused(ErrorCode),
+}
+
+/// The room's side of a test connection: records what it is given, or
+/// refuses it as a connection with a full queue does.
+#[derive(Debug)]
+struct Recorder {
+    conn_id: ConnId,
+    actor: Actor,
+    refusing: AtomicBool,
+    frames: mpsc::UnboundedSender<Received>,
+}
+
+impl Subscriber for Recorder {
+    fn conn_id(&self) -> ConnId {
+        self.conn_id
+    }
+
+    fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    fn deliver(&self, frame: Frame) -> bool {
+        if self.refusing.load(Ordering::SeqCst) {
+            return false;
+        }
+        self.frames.send(decode(&frame)).is_ok()
+    }
+
+    /// The tests read the `unsubscribed` and `error` frames instead.
+    fn unsubscribed(&self, _cart: CartId) {}
+}
+
+fn decode(frame: &Frame) -> Received {
+    match frame {
+        Frame::Text(text) => Received::Msg(serde_json::from_slice(text).expect("a server message")),
+        Frame::Binary(bytes) => {
+            let frame = BinaryFrame::decode(bytes).expect("a binary frame");
+            Received::Automerge {
+                kind: frame.kind,
+                bytes: frame.payload.to_vec(),
+            }
+        }
+    }
+}
+
+/// A test connection: hands the room a [`Recorder`] and reads what it got.
+pub(super) struct Client {
+    recorder: Arc<Recorder>,
+    frames: mpsc::UnboundedReceiver<Received>,
+}
+
+impl Client {
+    fn new(conn_id: ConnId, actor: Actor) -> Self {
+        let (tx, frames) = mpsc::unbounded_channel();
+        let recorder = Arc::new(Recorder {
+            conn_id,
+            actor,
+            refusing: AtomicBool::new(false),
+            frames: tx,
+        });
+        Self { recorder, frames }
+    }
+
+    pub(super) fn handle(&self) -> SubscriberHandle {
+        self.recorder.clone()
+    }
+
+    pub(super) fn actor(&self) -> &Actor {
+        &self.recorder.actor
+    }
+
+    pub(super) fn conn_id(&self) -> ConnId {
+        self.recorder.conn_id
+    }
+
+    /// While true, deliveries fail as they do when a connection cannot keep up.
+    pub(super) fn refuse_deliveries(&self, refuse: bool) {
+        self.recorder.refusing.store(refuse, Ordering::SeqCst);
+    }
+
+    pub(super) async fn next(&mut self) -> Received {
+        let name = &self.recorder.actor.name;
+        match tokio::time::timeout(PATIENCE, self.frames.recv()).await {
+            Ok(Some(received)) => received,
+            Ok(None) => unreachable!("the recorder keeps the sender"),
+            Err(_) => panic!("{name} waited for a frame that never came"),
+        }
+    }
+
+    pub(super) async fn next_msg(&mut self) -> ServerMsg {
+        match self.next().await {
+            Received::Msg(msg) => msg,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    /// The next frame, which must carry one change.
+    pub(super) async fn expect_change(&mut self) -> SeenChange {
+        match self.next().await {
+            Received::Automerge {
+                kind: FrameKind::Changes,
+                bytes,
+            } => SeenChange::parse(&bytes),
+            other => panic!("expected a change frame, got {other:?}"),
+        }
+    }
+
+    /// The next frame, which must ack `op_id`; returns its heads and whether
+    /// it answers a retry.
+    pub(super) async fn expect_ack(&mut self, op_id: &str) -> (Heads, bool) {
+        match self.next_msg().await {
+            ServerMsg::Ack {
+                op_id: acked,
+                heads,
+                duplicate,
+                ..
+            } if acked.0 == op_id => (heads, duplicate),
+            other => panic!("expected the ack of {op_id}, got {other:?}"),
+        }
+    }
+
+    pub(super) async fn expect_activity(&mut self) -> ActivityEvent {
+        match self.next_msg().await {
+            ServerMsg::Activity { event, .. } => event,
+            other => panic!("expected activity, got {other:?}"),
+        }
+    }
+
+    pub(super) async fn expect_error(&mut self) -> (ErrorCode, Option<OpId>) {
+        match self.next_msg().await {
+            ServerMsg::Error { code, op_id, .. } => (code, op_id),
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    pub(super) async fn expect_unsubscribed(&mut self) -> String {
+        match self.next_msg().await {
+            ServerMsg::Unsubscribed { reason, .. } => reason,
+            other => panic!("expected unsubscribed, got {other:?}"),
+        }
+    }
+
+    /// The next frame, which must announce `who` with this many connections.
+    pub(super) async fn expect_presence(&mut self, who: &Actor, connections: u32) {
+        let announced = self.expect_presence_of(who).await;
+        assert_eq!(announced, connections, "{}'s connections", who.name);
+    }
+
+    /// The next frame, which must announce `who`; returns their connections.
+    pub(super) async fn expect_presence_of(&mut self, who: &Actor) -> u32 {
+        match self.next_msg().await {
+            ServerMsg::Presence { members, .. }
+                if members.len() == 1 && members[0].user_id == who.user_id =>
+            {
+                members[0].connections
+            }
+            other => panic!("expected the presence of {}, got {other:?}", who.name),
+        }
+    }
+
+    /// The next frames, which must be `subscribed` and the whole document.
+    pub(super) async fn expect_subscribed(&mut self) -> Joined {
+        let (role, heads, presence) = match self.next_msg().await {
+            ServerMsg::Subscribed {
+                payload: SyncPayload::Document,
+                role,
+                heads,
+                presence,
+                ..
+            } => (role, heads, presence),
+            other => panic!("expected subscribed with a document, got {other:?}"),
+        };
+        let doc = match self.next().await {
+            Received::Automerge {
+                kind: FrameKind::Document,
+                bytes,
+            } => Automerge::load(&bytes).expect("a saved document"),
+            other => panic!("expected the document, got {other:?}"),
+        };
+        Joined {
+            role,
+            heads,
+            presence,
+            doc,
+        }
+    }
+
+    /// Every op id whose change reached this client, from what it has not read yet.
+    pub(super) fn drain_changes(&mut self) -> Vec<String> {
+        self.drain()
+            .into_iter()
+            .filter_map(|frame| match frame {
+                Received::Automerge {
+                    kind: FrameKind::Changes,
+                    bytes,
+                } => Some(SeenChange::parse(&bytes).op_id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Reads past other frames to the ack or refusal of `op_id`.
+    pub(super) async fn answer_to(&mut self, op_id: &str) -> OpAnswer {
+        loop {
+            match self.next().await {
+                Received::Msg(ServerMsg::Ack {
+                    op_id: acked,
+                    duplicate,
+                    ..
+                }) if acked.0 == op_id => return OpAnswer::Ack { duplicate },
+                Received::Msg(ServerMsg::Error {
+                    code,
+                    op_id: Some(refused),
+                    ..
+                }) if refused.0 == op_id => return OpAnswer::Refused(code),
+                _ => {}
+            }
+        }
+    }
+
+    /// Everything delivered so far and not read yet.
+    pub(super) fn drain(&mut self) -> Vec<Received> {
+        std::iter::from_fn(|| self.frames.try_recv().ok()).collect()
+    }
+
+    /// Fails if anything was delivered and not read yet.
+    pub(super) fn assert_silent(&mut self) {
+        let unread = self.drain();
+        assert!(
+            unread.is_empty(),
+            "{} was sent {unread:?}",
+            self.recorder.actor.name
+        );
+    }
+}
