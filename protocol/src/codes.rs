@@ -101,9 +101,11 @@ pub enum CloseCode {
     Normal = 1000,
     /// The server is shutting down; reconnect (elsewhere, or later).
     GoingAway = 1001,
-    /// A binary frame from the client (v1 clients send JSON only) or a
-    /// protocol violation.
+    /// A binary frame from the client (v1 clients send JSON only), or a
+    /// frame that breaks the WebSocket protocol.
     ProtocolError = 1002,
+    /// A text frame that is not UTF-8.
+    InvalidPayload = 1007,
     /// A message over [`crate::limits::MAX_FRAME_BYTES`].
     MessageTooBig = 1009,
     /// The session expired or was signed out while connected.

@@ -4,7 +4,6 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -22,8 +21,8 @@ use crate::services::{
 use crate::store::sqlite::SqliteStore;
 use crate::store::{StoreError, Stores};
 
-/// How long shutdown waits for connections and rooms to finish.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+/// How long shutdown waits for sockets and rooms to finish.
+const TASKS_GRACE: Duration = Duration::from_secs(20);
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -129,49 +128,63 @@ async fn services(
     })
 }
 
-/// Serves on `listener` until `shutdown` is cancelled, then closes every
-/// socket with 1001, lets rooms finish their commits and stops the writer.
+/// A node ready to serve: storage open and migrated, catalog loaded,
+/// services built. Starting before binding means that a node that cannot
+/// serve (no store, a database it cannot open) says so before it listens.
+pub struct Server {
+    state: AppState,
+    backend: Arc<SqliteStore>,
+}
+
+impl Server {
+    /// Opens the storage and builds the services; `shutdown` stops them later.
+    pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Self, StartError> {
+        let backend = Arc::new(SqliteStore::open(&config).await?);
+        let stores = Stores::from_backend(backend.clone());
+        let lifecycle = Lifecycle {
+            shutdown,
+            tracker: TaskTracker::new(),
+        };
+        let services = services(&config, &stores, Arc::new(SystemClock), &lifecycle).await?;
+        let expired = services.accounts.forget_expired_sessions().await?;
+        tracing::debug!(expired, "expired sessions removed");
+        let state = AppState {
+            services: Arc::new(services),
+            config: Arc::new(config),
+            lifecycle,
+            metrics: metrics_handle(),
+        };
+        Ok(Self { state, backend })
+    }
+
+    /// Serves on `listener` until shutdown, then closes every socket with
+    /// 1001, lets rooms finish their commits and closes the storage.
+    pub async fn serve(self, listener: TcpListener) {
+        let Self { state, backend } = self;
+        let lifecycle = state.lifecycle.clone();
+        let router = crate::http::router(state.clone());
+        let limits = state.config.serve_limits();
+        crate::serve::serve(listener, router, limits, lifecycle.shutdown.clone()).await;
+        // Sockets and rooms watch `shutdown`; wait for them, bounded.
+        lifecycle.tracker.close();
+        if tokio::time::timeout(TASKS_GRACE, lifecycle.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections or rooms did not stop within {TASKS_GRACE:?}");
+        }
+        drop(state);
+        backend.close().await;
+        tracing::info!("stopped");
+    }
+}
+
+/// Starts a node and serves on `listener` until `shutdown` is cancelled.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
-    let backend = Arc::new(SqliteStore::open(&config).await?);
-    let stores = Stores::from_backend(backend.clone());
-    let lifecycle = Lifecycle {
-        shutdown: shutdown.clone(),
-        tracker: TaskTracker::new(),
-    };
-    let services = services(&config, &stores, Arc::new(SystemClock), &lifecycle).await?;
-    let expired = services.accounts.forget_expired_sessions().await?;
-    tracing::debug!(expired, "expired sessions removed");
-    let state = AppState {
-        services: Arc::new(services),
-        config: Arc::new(config),
-        lifecycle: lifecycle.clone(),
-        metrics: metrics_handle(),
-    };
-    let router = crate::http::router(state.clone());
-    // Small frames must leave at once: Nagle's algorithm would hold each
-    // ack or change back until the previous one is acknowledged.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY");
-        }
-    });
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await;
-    // Sockets and rooms watch `shutdown`; wait for them, bounded.
-    lifecycle.tracker.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, lifecycle.tracker.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!("some connections or rooms did not stop within 20 s");
-    }
-    drop(state);
-    backend.close().await;
-    tracing::info!("stopped");
-    served.map_err(StartError::from)
+    Server::start(config, shutdown).await?.serve(listener).await;
+    Ok(())
 }

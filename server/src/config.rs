@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::serve::ServeLimits;
+
 /// Command-line and environment configuration.
 #[derive(Clone, Debug, Parser)]
 #[command(
@@ -57,6 +59,16 @@ pub struct Config {
     #[arg(long, env = "CARTROOM_MAX_CONNECTIONS", default_value_t = 100_000)]
     pub max_connections: usize,
 
+    /// Most sockets (HTTP and WebSocket) open at once from one client
+    /// address; past it new connections are closed at once.
+    #[arg(long, env = "CARTROOM_MAX_CONNECTIONS_PER_IP", default_value_t = 512)]
+    pub max_connections_per_ip: usize,
+
+    /// Seconds a connection may take to send a request's header, or stay
+    /// idle between requests, before it is closed.
+    #[arg(long, env = "CARTROOM_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
     /// Do not seed the demo store on an empty database.
     #[arg(long, env = "CARTROOM_NO_SEED")]
     pub no_seed: bool,
@@ -85,6 +97,13 @@ impl Config {
 
     pub(crate) fn room_idle(&self) -> Duration {
         Duration::from_secs(self.room_idle_secs)
+    }
+
+    pub(crate) fn serve_limits(&self) -> ServeLimits {
+        ServeLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            max_per_ip: self.max_connections_per_ip,
+        }
     }
 
     pub(crate) fn session_ttl_ms(&self) -> i64 {

@@ -19,8 +19,8 @@
 //! # Layout
 //! One folder per concept; `docs/architecture.md` has the map with what
 //! each may not touch.
-//! - [`app`]: the composition root ([`run`]); [`config`]: flags and
-//!   `CARTROOM_*` variables.
+//! - [`app`]: the composition root ([`Server`], [`run`]); [`serve`]: the
+//!   accept loop with its bounds; [`config`]: flags and `CARTROOM_*` variables.
 //! - [`cart`]: the document, pure: ops, mirror, view, activity sentences.
 //! - [`room`]: the engine, one task per loaded cart; knows only its
 //!   [`RoomEnv`](room::RoomEnv) and its subscribers.
@@ -41,9 +41,10 @@ pub mod money;
 pub mod policy;
 pub mod refusal;
 pub mod room;
+pub mod serve;
 pub mod services;
 pub mod store;
 pub mod ws;
 
-pub use app::{StartError, run};
+pub use app::{Server, StartError, run};
 pub use config::Config;

@@ -26,14 +26,18 @@ async fn main() -> anyhow::Result<()> {
     } else {
         logs.init();
     }
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let listen = config.listen;
+    let data_dir = config.data_dir.clone();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    // Everything that can refuse to start does so before the listening line.
+    let server = cartroom::Server::start(config, shutdown).await?;
+    let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     // Tests and the load tester read this line to find the port.
     println!("listening on http://{addr}");
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "cartroom started");
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
-    cartroom::run(listener, config, shutdown).await?;
+    tracing::info!(%addr, data_dir = %data_dir.display(), "cartroom started");
+    server.serve(listener).await;
     Ok(())
 }
 

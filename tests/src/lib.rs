@@ -178,9 +178,15 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the binary on `data_dir` and waits for its "listening on" line.
     pub async fn start(data_dir: &Path) -> anyhow::Result<Self> {
+        Self::start_with_args(data_dir, &[]).await
+    }
+
+    /// [`ServerProcess::start`] with more flags.
+    pub async fn start_with_args(data_dir: &Path, args: &[&str]) -> anyhow::Result<Self> {
         let mut child = Command::new(cartroom_bin()?)
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(args)
             // CARTROOM_TEST_LOG=debug shows the server's logs in a failing test.
             .env(
                 "CARTROOM_LOG",
@@ -206,6 +212,11 @@ impl ServerProcess {
             base_url: base_url.to_owned(),
             child,
         })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// SIGKILL: no chance to flush anything.

@@ -348,3 +348,95 @@ async fn a_full_server_refuses_new_sockets_with_503() -> anyhow::Result<()> {
     first.close().await;
     Ok(())
 }
+
+/// Sends `frames` on a raw socket from a task of its own (the server may
+/// stop reading them) and returns the close code the server sent.
+async fn close_code_after(
+    server: &TestServer,
+    token: &str,
+    frames: Vec<tungstenite::Message>,
+) -> anyhow::Result<Option<u16>> {
+    use futures_util::{SinkExt, StreamExt};
+    let (ws, _) = tokio_tungstenite::connect_async(ws_request(server, Some(token), None)?).await?;
+    let (mut sink, mut stream) = ws.split();
+    let mut sender = tokio::spawn(async move {
+        for frame in frames {
+            if sink.send(frame).await.is_err() {
+                break;
+            }
+        }
+    });
+    // Read only once the client is done sending, as a client with a
+    // blocking send loop would: the close must still be there to read.
+    let _ = tokio::time::timeout(Duration::from_secs(1), &mut sender).await;
+    let code = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(msg) = stream.next().await {
+            match msg {
+                Ok(tungstenite::Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+        None
+    })
+    .await?;
+    sender.abort();
+    Ok(code)
+}
+
+#[tokio::test]
+async fn a_client_still_sending_reads_the_close_code_of_its_fault() -> anyhow::Result<()> {
+    use tungstenite::Message;
+    use tungstenite::protocol::frame::Frame;
+    use tungstenite::protocol::frame::coding::{Data, OpCode};
+    let server = TestServer::start().await?;
+    let ana = server.account("Ana").await?;
+    let text = |is_final| OpCode::Data(if is_final { Data::Text } else { Data::Continue });
+    // 320 KB in 32 KB fragments: the limit is crossed while more is coming.
+    let mut fragments = vec![Message::Frame(Frame::message(
+        vec![b'x'; 32 * 1024],
+        OpCode::Data(Data::Text),
+        false,
+    ))];
+    for i in 1..10 {
+        fragments.push(Message::Frame(Frame::message(
+            vec![b'x'; 32 * 1024],
+            text(false),
+            i == 9,
+        )));
+    }
+    let cases = [
+        ("a fragmented 320 KB message", fragments, 1009),
+        (
+            "a 4 MB frame",
+            vec![Message::Text("x".repeat(4 << 20).into())],
+            1009,
+        ),
+        (
+            "text that is not UTF-8",
+            vec![Message::Frame(Frame::message(
+                vec![0xff, 0xfe, 0xfd],
+                OpCode::Data(Data::Text),
+                true,
+            ))],
+            1007,
+        ),
+        (
+            "a continuation with nothing to continue",
+            vec![Message::Frame(Frame::message(
+                b"x".to_vec(),
+                OpCode::Data(Data::Continue),
+                true,
+            ))],
+            1002,
+        ),
+    ];
+    for (what, frames, code) in cases {
+        assert_eq!(
+            close_code_after(&server, &ana.token, frames).await?,
+            Some(code),
+            "{what}"
+        );
+    }
+    Ok(())
+}

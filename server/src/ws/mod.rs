@@ -21,6 +21,7 @@ pub mod writer;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
@@ -30,7 +31,6 @@ use cartroom_protocol::limits::MAX_FRAME_BYTES;
 use cartroom_protocol::{ErrorCode, PROTOCOL_VERSION, ServerMsg};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::app::AppState;
@@ -38,9 +38,10 @@ use crate::http::error::AppError;
 use crate::http::extract::SignedIn;
 use crate::http::session::TokenSource;
 use crate::room::{Frame, RoomCmd, Subscriber};
+use crate::serve::ConnSlot;
 use conn::Conn;
 use origin::origin_allowed;
-use reader::Reader;
+use reader::{ReadEnd, Reader};
 use writer::{CloseSignals, write_loop};
 
 /// Frames queued for one connection before it counts as a slow consumer.
@@ -63,6 +64,7 @@ const READ_BUFFER: usize = 4 * 1024;
 
 pub async fn handler(
     State(state): State<AppState>,
+    slot: Option<Extension<ConnSlot>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -97,7 +99,11 @@ pub async fn handler(
         .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| {
             let tracker = state.lifecycle.tracker.clone();
-            tracker.track_future(serve(state, socket, signed_in))
+            tracker.track_future(async move {
+                // The socket counts against its address until it closes.
+                let _slot = slot;
+                serve(state, socket, signed_in).await;
+            })
         })
 }
 
@@ -109,12 +115,7 @@ async fn serve(state: AppState, socket: WebSocket, signed_in: SignedIn) {
     async {
         let (sink, mut stream) = socket.split();
         let (outbound, outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
-        let conn = Arc::new(Conn {
-            id: conn_id,
-            actor: signed_in.actor(),
-            outbound,
-            too_slow: CancellationToken::new(),
-        });
+        let conn = Arc::new(Conn::new(conn_id, signed_in.actor(), outbound));
         conn.deliver(Frame::msg(&ServerMsg::Hello {
             protocol: PROTOCOL_VERSION,
             conn_id,
@@ -127,22 +128,32 @@ async fn serve(state: AppState, socket: WebSocket, signed_in: SignedIn) {
             session_ended: registration.ended.clone(),
             shutdown: state.lifecycle.shutdown.clone(),
         };
-        let writer =
+        let mut writer =
             tokio::spawn(write_loop(sink, outbound_rx, close_rx, signals).in_current_span());
         let mut reader = Reader::new(state.clone(), conn.clone());
-        let close = reader.run(&mut stream, &registration.ended).await;
-        tracing::debug!(?close, "reader finished");
-        let server_closes = close.is_some()
+        let ended = reader.run(&mut stream, &registration.ended).await;
+        tracing::debug!(?ended, "reader finished");
+        let server_closes = !matches!(ended, ReadEnd::Stopped)
             || state.lifecycle.shutdown.is_cancelled()
             || conn.too_slow.is_cancelled()
             || registration.ended.is_cancelled();
-        if let Some(close) = close {
+        if let ReadEnd::Close(close) | ReadEnd::Broken(close) = ended {
             let _ = close_tx.send(close).await;
         }
-        if server_closes {
-            // Read (and drop) until the client answers the close: closing a TCP
-            // socket with unread input resets it, and the reset would destroy
-            // the close frame and whatever was queued before it.
+        // Closing a TCP socket with unread input resets it, and the reset
+        // destroys the close frame and whatever was queued before it: the
+        // client must have had time to read them first.
+        if matches!(ended, ReadEnd::Broken(_)) {
+            // The client may still be sending (the rest of an oversized
+            // message): keep reading and dropping bytes, so that its send
+            // completes and it reads the close, for the whole grace.
+            let swallow = async {
+                while stream.next().await.is_some() {}
+                std::future::pending::<()>().await
+            };
+            let _ = tokio::time::timeout(CLOSE_GRACE, swallow).await;
+        } else if server_closes {
+            // Read (and drop) until the client answers the close.
             let drain = async {
                 while let Some(Ok(msg)) = stream.next().await {
                     if matches!(msg, Message::Close(_)) {
@@ -154,14 +165,22 @@ async fn serve(state: AppState, socket: WebSocket, signed_in: SignedIn) {
         }
         drop(close_tx);
         // A room that has unloaded has forgotten this connection already.
-        for cart in reader.subscriptions.drain() {
+        for cart in conn.take_subscriptions() {
             let cmd = RoomCmd::Unsubscribe {
                 conn_id,
                 notify: false,
             };
             state.services.rooms.send_if_loaded(cart, cmd).await;
         }
-        let _ = tokio::time::timeout(WRITER_GRACE, writer).await;
+        // A client that stopped reading can block the writer for ever (its
+        // TCP window is full): end it, and the socket with it.
+        if tokio::time::timeout(WRITER_GRACE, &mut writer)
+            .await
+            .is_err()
+        {
+            writer.abort();
+            tracing::debug!("writer aborted after the grace");
+        }
         tracing::debug!("connection closed");
     }
     .instrument(span)

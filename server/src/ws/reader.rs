@@ -2,7 +2,6 @@
 //! needs no room (bounds, subscriptions) and routes each message to its
 //! cart's room.
 
-use std::collections::HashSet;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -30,8 +29,6 @@ use crate::services::ServiceError;
 pub struct Reader {
     pub state: AppState,
     pub conn: Arc<Conn>,
-    /// The carts this connection subscribed to (asked; the room may still refuse).
-    pub subscriptions: HashSet<CartId>,
     /// Messages dropped by the rate limit so far.
     dropped: u32,
 }
@@ -41,32 +38,31 @@ impl Reader {
         Self {
             state,
             conn,
-            subscriptions: HashSet::new(),
             dropped: 0,
         }
     }
 
-    /// Reads until the socket ends; returns the close to send, if any.
+    /// Reads until the socket ends; says how, and the close to send.
     pub async fn run(
         &mut self,
         stream: &mut SplitStream<WebSocket>,
         session_ended: &CancellationToken,
-    ) -> Option<Close> {
+    ) -> ReadEnd {
         let quota = Quota::per_second(NonZeroU32::new(RATE_PER_SECOND).expect("non-zero"))
             .allow_burst(NonZeroU32::new(RATE_BURST).expect("non-zero"));
         let limiter = RateLimiter::direct(quota);
         let shutdown = self.state.lifecycle.shutdown.clone();
         loop {
             let next = tokio::select! {
-                _ = shutdown.cancelled() => return None,
-                _ = self.conn.too_slow.cancelled() => return None,
-                _ = session_ended.cancelled() => return None,
+                _ = shutdown.cancelled() => return ReadEnd::Stopped,
+                _ = self.conn.too_slow.cancelled() => return ReadEnd::Stopped,
+                _ = session_ended.cancelled() => return ReadEnd::Stopped,
                 next = tokio::time::timeout(IDLE_TIMEOUT, stream.next()) => next,
             };
             let msg = match next {
-                Err(_) => return Some((CloseCode::Timeout, "no traffic for 60 s")),
-                Ok(None) => return None,
-                Ok(Some(Err(e))) => return read_error_close(e),
+                Err(_) => return ReadEnd::Close((CloseCode::Timeout, "no traffic for 60 s")),
+                Ok(None) => return ReadEnd::Stopped,
+                Ok(Some(Err(e))) => return read_error(e),
                 Ok(Some(Ok(msg))) => msg,
             };
             match msg {
@@ -75,7 +71,7 @@ impl Reader {
                         self.dropped += 1;
                         metrics::counter!("cartroom_rate_limited_total").increment(1);
                         if self.dropped > MAX_DROPPED {
-                            return Some((
+                            return ReadEnd::Close((
                                 CloseCode::RateLimitExceeded,
                                 "kept sending over the rate limit",
                             ));
@@ -97,9 +93,12 @@ impl Reader {
                     }
                 }
                 Message::Binary(_) => {
-                    return Some((CloseCode::ProtocolError, "clients send text frames only"));
+                    return ReadEnd::Close((
+                        CloseCode::ProtocolError,
+                        "clients send text frames only",
+                    ));
                 }
-                Message::Close(_) => return None,
+                Message::Close(_) => return ReadEnd::Stopped,
                 Message::Ping(_) | Message::Pong(_) => {}
             }
         }
@@ -122,7 +121,7 @@ impl Reader {
 
     /// Refuses a message naming a cart this connection is not subscribed to.
     fn check_subscribed(&self, cart_id: CartId) -> bool {
-        if self.subscriptions.contains(&cart_id) {
+        if self.conn.is_subscribed(cart_id) {
             return true;
         }
         self.refuse(
@@ -137,10 +136,13 @@ impl Reader {
         match msg {
             ClientMsg::Subscribe { cart_id, heads } => self.subscribe(cart_id, heads).await,
             ClientMsg::Unsubscribe { cart_id } => {
-                if !self.check_subscribed(cart_id) {
-                    return;
+                if !self.conn.remove_subscription(cart_id) {
+                    return self.refuse(
+                        ErrorCode::NotSubscribed,
+                        "subscribe to this cart first",
+                        Some(cart_id),
+                    );
                 }
-                self.subscriptions.remove(&cart_id);
                 let conn_id = self.conn.id;
                 self.to_room(
                     cart_id,
@@ -152,7 +154,7 @@ impl Reader {
                 .await;
             }
             ClientMsg::Op { cart_id, op_id, op } => {
-                if !self.subscriptions.contains(&cart_id) {
+                if !self.conn.is_subscribed(cart_id) {
                     let refusal =
                         Refusal::new(ErrorCode::NotSubscribed, "subscribe to this cart first");
                     self.conn
@@ -205,15 +207,6 @@ impl Reader {
     }
 
     async fn subscribe(&mut self, cart_id: CartId, heads: Option<Heads>) {
-        if !self.subscriptions.contains(&cart_id)
-            && self.subscriptions.len() >= MAX_SUBSCRIPTIONS_PER_CONNECTION
-        {
-            return self.refuse(
-                ErrorCode::TooManySubscriptions,
-                format!("at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} carts per connection"),
-                Some(cart_id),
-            );
-        }
         let heads = match heads {
             None => None,
             Some(Heads(heads)) if heads.len() > MAX_HEADS => {
@@ -258,21 +251,47 @@ impl Reader {
                 );
             }
         };
-        self.subscriptions.insert(cart_id);
+        if !self
+            .conn
+            .add_subscription(cart_id, MAX_SUBSCRIPTIONS_PER_CONNECTION)
+        {
+            return self.refuse(
+                ErrorCode::TooManySubscriptions,
+                format!("at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} carts per connection"),
+                Some(cart_id),
+            );
+        }
         let conn = self.conn.clone();
         self.to_room(cart_id, RoomCmd::Subscribe { conn, role, heads })
             .await;
     }
 }
 
-/// A read error: an oversized message gets 1009, anything else just ends.
-fn read_error_close(e: axum::Error) -> Option<Close> {
+/// How reading ended.
+#[derive(Debug)]
+pub enum ReadEnd {
+    /// The client closed or went away, or the connection is being closed
+    /// for another reason (shutdown, sign-out, slow consumer).
+    Stopped,
+    /// The server closes with this code; the stream still reads.
+    Close(Close),
+    /// The stream failed on the client's input (oversized, not WebSocket,
+    /// not UTF-8) and cannot be read further; the server closes with this
+    /// code.
+    Broken(Close),
+}
+
+/// A read error: an oversized message gets 1009, a protocol violation 1002,
+/// text that is not UTF-8 1007; a socket that failed just ends.
+fn read_error(e: axum::Error) -> ReadEnd {
+    use tokio_tungstenite::tungstenite::Error;
     tracing::debug!(error = %e, "socket read failed");
     let inner = e.into_inner();
-    match inner.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
-        Some(tokio_tungstenite::tungstenite::Error::Capacity(_)) => {
-            Some((CloseCode::MessageTooBig, "messages are at most 64 KiB"))
-        }
-        _ => None,
-    }
+    let close = match inner.downcast_ref::<Error>() {
+        Some(Error::Capacity(_)) => (CloseCode::MessageTooBig, "messages are at most 64 KiB"),
+        Some(Error::Protocol(_)) => (CloseCode::ProtocolError, "not a valid WebSocket frame"),
+        Some(Error::Utf8(_)) => (CloseCode::InvalidPayload, "text frames are UTF-8"),
+        _ => return ReadEnd::Stopped,
+    };
+    ReadEnd::Broken(close)
 }
