@@ -54,6 +54,9 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// An HTTP request body over [`crate::limits::MAX_FRAME_BYTES`].
     PayloadTooLarge,
+    /// A count limit is reached (carts one user may create, members of a
+    /// cart, ...); nothing was added.
+    TooMany,
 }
 
 impl ErrorCode {
@@ -83,6 +86,7 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::TooMany => "too_many",
         }
     }
 }

@@ -28,6 +28,7 @@ const WORDS: Record<ErrorCode, string> = {
   not_found: "Something went wrong talking to the server. Please reload the page.",
   method_not_allowed: "Something went wrong talking to the server. Please reload the page.",
   payload_too_large: "That is too much to send at once.",
+  too_many: "That is over the limit; remove something first.",
 };
 
 export function humanError(code: string | undefined, fallback?: string): string {

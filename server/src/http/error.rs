@@ -50,7 +50,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         CartNotFound | UserNotFound | NotFound => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        EmailTaken | LastAdmin => StatusCode::CONFLICT,
+        EmailTaken | LastAdmin | TooMany => StatusCode::CONFLICT,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
         Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,

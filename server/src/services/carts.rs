@@ -69,7 +69,7 @@ impl CartService {
         cart::validate_name(name)?;
         if self.carts.count_created_carts(actor.user_id).await? >= MAX_CARTS_PER_USER {
             return Err(Refusal::new(
-                ErrorCode::InvalidField,
+                ErrorCode::TooMany,
                 format!("one account may create at most {MAX_CARTS_PER_USER} carts"),
             )
             .into());

@@ -132,7 +132,7 @@ fn refusal_of(e: MemberChangeError) -> ServiceError {
     let code = match e {
         MemberChangeError::LastAdmin => ErrorCode::LastAdmin,
         MemberChangeError::NotMember => ErrorCode::UserNotFound,
-        MemberChangeError::TooMany(_) => ErrorCode::InvalidField,
+        MemberChangeError::TooMany(_) => ErrorCode::TooMany,
         MemberChangeError::Store(e) => return e.into(),
     };
     Refusal::new(code, e.to_string()).into()

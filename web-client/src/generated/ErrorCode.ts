@@ -3,4 +3,4 @@
 /**
  * Why a request was refused. The string form (`snake_case`) is the stable code.
  */
-export type ErrorCode = "bad_message" | "invalid_field" | "rate_limited" | "unauthorized" | "forbidden" | "cart_not_found" | "not_subscribed" | "too_many_subscriptions" | "unknown_sku" | "line_not_found" | "suggestion_not_found" | "quantity_out_of_range" | "cart_full" | "out_of_stock" | "email_taken" | "bad_credentials" | "user_not_found" | "last_admin" | "unavailable" | "internal" | "not_found" | "method_not_allowed" | "payload_too_large";
+export type ErrorCode = "bad_message" | "invalid_field" | "rate_limited" | "unauthorized" | "forbidden" | "cart_not_found" | "not_subscribed" | "too_many_subscriptions" | "unknown_sku" | "line_not_found" | "suggestion_not_found" | "quantity_out_of_range" | "cart_full" | "out_of_stock" | "email_taken" | "bad_credentials" | "user_not_found" | "last_admin" | "unavailable" | "internal" | "not_found" | "method_not_allowed" | "payload_too_large" | "too_many";
