@@ -84,8 +84,16 @@ pub enum Event {
 /// How the server answered an op.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OpOutcome {
-    Acked { heads: Heads, duplicate: bool },
-    Refused { code: ErrorCode, message: String },
+    Acked {
+        heads: Heads,
+        duplicate: bool,
+        /// The id of what the op created (a suggestion's id).
+        created: Option<String>,
+    },
+    Refused {
+        code: ErrorCode,
+        message: String,
+    },
 }
 
 impl OpOutcome {
@@ -389,9 +397,11 @@ impl Connection {
                 op_id: id,
                 heads,
                 duplicate,
+                created,
             }) if *cart_id == cart && *id == op_id => Some(OpOutcome::Acked {
                 heads: heads.clone(),
                 duplicate: *duplicate,
+                created: created.clone(),
             }),
             Event::Msg(ServerMsg::Error {
                 code,
@@ -410,8 +420,11 @@ impl Connection {
 
     /// Sends `ping` and waits for its `pong`.
     pub async fn ping(&mut self) -> anyhow::Result<()> {
-        let nonce = u64::from(uuid::Uuid::new_v4().as_u128() as u32);
-        self.send(&ClientMsg::Ping { nonce: Some(nonce) }).await?;
+        let nonce = serde_json::Value::from(uuid::Uuid::new_v4().as_u128() as u32);
+        self.send(&ClientMsg::Ping {
+            nonce: Some(nonce.clone()),
+        })
+        .await?;
         self.wait_for(&mut |ev| match ev {
             Event::Msg(ServerMsg::Pong { nonce: Some(n) }) if *n == nonce => Some(()),
             _ => None,

@@ -227,7 +227,7 @@ pub async fn run(
             }
             _ = tokio::time::sleep_until(next_ping), if pinging => {
                 stats.pings.fetch_add(1, Relaxed);
-                if conn.send(&ClientMsg::Ping { nonce: Some(u64::from(spec.idx)) }).await.is_err() {
+                if conn.send(&ClientMsg::Ping { nonce: Some(spec.idx.into()) }).await.is_err() {
                     stats.error("send_failed");
                     out.healthy = false;
                     break;

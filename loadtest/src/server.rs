@@ -22,6 +22,19 @@ pub struct Spawned {
     _data_dir: tempfile::TempDir,
 }
 
+/// The server's limits per client address and per user are for many people
+/// on many machines; a load test is one address and a few accounts making
+/// thousands of requests and sockets. A spawned server gets them lifted
+/// through its environment, so that a `--server-arg` still sets any of them.
+const LIFTED_LIMITS: &[&str] = &[
+    "CARTROOM_MAX_CONNECTIONS_PER_IP",
+    "CARTROOM_MAX_CONNECTIONS_PER_USER",
+    "CARTROOM_SIGNINS_PER_MINUTE_PER_IP",
+    "CARTROOM_ACCOUNTS_PER_HOUR_PER_IP",
+    "CARTROOM_MEMBER_ADDITIONS_PER_HOUR",
+    "CARTROOM_HTTP_OPS_PER_SECOND",
+];
+
 /// Where the default binary lives: `target/release/cartroom` next to this
 /// executable's own target dir, else relative to the working directory.
 pub fn default_server_bin() -> PathBuf {
@@ -36,8 +49,8 @@ pub fn default_server_bin() -> PathBuf {
     PathBuf::from("target/release/cartroom")
 }
 
-/// Starts `bin --listen 127.0.0.1:0 --data-dir <tempdir> extra...` and
-/// waits for its `listening on http://...` line.
+/// Starts `bin --listen 127.0.0.1:0 --data-dir <tempdir> extra...`, with
+/// the [`LIFTED_LIMITS`], and waits for its `listening on http://...` line.
 pub async fn spawn(bin: &Path, extra_args: &[String], log_level: &str) -> anyhow::Result<Spawned> {
     let data_dir = tempfile::Builder::new()
         .prefix("cartroom-loadtest-")
@@ -49,6 +62,7 @@ pub async fn spawn(bin: &Path, extra_args: &[String], log_level: &str) -> anyhow
         .arg("--data-dir")
         .arg(data_dir.path().join("data"))
         .args(extra_args)
+        .envs(LIFTED_LIMITS.iter().map(|var| (var, "1000000")))
         .env("CARTROOM_LOG", log_level)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

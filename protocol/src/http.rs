@@ -227,6 +227,10 @@ pub struct OpAck {
     pub heads: Heads,
     /// True when this answers a retry of an op already applied.
     pub duplicate: bool,
+    /// The id of what the op created (a suggestion's id), on the first
+    /// answer only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
 }
 
 /// `GET /api/carts/{id}/activity`.

@@ -38,3 +38,20 @@ pub use messages::{
 
 /// The protocol version spoken by this crate; sent in `hello`.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Optional behaviours of protocol v1 that a server states in `hello`
+/// (`docs/protocol.md`, "Versions"). A client may rely on one only when the
+/// server lists it.
+pub const FEATURES: &[&str] = &[
+    // Messages on one connection take effect in the order they were sent:
+    // an `op` may follow its `subscribe` without waiting for `subscribed`.
+    "pipelining",
+    // `ack` carries the id of what the op created.
+    "created_ids",
+    // `chat` carries the `seq` of its activity entry.
+    "chat_seq",
+    // `presence` carries only the entries that changed.
+    "presence_deltas",
+    // `subscribe` with heads gets only the missing changes.
+    "resync_heads",
+];

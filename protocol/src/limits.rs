@@ -10,6 +10,8 @@ pub const MAX_NOTE_CHARS: usize = 500;
 pub const MAX_CART_NAME_CHARS: usize = 100;
 /// Longest chat message, in characters.
 pub const MAX_CHAT_CHARS: usize = 1000;
+/// Longest string nonce of a `ping`, in characters.
+pub const MAX_NONCE_CHARS: usize = 64;
 /// Longest presence status, in characters.
 pub const MAX_PRESENCE_STATUS_CHARS: usize = 64;
 /// Lines in one cart.

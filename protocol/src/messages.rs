@@ -94,10 +94,12 @@ pub enum ClientMsg {
     },
     /// A chat message to everyone in the cart.
     Chat { cart_id: CartId, text: String },
-    /// Liveness probe; answered by `pong` with the same nonce.
+    /// Liveness probe; answered by `pong` with the same nonce, any JSON
+    /// scalar (a string of at most 64 characters).
     Ping {
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        nonce: Option<u64>,
+        #[cfg_attr(test, ts(type = "string | number | boolean | null"))]
+        nonce: Option<serde_json::Value>,
     },
 }
 
@@ -205,7 +207,13 @@ pub struct ActivityEvent {
 pub enum ServerMsg {
     /// First message on every connection.
     Hello {
+        /// The protocol version this connection speaks.
         protocol: u32,
+        /// The server's name and version, e.g. `cartroom/0.1.0`.
+        server: String,
+        /// Optional behaviours this server has, by name (see
+        /// `docs/protocol.md`, "Versions"); unknown names are to be ignored.
+        features: Vec<String>,
         conn_id: ConnId,
         user_id: UserId,
         name: String,
@@ -236,6 +244,10 @@ pub enum ServerMsg {
         heads: Heads,
         /// True when this answers a retry of an op already applied.
         duplicate: bool,
+        /// The id of what the op created (a suggestion's id), on the first
+        /// ack only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        created: Option<String>,
     },
     /// A refusal; nothing was changed.
     Error {
@@ -260,6 +272,8 @@ pub enum ServerMsg {
     /// A chat message.
     Chat {
         cart_id: CartId,
+        /// The `seq` of the chat's entry in the cart's activity feed.
+        seq: i64,
         user_id: UserId,
         user_name: String,
         text: String,
@@ -274,7 +288,8 @@ pub enum ServerMsg {
     /// Answer to `ping`.
     Pong {
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        nonce: Option<u64>,
+        #[cfg_attr(test, ts(type = "string | number | boolean | null"))]
+        nonce: Option<serde_json::Value>,
     },
 }
 

@@ -69,6 +69,43 @@ pub struct Config {
     #[arg(long, env = "CARTROOM_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
     pub header_read_timeout_secs: u64,
 
+    /// Most WebSocket connections one user holds at once; past it the
+    /// handshake answers 429 `rate_limited`.
+    #[arg(long, env = "CARTROOM_MAX_CONNECTIONS_PER_USER", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_user: u32,
+
+    /// Sign-in attempts one client address may make a minute, whatever the
+    /// e-mail (a burst of this many, then one every 60/N s).
+    #[arg(long, env = "CARTROOM_SIGNINS_PER_MINUTE_PER_IP", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub signins_per_minute_per_ip: u32,
+
+    /// Accounts (sign-ups and guests) one client address may create an hour.
+    #[arg(long, env = "CARTROOM_ACCOUNTS_PER_HOUR_PER_IP", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub accounts_per_hour_per_ip: u32,
+
+    /// Members one user may add (`POST /api/carts/{id}/members`) an hour.
+    #[arg(long, env = "CARTROOM_MEMBER_ADDITIONS_PER_HOUR", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub member_additions_per_hour: u32,
+
+    /// Ops one user may send over HTTP a second (bursts of twice as many),
+    /// as a WebSocket connection may.
+    #[arg(long, env = "CARTROOM_HTTP_OPS_PER_SECOND", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub http_ops_per_second: u32,
+
+    /// Mark the session cookie `Secure` (serve over TLS, or behind a TLS proxy).
+    #[arg(long, env = "CARTROOM_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// Token that `/metrics` requires as `Authorization: Bearer`, from any
+    /// address. Without it `/metrics` answers loopback clients only.
+    #[arg(long, env = "CARTROOM_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Do not seed the demo store on an empty database.
     #[arg(long, env = "CARTROOM_NO_SEED")]
     pub no_seed: bool,

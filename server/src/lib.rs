@@ -28,7 +28,8 @@
 //! - [`services`]: use cases (accounts, carts, members) over store and rooms.
 //! - [`http`], [`ws`]: the edges; thin handlers and the socket halves.
 //! - [`store`]: one trait per aggregate; `sqlite/` and `memory/` implement them.
-//! - [`catalog`], [`auth`], [`money`], [`clock`]: what the others share.
+//! - [`catalog`], [`auth`], [`money`], [`clock`], [`text`]: what the others
+//!   share (text: which characters shown text may hold).
 
 pub mod app;
 pub mod auth;
@@ -44,6 +45,7 @@ pub mod room;
 pub mod serve;
 pub mod services;
 pub mod store;
+pub mod text;
 pub mod ws;
 
 pub use app::{Server, StartError, run};

@@ -169,6 +169,11 @@ pub fn cartroom_bin() -> anyhow::Result<PathBuf> {
         .map_err(anyhow::Error::msg)
 }
 
+/// Limits a test of something else can run into, lifted for [`ServerProcess`]
+/// through the environment (a flag in `start_with_args` still sets one):
+/// the disk-full test retries every acked op over HTTP, hundreds in a row.
+const LIFTED_LIMITS: &[(&str, &str)] = &[("CARTROOM_HTTP_OPS_PER_SECOND", "100000")];
+
 /// The `cartroom` binary running as a child process.
 pub struct ServerProcess {
     pub base_url: String,
@@ -187,6 +192,7 @@ impl ServerProcess {
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(args)
+            .envs(LIFTED_LIMITS.iter().copied())
             // CARTROOM_TEST_LOG=debug shows the server's logs in a failing test.
             .env(
                 "CARTROOM_LOG",

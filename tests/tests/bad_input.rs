@@ -37,7 +37,7 @@ async fn malformed_messages_get_an_error_and_the_connection_stays_usable() -> an
         "{\"type\":\"subscribe\"}",
         "{\"type\":\"op\",\"cart_id\":\"not-a-uuid\",\"op_id\":\"x\",\"op\":{\"kind\":\"add_line\"}}",
         "[1,2,3]",
-        "{\"type\":\"ping\",\"nonce\":-1}",
+        "{\"type\":\"ping\",\"nonce\":1,\"extra\":1}",
     ];
     for text in cases {
         conn.send_text(text.into()).await?;
@@ -171,7 +171,10 @@ async fn flooding_is_rate_limited_then_closed_with_4029() -> anyhow::Result<()> 
         })
         .await?;
     for i in 0..400u64 {
-        conn.send(&ClientMsg::Ping { nonce: Some(i) }).await?;
+        conn.send(&ClientMsg::Ping {
+            nonce: Some(i.into()),
+        })
+        .await?;
     }
     let (mut limited, mut pongs) = (0, 0);
     let close = loop {

@@ -11,6 +11,7 @@ use super::ops;
 use super::schema::{commit_options, validate_name};
 use crate::catalog::Catalog;
 use crate::refusal::Refusal;
+use crate::text;
 
 /// Everything an op is applied with, besides the document.
 pub struct OpContext<'a> {
@@ -30,6 +31,8 @@ pub struct Applied {
     pub change: Option<Vec<u8>>,
     /// "added Blue Mug*2" (the actor's name is put in front by the caller).
     pub summary: String,
+    /// The id of what the op created (a suggestion), for its ack.
+    pub created: Option<String>,
     pub totals: Totals,
 }
 
@@ -56,13 +59,13 @@ pub fn apply_op(
         |_| commit_options(ctx.actor, op.kind(), Some(ctx.op_id), ctx.now_ms),
         |tx| {
             let mut next = mirror.clone();
-            let summary = ops::apply(tx, &mut next, ctx, op)?;
+            let done = ops::apply(tx, &mut next, ctx, op)?;
             next.recompute_subtotal();
-            Ok::<_, Refusal>((summary, next))
+            Ok::<_, Refusal>((done, next))
         },
     );
     let success = result.map_err(|failure| failure.error)?;
-    let (summary, next) = success.result;
+    let (done, next) = success.result;
     *mirror = next;
     // Setting a field to the value it has makes no change in Automerge.
     let change = match success.hash {
@@ -76,7 +79,8 @@ pub fn apply_op(
     };
     Ok(Applied {
         change,
-        summary,
+        summary: done.summary,
+        created: done.created,
         totals: mirror.totals(),
     })
 }
@@ -129,13 +133,7 @@ fn check_quantity(quantity: i64) -> Result<(), Refusal> {
 }
 
 fn check_note(note: &str) -> Result<(), Refusal> {
-    if note.chars().count() <= MAX_NOTE_CHARS {
-        return Ok(());
-    }
-    Err(Refusal::new(
-        ErrorCode::InvalidField,
-        format!("a note has at most {MAX_NOTE_CHARS} characters"),
-    ))
+    text::check_multiline("a note", note, MAX_NOTE_CHARS)
 }
 
 fn check_sku(sku: &str) -> Result<(), Refusal> {

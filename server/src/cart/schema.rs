@@ -8,6 +8,7 @@ use cartroom_protocol::{ErrorCode, OpId};
 
 use super::actor::{Actor, NodeId};
 use crate::refusal::Refusal;
+use crate::text;
 
 impl From<automerge::AutomergeError> for Refusal {
     fn from(e: automerge::AutomergeError) -> Self {
@@ -40,16 +41,17 @@ pub fn new_cart_doc(
     doc
 }
 
-/// Checks the cart name bound.
+/// Checks a cart name: 1 to 100 characters once trimmed, none that could
+/// disguise an activity line ([`text`](crate::text)).
 pub fn validate_name(name: &str) -> Result<(), Refusal> {
-    let len = name.trim().chars().count();
-    if len == 0 || len > MAX_CART_NAME_CHARS {
+    let name = name.trim();
+    if name.is_empty() {
         return Err(Refusal::new(
             ErrorCode::InvalidField,
             format!("a cart name has 1 to {MAX_CART_NAME_CHARS} characters"),
         ));
     }
-    Ok(())
+    text::check_line("a cart name", name, MAX_CART_NAME_CHARS)
 }
 
 /// The change message: JSON `{"user_id","user_name","op_id","kind"}`, and

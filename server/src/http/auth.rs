@@ -1,19 +1,24 @@
 //! `/api/auth/*` and `/api/me`: sessions start with the token in the body
-//! and in the HttpOnly cookie.
+//! and in the HttpOnly cookie. Sign-ins and new accounts are throttled per
+//! client address ([`Throttles`]).
+
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router, routing::get, routing::post};
+use axum::{Extension, Json, Router, routing::get, routing::post};
 use axum_extra::extract::CookieJar;
 use cartroom_protocol::http::{
     GuestRequest, MeResponse, SessionResponse, SigninRequest, SignupRequest,
 };
 
 use super::error::AppError;
-use super::extract::{AppJson, SignedIn};
+use super::extract::{AppJson, ClientAddr, SignedIn};
 use super::session::{cleared_cookie, session_cookie};
+use super::throttle::Throttles;
 use crate::app::AppState;
+use crate::services::accounts::normalize_email;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -31,16 +36,23 @@ fn session_started(
     session: SessionResponse,
     status: StatusCode,
 ) -> Response {
-    let cookie = session_cookie(session.token.clone(), state.config.session_ttl_days);
+    let cookie = session_cookie(
+        session.token.clone(),
+        state.config.session_ttl_days,
+        state.config.secure_cookies,
+    );
     (status, jar.add(cookie), Json(session)).into_response()
 }
 
 async fn signup(
     State(state): State<AppState>,
+    Extension(throttles): Extension<Arc<Throttles>>,
+    ClientAddr(client): ClientAddr,
     current: Option<SignedIn>,
     jar: CookieJar,
     AppJson(body): AppJson<SignupRequest>,
 ) -> Result<Response, AppError> {
+    throttles.new_account(client)?;
     let current = current.map(|c| c.session);
     let session = state
         .services
@@ -52,18 +64,24 @@ async fn signup(
 
 async fn signin(
     State(state): State<AppState>,
+    Extension(throttles): Extension<Arc<Throttles>>,
+    ClientAddr(client): ClientAddr,
     jar: CookieJar,
     AppJson(body): AppJson<SigninRequest>,
 ) -> Result<Response, AppError> {
+    throttles.signin(client, &normalize_email(&body.email))?;
     let session = state.services.accounts.sign_in(body).await?;
     Ok(session_started(&state, jar, session, StatusCode::OK))
 }
 
 async fn guest(
     State(state): State<AppState>,
+    Extension(throttles): Extension<Arc<Throttles>>,
+    ClientAddr(client): ClientAddr,
     jar: CookieJar,
     body: Option<AppJson<GuestRequest>>,
 ) -> Result<Response, AppError> {
+    throttles.new_account(client)?;
     let body = body.map(|AppJson(b)| b).unwrap_or_default();
     let session = state.services.accounts.guest(body).await?;
     Ok(session_started(&state, jar, session, StatusCode::CREATED))
@@ -75,7 +93,11 @@ async fn signout(
     jar: CookieJar,
 ) -> Result<Response, AppError> {
     state.services.accounts.sign_out(&signed_in.session).await?;
-    Ok((StatusCode::NO_CONTENT, jar.remove(cleared_cookie())).into_response())
+    Ok((
+        StatusCode::NO_CONTENT,
+        jar.remove(cleared_cookie(state.config.secure_cookies)),
+    )
+        .into_response())
 }
 
 async fn me(signed_in: SignedIn) -> Json<MeResponse> {

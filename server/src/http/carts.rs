@@ -1,11 +1,14 @@
 //! `/api/carts...`: create, list, read, edit, delete; the document's bytes
-//! and its activity.
+//! and its activity. Ops sent over HTTP are throttled per user, as a
+//! WebSocket connection's are.
+
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use bytes::Bytes;
 use cartroom_protocol::http::{
     ActivityResponse, CartResponse, CartsResponse, NameRequest, OpAck, OpRequest,
@@ -14,6 +17,7 @@ use serde::Deserialize;
 
 use super::error::AppError;
 use super::extract::{AppJson, AppQuery, CartAccess, MayDelete, MayRename, Member, SignedIn};
+use super::throttle::Throttles;
 use crate::app::AppState;
 use crate::room::BytesKind;
 
@@ -57,11 +61,14 @@ async fn read(
     ))
 }
 
+/// A `rename` op, throttled with the other ops.
 async fn rename(
     State(state): State<AppState>,
+    Extension(throttles): Extension<Arc<Throttles>>,
     access: CartAccess<MayRename>,
     AppJson(body): AppJson<NameRequest>,
 ) -> Result<Json<CartResponse>, AppError> {
+    throttles.op(access.signed_in.session.user.id)?;
     let cart = state
         .services
         .carts
@@ -73,9 +80,11 @@ async fn rename(
 /// Any member may send an op; the room checks it against their role.
 async fn op(
     State(state): State<AppState>,
+    Extension(throttles): Extension<Arc<Throttles>>,
     access: CartAccess<Member>,
     AppJson(body): AppJson<OpRequest>,
 ) -> Result<Json<OpAck>, AppError> {
+    throttles.op(access.signed_in.session.user.id)?;
     let ack = state
         .services
         .carts

@@ -1,7 +1,7 @@
 //! The catalog, readable without a session, and product pictures.
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
 use cartroom_protocol::ErrorCode;
@@ -38,8 +38,14 @@ async fn catalog(
     Json(CatalogResponse { products })
 }
 
+/// A lookup of a product that does not exist: 404, with the code an op
+/// naming it would get.
 fn unknown_sku(sku: &str) -> AppError {
-    AppError::new(ErrorCode::UnknownSku, format!("no product {sku}"))
+    AppError::with_status(
+        StatusCode::NOT_FOUND,
+        ErrorCode::UnknownSku,
+        format!("no product {sku}"),
+    )
 }
 
 async fn product(

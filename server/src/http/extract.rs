@@ -1,13 +1,15 @@
 //! Extractors that answer in the documented error shape: a JSON body, a
-//! query, a path segment, the signed-in session, and "this cart, with this
-//! capability". axum's own rejections are plain text; these turn each into
-//! an [`AppError`] with a stable code.
+//! query, a path segment, the client's address, the signed-in session, and
+//! "this cart, with this capability". axum's own rejections are plain text;
+//! these turn each into an [`AppError`] with a stable code.
 
+use std::convert::Infallible;
 use std::marker::PhantomData;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use axum::extract::{
-    FromRequest, FromRequestParts, OptionalFromRequest, OptionalFromRequestParts, Path, Query,
-    RawPathParams, Request,
+    ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequest, OptionalFromRequestParts,
+    Path, Query, RawPathParams, Request,
 };
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
@@ -141,6 +143,27 @@ pub async fn path_param(parts: &mut Parts, name: &str) -> Result<Option<String>,
         .iter()
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_owned()))
+}
+
+/// The address of the client's socket, as the accept loop records it
+/// (`ConnectInfo`); an IPv4 client on a dual-stack socket shows as IPv4.
+/// Without a record (a router served some other way) it is the unspecified
+/// address: one shared key for the limits, and never loopback.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |info| {
+                info.0.ip().to_canonical()
+            });
+        Ok(Self(ip))
+    }
 }
 
 /// The signed-in session of a request; `unauthorized` (401) without one.

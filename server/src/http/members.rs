@@ -1,15 +1,19 @@
-//! `/api/carts/{id}/members...`.
+//! `/api/carts/{id}/members...`: e-mail addresses only for those who manage
+//! members; additions throttled per user (each one probes an e-mail).
+
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, patch};
-use axum::{Json, Router, extract::FromRequestParts};
+use axum::{Extension, Json, Router, extract::FromRequestParts};
 use cartroom_protocol::http::{AddMemberRequest, Member, MembersResponse, RoleRequest};
 use cartroom_protocol::{Capability, ErrorCode, UserId};
 
 use super::error::AppError;
 use super::extract::{AppJson, CartAccess, MayManageMembers, Member as AnyMember, path_param};
+use super::throttle::Throttles;
 use crate::app::AppState;
 use crate::policy;
 
@@ -42,15 +46,21 @@ async fn list(
     State(state): State<AppState>,
     access: CartAccess<AnyMember>,
 ) -> Result<Json<MembersResponse>, AppError> {
-    let members = state.services.members.list(access.cart).await?;
+    let members = state
+        .services
+        .members
+        .list(access.cart, access.role)
+        .await?;
     Ok(Json(MembersResponse { members }))
 }
 
 async fn add(
     State(state): State<AppState>,
+    Extension(throttles): Extension<Arc<Throttles>>,
     access: CartAccess<MayManageMembers>,
     AppJson(body): AppJson<AddMemberRequest>,
 ) -> Result<(StatusCode, Json<Member>), AppError> {
+    throttles.member_addition(access.signed_in.session.user.id)?;
     let member = state
         .services
         .members

@@ -3,11 +3,17 @@
 //! `{"error":{"code","message"}}` with a stable code (`docs/protocol.md`
 //! section 4), including malformed bodies, unknown paths and methods.
 //!
+//! Every answer carries the security headers (`system`); a request that
+//! changes something with the session cookie must come from an allowed
+//! `Origin` (`session`); costly or revealing requests are throttled
+//! (`throttle`).
+//!
 //! # Layout
 //! - [`auth`], [`catalog`], [`carts`], [`members`]: the API, by resource.
-//! - [`system`]: health, metrics, the web client, unknown paths.
-//! - [`extract`]: the extractors (JSON body, session, cart access).
-//! - [`session`]: tokens in headers and cookies.
+//! - [`system`]: health, metrics, the web client, security headers, unknown paths.
+//! - [`extract`]: the extractors (JSON body, client address, session, cart access).
+//! - [`session`]: tokens in headers and cookies; the Origin rule for cookies.
+//! - [`throttle`]: request limits per client address and per user.
 //! - [`error`]: the one error type, `AppError`.
 
 pub mod auth;
@@ -18,10 +24,13 @@ pub mod extract;
 pub mod members;
 pub mod session;
 pub mod system;
+pub mod throttle;
 
-use axum::Router;
+use std::sync::Arc;
+
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
+use axum::{Extension, Router, middleware};
 use cartroom_protocol::limits::MAX_FRAME_BYTES;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
@@ -39,7 +48,14 @@ pub fn router(state: AppState) -> Router {
         .merge(system::routes())
         .route("/ws", get(ws::handler))
         .method_not_allowed_fallback(system::method_not_allowed);
-    system::with_web_client(api, &state.config.web_dir)
+    let throttles = Arc::new(throttle::Throttles::new(&state.config));
+    let app = system::with_web_client(api, &state.config.web_dir)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::check_cookie_origin,
+        ))
+        .layer(Extension(throttles));
+    system::with_security_headers(app)
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())

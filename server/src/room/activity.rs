@@ -59,15 +59,8 @@ impl Room {
             return;
         }
         let actor = conn.actor().clone();
-        let chat = ServerMsg::Chat {
-            cart_id: self.cart_id,
-            user_id: actor.user_id,
-            user_name: actor.name.clone(),
-            text: text.clone(),
-            at: self.env.clock.now_ms(),
-        };
         let line = format!("{}: {}", actor.name, text);
-        self.record_note(&actor, "chat", line, Some((conn, chat)))
+        self.record_note(&actor, "chat", line, Some((conn, text)))
             .await;
     }
 
@@ -86,14 +79,14 @@ impl Room {
     }
 
     /// Saves an activity event that is not a change and broadcasts it once
-    /// durable: a chat (with its author, told if saving fails) as its `chat`
-    /// message, anything else as `activity`.
+    /// durable: a chat (its author, told if saving fails, and its words) as
+    /// a `chat` message with the event's `seq`, anything else as `activity`.
     async fn record_note(
         &mut self,
         actor: &Actor,
         kind: &str,
         text: String,
-        chat: Option<(SubscriberHandle, ServerMsg)>,
+        chat: Option<(SubscriberHandle, String)>,
     ) {
         let event = ActivityEvent {
             seq: self.activity.next_seq(),
@@ -106,7 +99,17 @@ impl Room {
             currency: self.mirror.currency().to_owned(),
         };
         let (author, frame) = match chat {
-            Some((conn, chat)) => (Some(conn), Frame::msg(&chat)),
+            Some((conn, words)) => {
+                let chat = ServerMsg::Chat {
+                    cart_id: self.cart_id,
+                    seq: event.seq,
+                    user_id: event.user_id,
+                    user_name: event.user_name.clone(),
+                    text: words,
+                    at: event.at,
+                };
+                (Some(conn), Frame::msg(&chat))
+            }
             None => (
                 None,
                 Frame::msg(&ServerMsg::Activity {

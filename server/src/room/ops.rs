@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use cartroom_protocol::http::OpAck;
-use cartroom_protocol::{ActivityEvent, ErrorCode, FrameKind, Heads, Op, OpId, ServerMsg};
+use cartroom_protocol::{ActivityEvent, ErrorCode, FrameKind, Op, OpId, ServerMsg};
 
 use super::command::{OpOrigin, OpReply};
 use super::engine::Room;
@@ -90,7 +90,12 @@ impl Room {
         };
         let frame = Frame::automerge(FrameKind::Changes, self.cart_id, &change);
         let seq = self.seq;
-        let heads = heads_of(&self.doc);
+        let ack = OpAck {
+            op_id: op_id.clone(),
+            heads: heads_of(&self.doc),
+            duplicate: false,
+            created: applied.created,
+        };
         let commit = self
             .env
             .changes
@@ -99,7 +104,7 @@ impl Room {
                 seq,
                 bytes: change,
                 user_id: actor.user_id,
-                op_id: op_id.clone(),
+                op_id,
                 activity: activity.clone(),
                 name: applied.totals.name,
                 line_count: applied.totals.line_count,
@@ -110,8 +115,7 @@ impl Room {
                 result: commit.await,
                 seq,
                 frame,
-                heads,
-                op_id,
+                ack,
                 target,
                 activity,
             }
@@ -120,13 +124,13 @@ impl Room {
 
     /// Acks after the commits queued so far, since the answer reports their heads.
     fn ack_without_change(&mut self, op_id: OpId, target: AckTarget, duplicate: bool) {
-        let heads = heads_of(&self.doc);
-        self.pending.push_ready(Completed::Ack {
+        let ack = OpAck {
             op_id,
-            heads,
-            target,
+            heads: heads_of(&self.doc),
             duplicate,
-        });
+            created: None,
+        };
+        self.pending.push_ready(Completed::Ack { ack, target });
     }
 
     pub(super) fn refuse_op(&self, target: AckTarget, op_id: OpId, refusal: Refusal) {
@@ -140,22 +144,19 @@ impl Room {
         }
     }
 
-    pub(super) fn ack(&self, target: AckTarget, op_id: OpId, heads: Heads, duplicate: bool) {
+    pub(super) fn ack(&self, target: AckTarget, ack: OpAck) {
         match target {
             AckTarget::Subscriber(conn) => {
                 conn.deliver(Frame::msg(&ServerMsg::Ack {
                     cart_id: self.cart_id,
-                    op_id,
-                    heads,
-                    duplicate,
+                    op_id: ack.op_id,
+                    heads: ack.heads,
+                    duplicate: ack.duplicate,
+                    created: ack.created,
                 }));
             }
             AckTarget::Direct(reply) => {
-                let _ = reply.send(Ok(OpAck {
-                    op_id,
-                    heads,
-                    duplicate,
-                }));
+                let _ = reply.send(Ok(ack));
             }
         }
     }

@@ -6,7 +6,8 @@
 
 use std::future::Future;
 
-use cartroom_protocol::{ActivityEvent, ErrorCode, Heads, OpId, ServerMsg};
+use cartroom_protocol::http::OpAck;
+use cartroom_protocol::{ActivityEvent, ErrorCode, ServerMsg};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
@@ -51,18 +52,12 @@ pub(super) enum Completed {
         result: Result<(), CommitError>,
         seq: i64,
         frame: Frame,
-        heads: Heads,
-        op_id: OpId,
+        ack: OpAck,
         target: AckTarget,
         activity: ActivityEvent,
     },
     /// An ack with no change of its own: a retry, or an op that changed nothing.
-    Ack {
-        op_id: OpId,
-        heads: Heads,
-        target: AckTarget,
-        duplicate: bool,
-    },
+    Ack { ack: OpAck, target: AckTarget },
     /// A subscription whose document is ready to go.
     Subscribe {
         conn: SubscriberHandle,
@@ -94,20 +89,19 @@ impl Room {
                 result,
                 seq,
                 frame,
-                heads,
-                op_id,
+                ack,
                 target,
                 activity,
             } => {
                 if let Err(e) = result {
                     tracing::error!(error = %e, seq, "commit failed; unloading the room");
                     self.failed = true;
-                    self.refuse_op(target, op_id, not_saved());
+                    self.refuse_op(target, ack.op_id, not_saved());
                     self.unsubscribe_all("unavailable");
                     return false;
                 }
                 self.broadcast(frame);
-                self.ack(target, op_id, heads, false);
+                self.ack(target, ack);
                 let msg = Frame::msg(&ServerMsg::Activity {
                     cart_id: self.cart_id,
                     event: activity.clone(),
@@ -116,12 +110,7 @@ impl Room {
                 self.broadcast(msg);
                 self.maybe_snapshot();
             }
-            Completed::Ack {
-                op_id,
-                heads,
-                target,
-                duplicate,
-            } => self.ack(target, op_id, heads, duplicate),
+            Completed::Ack { ack, target } => self.ack(target, ack),
             Completed::Subscribe {
                 conn,
                 join,
@@ -163,8 +152,8 @@ impl Room {
     /// caller hears `unavailable`), and subscriptions were ended already.
     fn complete_after_failure(&mut self, done: Completed) {
         match done {
-            Completed::Commit { op_id, target, .. } | Completed::Ack { op_id, target, .. } => {
-                self.refuse_op(target, op_id, not_saved());
+            Completed::Commit { ack, target, .. } | Completed::Ack { ack, target } => {
+                self.refuse_op(target, ack.op_id, not_saved());
             }
             Completed::Subscribe { .. } | Completed::Reply(_) | Completed::Note { .. } => {}
         }

@@ -1,12 +1,12 @@
 //! Accounts and sessions: sign-up (a guest who signs up keeps its id and
-//! carts), sign-in (rate limited per e-mail), guests, sign-out.
+//! carts), sign-in (one answer, in the same time, whether or not the
+//! account exists), guests, sign-out. How often a client may try is the
+//! HTTP edge's business (`http::throttle`).
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use cartroom_protocol::http::{GuestRequest, SessionResponse, SigninRequest, SignupRequest, User};
 use cartroom_protocol::{ErrorCode, UserId};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::error::Result;
 use super::live::LiveConnections;
@@ -15,11 +15,16 @@ use crate::auth::token::{new_token, token_hash};
 use crate::clock::Clock;
 use crate::refusal::Refusal;
 use crate::store::{Accounts, Sessions};
+use crate::text;
 
-/// Sign-in attempts allowed per e-mail: 10 at once, then one every 6 s.
-const SIGNIN_PER_MINUTE: u32 = 10;
-/// Keys the sign-in limiter holds before it forgets idle ones.
-const SIGNIN_KEYS: usize = 100_000;
+/// Longest display name, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 60;
+
+/// What a sign-in verifies the password against when there is no hash to
+/// verify (no such e-mail, or an account without a password): an argon2id
+/// hash with the parameters `hash_password` uses, of a password nobody
+/// has, so that both answers cost one verification and take as long.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$Y2FydHJvb20tZHVtbXkhIQ$8Mj9OQlQs7jdnZ11CIQQ2SoI8UH8B9Kq4l9Vkd0PGJQ";
 
 /// A signed-in request's session.
 #[derive(Clone, Debug)]
@@ -35,8 +40,6 @@ pub struct AccountService {
     sessions: Arc<dyn Sessions>,
     clock: Arc<dyn Clock>,
     session_ttl_ms: i64,
-    /// Sign-in attempts per e-mail, against password guessing.
-    signin_limiter: DefaultKeyedRateLimiter<String>,
     live: Arc<LiveConnections>,
 }
 
@@ -48,13 +51,11 @@ impl AccountService {
         session_ttl_ms: i64,
         live: Arc<LiveConnections>,
     ) -> Self {
-        let quota = Quota::per_minute(NonZeroU32::new(SIGNIN_PER_MINUTE).expect("non-zero"));
         Self {
             accounts,
             sessions,
             clock,
             session_ttl_ms,
-            signin_limiter: RateLimiter::keyed(quota),
             live,
         }
     }
@@ -110,26 +111,21 @@ impl AccountService {
         self.start_session(user).await
     }
 
+    /// Starts a session for the right e-mail and password. Every wrong pair
+    /// gets the same answer after one password verification, so that
+    /// neither the answer nor its timing tells whether the e-mail has an
+    /// account.
     pub async fn sign_in(&self, req: SigninRequest) -> Result<SessionResponse> {
-        let email = req.email.trim().to_lowercase();
-        if self.signin_limiter.check_key(&email).is_err() {
-            return Err(Refusal::new(
-                ErrorCode::RateLimited,
-                "too many sign-in attempts; wait a minute",
-            )
-            .into());
-        }
-        if self.signin_limiter.len() > SIGNIN_KEYS {
-            self.signin_limiter.retain_recent();
-        }
-        let bad = || Refusal::new(ErrorCode::BadCredentials, "wrong e-mail or password");
-        let Some((user, Some(hash))) = self.accounts.user_by_email(&email).await? else {
-            return Err(bad().into());
+        let email = normalize_email(&req.email);
+        let (user, hash) = match self.accounts.user_by_email(&email).await? {
+            Some((user, Some(hash))) => (Some(user), hash),
+            _ => (None, DUMMY_HASH.to_owned()),
         };
-        if !verify_password(req.password, hash).await {
-            return Err(bad().into());
+        let matches = check_password(req.password, hash).await;
+        match user {
+            Some(user) if matches => self.start_session(user).await,
+            _ => Err(Refusal::new(ErrorCode::BadCredentials, "wrong e-mail or password").into()),
         }
-        self.start_session(user).await
     }
 
     /// An account without e-mail or password.
@@ -196,9 +192,21 @@ impl AccountService {
     }
 }
 
+/// One password verification (argon2id, slow on purpose), counted in
+/// `cartroom_password_verifications_total`.
+async fn check_password(password: String, hash: String) -> bool {
+    metrics::counter!("cartroom_password_verifications_total").increment(1);
+    verify_password(password, hash).await
+}
+
+/// An e-mail address as accounts are stored and looked up by.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
 /// Normalizes and checks sign-up fields: (e-mail, name).
 fn validate_signup(email: &str, password: &str, name: &str) -> Result<(String, String), Refusal> {
-    let email = email.trim().to_lowercase();
+    let email = normalize_email(email);
     let name = name.trim().to_owned();
     let invalid = |m: &str| Refusal::new(ErrorCode::InvalidField, m);
     if email.len() < 3
@@ -217,16 +225,17 @@ fn validate_signup(email: &str, password: &str, name: &str) -> Result<(String, S
     Ok((email, name))
 }
 
-/// Checks a display name (1..=60 characters).
+/// Checks a display name: 1 to 60 characters once trimmed, none that could
+/// disguise an activity line.
 fn validate_display_name(name: &str) -> Result<(), Refusal> {
-    let chars = name.trim().chars().count();
-    if !(1..=60).contains(&chars) {
+    let name = name.trim();
+    if name.is_empty() {
         return Err(Refusal::new(
             ErrorCode::InvalidField,
-            "a name has 1 to 60 characters",
+            format!("a name has 1 to {MAX_DISPLAY_NAME_CHARS} characters"),
         ));
     }
-    Ok(())
+    text::check_line("a name", name, MAX_DISPLAY_NAME_CHARS)
 }
 
 #[cfg(test)]
@@ -245,5 +254,24 @@ mod tests {
         assert!(validate_signup("no-at-sign", "longenough", "Ana").is_err());
         assert!(validate_signup("a@b", "short", "Ana").is_err());
         assert!(validate_signup("a@b", "longenough", " ").is_err());
+        assert!(validate_signup("a@b", "longenough", "Ana\u{202E}").is_err());
+        assert!(validate_signup("a@b", "longenough", &"n".repeat(61)).is_err());
+    }
+
+    #[tokio::test]
+    async fn the_dummy_hash_costs_what_a_real_one_does() {
+        use argon2::password_hash::PasswordHash;
+        let real = hash_password("correct horse".into()).await.unwrap();
+        let real = PasswordHash::new(&real).unwrap();
+        let dummy = PasswordHash::new(DUMMY_HASH).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params, real.params);
+        assert_eq!(
+            dummy.hash.map(|h| h.len()),
+            real.hash.map(|h| h.len()),
+            "same output length"
+        );
+        assert!(!verify_password("correct horse".into(), DUMMY_HASH.into()).await);
     }
 }

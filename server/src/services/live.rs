@@ -1,11 +1,13 @@
 //! The live WebSocket connections of this node, by id, with the session
 //! each was opened with: signing out ends that session's sockets at once.
+//! Each user holds a bounded number of them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cartroom_protocol::ConnId;
+use cartroom_protocol::{ConnId, UserId};
 use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
 use tokio_util::sync::CancellationToken;
 
 /// One live connection, as the rest of the node sees it.
@@ -20,8 +22,30 @@ struct Live {
 #[derive(Debug)]
 pub struct LiveConnections {
     by_id: DashMap<ConnId, Live>,
+    /// Connections open per user; a user without any has no entry.
+    per_user: DashMap<UserId, u32>,
     next_id: AtomicU64,
     max: usize,
+}
+
+/// One of a user's places among the live connections; dropping it frees
+/// it. Taken at the handshake, before the upgrade, and held until the
+/// socket closes.
+#[derive(Debug)]
+pub struct UserSlot {
+    live: Arc<LiveConnections>,
+    user: UserId,
+}
+
+impl Drop for UserSlot {
+    fn drop(&mut self) {
+        if let Entry::Occupied(mut entry) = self.live.per_user.entry(self.user) {
+            *entry.get_mut() -= 1;
+            if *entry.get() == 0 {
+                entry.remove();
+            }
+        }
+    }
 }
 
 /// A place among the live connections; leaving it (drop) frees it.
@@ -44,6 +68,7 @@ impl LiveConnections {
     pub fn new(max: usize) -> Self {
         Self {
             by_id: DashMap::new(),
+            per_user: DashMap::new(),
             next_id: AtomicU64::new(1),
             max,
         }
@@ -52,6 +77,21 @@ impl LiveConnections {
     /// Whether another connection would go over the bound.
     pub fn is_full(&self) -> bool {
         self.by_id.len() >= self.max
+    }
+
+    /// A place for one more connection of `user`, unless it holds `max`
+    /// already. (The entry's lock makes the check and the count one step.)
+    pub fn take_user_slot(self: &Arc<Self>, user: UserId, max: u32) -> Option<UserSlot> {
+        let mut open = self.per_user.entry(user).or_insert(0);
+        if *open >= max {
+            return None;
+        }
+        *open += 1;
+        drop(open);
+        Some(UserSlot {
+            live: self.clone(),
+            user,
+        })
     }
 
     /// Registers a connection opened with the session `token_hash`.

@@ -1,15 +1,18 @@
 //! Members of a cart. Membership lives in the store; every change is then
 //! told to the cart's room, so that live connections follow at once and the
-//! change becomes an activity event.
+//! change becomes an activity event. Members' e-mail addresses are shown
+//! only to those who manage members.
 
 use std::sync::Arc;
 
 use cartroom_protocol::http::Member;
-use cartroom_protocol::{CartId, ErrorCode, MemberRole, UserId};
+use cartroom_protocol::{Capability, CartId, ErrorCode, MemberRole, UserId};
 
+use super::accounts::normalize_email;
 use super::error::{Result, ServiceError};
 use crate::cart::Actor;
 use crate::clock::Clock;
+use crate::policy;
 use crate::refusal::Refusal;
 use crate::room::{RoomCmd, Rooms};
 use crate::store::{Accounts, MemberChange, MemberChangeError, Memberships};
@@ -40,8 +43,16 @@ impl MemberService {
         }
     }
 
-    pub async fn list(&self, cart: CartId) -> Result<Vec<Member>> {
-        Ok(self.members.list_members(cart).await?)
+    /// The members as a caller with `role` sees them: e-mail addresses
+    /// only for those who may manage members (`null` for the others).
+    pub async fn list(&self, cart: CartId, role: MemberRole) -> Result<Vec<Member>> {
+        let mut members = self.members.list_members(cart).await?;
+        if !policy::allows(role, Capability::ManageMembers) {
+            for member in &mut members {
+                member.email = None;
+            }
+        }
+        Ok(members)
     }
 
     /// Adds the account with this e-mail under `role` (or sets its role).
@@ -52,7 +63,7 @@ impl MemberService {
         email: &str,
         role: MemberRole,
     ) -> Result<Member> {
-        let email = email.trim().to_lowercase();
+        let email = normalize_email(email);
         let Some((user, _)) = self.accounts.user_by_email(&email).await? else {
             return Err(Refusal::new(
                 ErrorCode::UserNotFound,
@@ -78,7 +89,8 @@ impl MemberService {
         role: MemberRole,
     ) -> Result<Member> {
         self.change(cart, by, user, Some(role), false).await?;
-        self.list(cart)
+        self.members
+            .list_members(cart)
             .await?
             .into_iter()
             .find(|m| m.user_id == user)

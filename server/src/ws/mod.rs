@@ -25,10 +25,9 @@ use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
-use axum::http::header::ORIGIN;
 use axum::response::{IntoResponse, Response};
 use cartroom_protocol::limits::MAX_FRAME_BYTES;
-use cartroom_protocol::{ErrorCode, PROTOCOL_VERSION, ServerMsg};
+use cartroom_protocol::{ErrorCode, FEATURES, PROTOCOL_VERSION, ServerMsg};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tracing::Instrument;
@@ -36,7 +35,7 @@ use tracing::Instrument;
 use crate::app::AppState;
 use crate::http::error::AppError;
 use crate::http::extract::SignedIn;
-use crate::http::session::TokenSource;
+use crate::http::session::{TokenSource, cookie_origin_allowed};
 use crate::room::{Frame, RoomCmd, Subscriber};
 use crate::serve::ConnSlot;
 use conn::Conn;
@@ -83,7 +82,9 @@ pub async fn handler(
         Err(e) => return e.into_response(),
     };
     // A cookie rides along with any page's request, so it needs a checked Origin.
-    if signed_in.source == TokenSource::Cookie && !headers.contains_key(ORIGIN) {
+    if signed_in.source == TokenSource::Cookie
+        && !cookie_origin_allowed(&headers, &state.config.allowed_origins)
+    {
         return forbidden();
     }
     if state.services.live.is_full() {
@@ -93,6 +94,21 @@ pub async fn handler(
         )
         .into_response();
     }
+    // Taken before the upgrade, so that a refusal is an HTTP answer.
+    let max_per_user = state.config.max_connections_per_user;
+    let Some(user_slot) = state
+        .services
+        .live
+        .take_user_slot(signed_in.session.user.id, max_per_user)
+    else {
+        metrics::counter!("cartroom_connections_refused_total", "reason" => "per_user")
+            .increment(1);
+        return AppError::new(
+            ErrorCode::RateLimited,
+            format!("one user may hold {max_per_user} connections at once; close one first"),
+        )
+        .into_response();
+    };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER)
@@ -100,8 +116,8 @@ pub async fn handler(
         .on_upgrade(move |socket| {
             let tracker = state.lifecycle.tracker.clone();
             tracker.track_future(async move {
-                // The socket counts against its address until it closes.
-                let _slot = slot;
+                // The socket counts against its address and its user until it closes.
+                let _slots = (slot, user_slot);
                 serve(state, socket, signed_in).await;
             })
         })
@@ -118,6 +134,8 @@ async fn serve(state: AppState, socket: WebSocket, signed_in: SignedIn) {
         let conn = Arc::new(Conn::new(conn_id, signed_in.actor(), outbound));
         conn.deliver(Frame::msg(&ServerMsg::Hello {
             protocol: PROTOCOL_VERSION,
+            server: format!("cartroom/{}", env!("CARGO_PKG_VERSION")),
+            features: FEATURES.iter().map(|f| (*f).to_owned()).collect(),
             conn_id,
             user_id: user.id,
             name: user.name.clone(),

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use automerge::ChangeHash;
 use axum::extract::ws::{Message, WebSocket};
 use cartroom_protocol::limits::{
-    MAX_CHAT_CHARS, MAX_HEADS, MAX_PRESENCE_STATUS_CHARS, MAX_SUBSCRIPTIONS_PER_CONNECTION,
-    RATE_BURST, RATE_PER_SECOND,
+    MAX_CHAT_CHARS, MAX_HEADS, MAX_NONCE_CHARS, MAX_PRESENCE_STATUS_CHARS,
+    MAX_SUBSCRIPTIONS_PER_CONNECTION, RATE_BURST, RATE_PER_SECOND,
 };
-use cartroom_protocol::{CartId, ClientMsg, CloseCode, ErrorCode, Heads, ServerMsg};
+use cartroom_protocol::{CartId, ClientMsg, CloseCode, ErrorCode, Heads, OpId, ServerMsg};
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
 use governor::{Quota, RateLimiter};
@@ -24,6 +24,7 @@ use crate::app::AppState;
 use crate::refusal::Refusal;
 use crate::room::{Frame, OpOrigin, RoomCmd, Subscriber};
 use crate::services::ServiceError;
+use crate::text;
 
 /// The reading side of one connection.
 pub struct Reader {
@@ -76,11 +77,11 @@ impl Reader {
                                 "kept sending over the rate limit",
                             ));
                         }
-                        self.refuse(
+                        let refusal = Refusal::new(
                             ErrorCode::RateLimited,
                             format!("slow down: at most {RATE_PER_SECOND} messages a second"),
-                            None,
                         );
+                        self.refuse_message(&refusal, &text);
                         continue;
                     }
                     match serde_json::from_str::<ClientMsg>(&text) {
@@ -88,7 +89,8 @@ impl Reader {
                         Err(e) => {
                             let mut message = format!("not a protocol v1 message: {e}");
                             message.truncate(300);
-                            self.refuse(ErrorCode::BadMessage, message, None);
+                            let refusal = Refusal::new(ErrorCode::BadMessage, message);
+                            self.refuse_message(&refusal, &text);
                         }
                     }
                 }
@@ -102,6 +104,15 @@ impl Reader {
                 Message::Ping(_) | Message::Pong(_) => {}
             }
         }
+    }
+
+    /// Refuses a message that was not handled, echoing its `cart_id` and
+    /// `op_id` when they can be read, so that a client waiting for the
+    /// answer to an op gets it.
+    fn refuse_message(&self, refusal: &Refusal, text: &str) {
+        let ids = MessageIds::read(text);
+        self.conn
+            .deliver(Frame::refusal(refusal, ids.cart_id, ids.op_id));
     }
 
     fn refuse(&self, code: ErrorCode, message: impl Into<String>, cart_id: Option<CartId>) {
@@ -169,17 +180,11 @@ impl Reader {
                 if !self.check_subscribed(cart_id) {
                     return;
                 }
-                if status
-                    .as_ref()
-                    .is_some_and(|s| s.chars().count() > MAX_PRESENCE_STATUS_CHARS)
+                if let Some(status) = &status
+                    && let Err(refusal) =
+                        text::check_line("a presence status", status, MAX_PRESENCE_STATUS_CHARS)
                 {
-                    return self.refuse(
-                        ErrorCode::InvalidField,
-                        format!(
-                            "a presence status has at most {MAX_PRESENCE_STATUS_CHARS} characters"
-                        ),
-                        Some(cart_id),
-                    );
+                    return self.refuse(refusal.code, refusal.message, Some(cart_id));
                 }
                 let conn_id = self.conn.id;
                 self.to_room(cart_id, RoomCmd::Presence { conn_id, status })
@@ -189,18 +194,30 @@ impl Reader {
                 if !self.check_subscribed(cart_id) {
                     return;
                 }
-                let chars = text.trim().chars().count();
-                if chars == 0 || chars > MAX_CHAT_CHARS {
+                if text.trim().is_empty() {
                     return self.refuse(
                         ErrorCode::InvalidField,
                         format!("a chat message has 1 to {MAX_CHAT_CHARS} characters"),
                         Some(cart_id),
                     );
                 }
+                if let Err(refusal) = text::check_multiline("a chat message", &text, MAX_CHAT_CHARS)
+                {
+                    return self.refuse(refusal.code, refusal.message, Some(cart_id));
+                }
                 let conn = self.conn.clone();
                 self.to_room(cart_id, RoomCmd::Chat { conn, text }).await;
             }
             ClientMsg::Ping { nonce } => {
+                if !nonce.as_ref().is_none_or(nonce_ok) {
+                    return self.refuse(
+                        ErrorCode::InvalidField,
+                        format!(
+                            "a nonce is a number, a boolean or a string of at most {MAX_NONCE_CHARS} characters"
+                        ),
+                        None,
+                    );
+                }
                 self.conn.deliver(Frame::msg(&ServerMsg::Pong { nonce }));
             }
         }
@@ -264,6 +281,38 @@ impl Reader {
         let conn = self.conn.clone();
         self.to_room(cart_id, RoomCmd::Subscribe { conn, role, heads })
             .await;
+    }
+}
+
+/// The ids a message names, read leniently from one that is not valid.
+#[derive(Default)]
+struct MessageIds {
+    cart_id: Option<CartId>,
+    op_id: Option<OpId>,
+}
+
+impl MessageIds {
+    fn read(text: &str) -> Self {
+        let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(text) else {
+            return Self::default();
+        };
+        let string = |name: &str| fields.get(name).and_then(|v| v.as_str());
+        Self {
+            cart_id: string("cart_id").and_then(|id| id.parse().ok()),
+            op_id: string("op_id")
+                .map(|id| OpId(id.to_owned()))
+                .filter(OpId::is_valid),
+        }
+    }
+}
+
+/// A ping's nonce: any JSON scalar, strings bounded.
+fn nonce_ok(nonce: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match nonce {
+        Value::Null | Value::Bool(_) | Value::Number(_) => true,
+        Value::String(s) => s.chars().count() <= MAX_NONCE_CHARS,
+        Value::Array(_) | Value::Object(_) => false,
     }
 }
 

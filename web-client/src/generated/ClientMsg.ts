@@ -7,4 +7,4 @@ import type { OpId } from "./OpId";
 /**
  * Client to server.
  */
-export type ClientMsg = { "type": "subscribe", cart_id: CartId, heads?: Heads | null, } | { "type": "unsubscribe", cart_id: CartId, } | { "type": "op", cart_id: CartId, op_id: OpId, op: Op, } | { "type": "presence", cart_id: CartId, status?: string | null, } | { "type": "chat", cart_id: CartId, text: string, } | { "type": "ping", nonce?: number | null, };
+export type ClientMsg = { "type": "subscribe", cart_id: CartId, heads?: Heads | null, } | { "type": "unsubscribe", cart_id: CartId, } | { "type": "op", cart_id: CartId, op_id: OpId, op: Op, } | { "type": "presence", cart_id: CartId, status?: string | null, } | { "type": "chat", cart_id: CartId, text: string, } | { "type": "ping", nonce?: string | number | boolean | null, };

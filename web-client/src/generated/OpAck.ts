@@ -13,4 +13,9 @@ heads: Heads,
 /**
  * True when this answers a retry of an op already applied.
  */
-duplicate: boolean, };
+duplicate: boolean, 
+/**
+ * The id of what the op created (a suggestion's id), on the first
+ * answer only.
+ */
+created?: string | null, };

@@ -14,7 +14,20 @@ import type { UserId } from "./UserId";
 /**
  * Server to client.
  */
-export type ServerMsg = { "type": "hello", protocol: number, conn_id: ConnId, user_id: UserId, name: string, } | { "type": "subscribed", cart_id: CartId, role: MemberRole, 
+export type ServerMsg = { "type": "hello", 
+/**
+ * The protocol version this connection speaks.
+ */
+protocol: number, 
+/**
+ * The server's name and version, e.g. `cartroom/0.1.0`.
+ */
+server: string, 
+/**
+ * Optional behaviours this server has, by name (see
+ * `docs/protocol.md`, "Versions"); unknown names are to be ignored.
+ */
+features: Array<string>, conn_id: ConnId, user_id: UserId, name: string, } | { "type": "subscribed", cart_id: CartId, role: MemberRole, 
 /**
  * What this role allows, in this order of the enum.
  */
@@ -34,4 +47,13 @@ heads: Heads,
 /**
  * True when this answers a retry of an op already applied.
  */
-duplicate: boolean, } | { "type": "error", code: ErrorCode, message: string, cart_id?: CartId | null, op_id?: OpId | null, } | { "type": "activity", cart_id: CartId, event: ActivityEvent, } | { "type": "presence", cart_id: CartId, members: Array<PresenceEntry>, } | { "type": "chat", cart_id: CartId, user_id: UserId, user_name: string, text: string, at: number, } | { "type": "role_changed", cart_id: CartId, role: MemberRole, capabilities: Array<Capability>, } | { "type": "pong", nonce?: number | null, };
+duplicate: boolean, 
+/**
+ * The id of what the op created (a suggestion's id), on the first
+ * ack only.
+ */
+created?: string | null, } | { "type": "error", code: ErrorCode, message: string, cart_id?: CartId | null, op_id?: OpId | null, } | { "type": "activity", cart_id: CartId, event: ActivityEvent, } | { "type": "presence", cart_id: CartId, members: Array<PresenceEntry>, } | { "type": "chat", cart_id: CartId, 
+/**
+ * The `seq` of the chat's entry in the cart's activity feed.
+ */
+seq: number, user_id: UserId, user_name: string, text: string, at: number, } | { "type": "role_changed", cart_id: CartId, role: MemberRole, capabilities: Array<Capability>, } | { "type": "pong", nonce?: string | number | boolean | null, };

@@ -16,14 +16,30 @@ use crate::refusal::Refusal;
 /// The transaction an op writes in.
 type Tx<'a> = automerge::transaction::Transaction<'a>;
 
+/// What an op did: the summary of its activity sentence, and the id of
+/// what it created, if anything.
+pub(super) struct Done {
+    pub(super) summary: String,
+    pub(super) created: Option<String>,
+}
+
+impl From<String> for Done {
+    fn from(summary: String) -> Self {
+        Self {
+            summary,
+            created: None,
+        }
+    }
+}
+
 /// Applies `op` inside `tx`, updating `cart` to match.
 pub(super) fn apply(
     tx: &mut Tx<'_>,
     cart: &mut CartMirror,
     ctx: &OpContext<'_>,
     op: &Op,
-) -> Result<String, Refusal> {
-    match op {
+) -> Result<Done, Refusal> {
+    let summary = match op {
         Op::AddLine { sku, quantity } => lines::add_line(tx, cart, ctx, sku, *quantity),
         Op::ChangeQuantity { line_id, delta } => {
             lines::change_quantity(tx, cart, ctx, &line_id.0, *delta)
@@ -39,7 +55,7 @@ pub(super) fn apply(
             sku,
             quantity,
             note,
-        } => suggestions::suggest(tx, cart, ctx, sku, *quantity, note.as_deref()),
+        } => return suggestions::suggest(tx, cart, ctx, sku, *quantity, note.as_deref()),
         Op::Vote {
             suggestion_id,
             value,
@@ -47,7 +63,8 @@ pub(super) fn apply(
         Op::AcceptSuggestion { suggestion_id } => {
             suggestions::accept(tx, cart, ctx, &suggestion_id.0)
         }
-    }
+    }?;
+    Ok(summary.into())
 }
 
 /// The catalog's listing of `sku`, or `unknown_sku`.

@@ -9,7 +9,7 @@ use cartroom_protocol::ErrorCode;
 use cartroom_protocol::limits::MAX_SUGGESTIONS;
 
 use super::lines::add_to_line;
-use super::{Tx, listing};
+use super::{Done, Tx, listing};
 use crate::cart::apply::OpContext;
 use crate::cart::mirror::{CartMirror, SuggestionMirror};
 use crate::refusal::Refusal;
@@ -21,7 +21,7 @@ pub(super) fn suggest(
     sku: &str,
     quantity: i64,
     note: Option<&str>,
-) -> Result<String, Refusal> {
+) -> Result<Done, Refusal> {
     let product = &listing(ctx, sku)?.product;
     if cart.suggestions.len() >= MAX_SUGGESTIONS {
         return Err(Refusal::new(
@@ -32,6 +32,7 @@ pub(super) fn suggest(
     // Unique per (user, op_id): the room answers a reused op_id before this.
     let id = format!("s-{}-{}", ctx.actor.user_id.0.simple(), ctx.op_id.0);
     let obj = tx.put_object(&cart.suggestions_obj, id.as_str(), ObjType::Map)?;
+    let created = Some(id.clone());
     tx.put(&obj, "sku", sku)?;
     tx.put(&obj, "name", product.name.as_str())?;
     tx.put(&obj, "unit_price", product.price)?;
@@ -53,7 +54,10 @@ pub(super) fn suggest(
             voters: HashSet::new(),
         },
     );
-    Ok(format!("suggested {}*{quantity}", product.name))
+    Ok(Done {
+        summary: format!("suggested {}*{quantity}", product.name),
+        created,
+    })
 }
 
 /// 1 for, -1 against, 0 withdraws the voter's entry.

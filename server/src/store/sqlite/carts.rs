@@ -12,7 +12,7 @@ use crate::store::{CartListing, Carts, NewCart, Result};
 impl Carts for SqliteStore {
     async fn create_cart(&self, cart: NewCart<'_>) -> Result<()> {
         let id = cart.id.to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO carts (id, store_id, name, created_by, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?)",

@@ -12,7 +12,7 @@ use crate::store::{CatalogStore, Result};
 impl CatalogStore for SqliteStore {
     async fn seed(&self, catalog: &Catalog) -> Result<bool> {
         let store = &catalog.store;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let inserted =
             sqlx::query("INSERT OR IGNORE INTO stores (id, name, currency) VALUES (?, ?, ?)")
                 .bind(&store.id)

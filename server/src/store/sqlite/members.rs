@@ -43,12 +43,8 @@ impl Memberships for SqliteStore {
     async fn change_member(&self, change: MemberChange) -> Result<(), MemberChangeError> {
         let cart = change.cart.to_string();
         let user = change.user.to_string();
-        let mut tx = self.pool.begin().await?;
-        // Take the write lock first so the admin count below cannot go stale.
-        sqlx::query("UPDATE carts SET updated_at = updated_at WHERE id = ?")
-            .bind(&cart)
-            .execute(&mut *tx)
-            .await?;
+        // The write lock from the start, so the admin count below cannot go stale.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let current: Option<String> =
             sqlx::query_scalar("SELECT role FROM members WHERE cart_id = ? AND user_id = ?")
                 .bind(&cart)

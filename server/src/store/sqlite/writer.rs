@@ -198,10 +198,13 @@ impl Writer {
         result
     }
 
-    /// Writes the batch in one transaction.
+    /// Writes the batch in one transaction. Every transaction of the writer
+    /// takes the write lock at `BEGIN`: one that starts reading first
+    /// cannot become a writer once another connection has written (SQLite
+    /// answers "database is locked" at once, without waiting).
     async fn write_at_once(&mut self, cmds: &[WriteCmd]) -> Result<()> {
         let written = async {
-            let mut tx = self.conn().await?.begin().await?;
+            let mut tx = self.conn().await?.begin_with("BEGIN IMMEDIATE").await?;
             write_cmds(&mut tx, cmds.iter()).await?;
             tx.commit().await?;
             Ok(())
@@ -216,7 +219,7 @@ impl Writer {
         let mut outcomes = Vec::with_capacity(cmds.len());
         for cmd in cmds {
             let written = async {
-                let mut tx = self.conn().await?.begin().await?;
+                let mut tx = self.conn().await?.begin_with("BEGIN IMMEDIATE").await?;
                 write_cmds(&mut tx, std::iter::once(cmd)).await?;
                 tx.commit().await?;
                 Ok(())
@@ -232,8 +235,7 @@ impl Writer {
     /// disk has room again even while nothing is queued.
     async fn probe(&mut self) {
         let written = async {
-            let conn = self.conn().await?;
-            let mut tx = conn.begin().await?;
+            let mut tx = self.conn().await?.begin_with("BEGIN IMMEDIATE").await?;
             probe_write(&mut tx).await?;
             tx.commit().await?;
             Ok(())

@@ -1,0 +1,129 @@
+//! The examples of `docs/protocol.md` are the protocol: every code block
+//! tagged `json <Type>` (optionally followed by who sends or receives it)
+//! holds one or more JSON values that must parse as that wire type and
+//! serialize back to exactly the same JSON, so that the page can show no
+//! field the server does not send and miss none it does.
+
+use std::path::Path;
+
+use cartroom_protocol::http::{
+    ActivityResponse, AddMemberRequest, CartResponse, CartsResponse, CatalogResponse, ErrorBody,
+    GuestRequest, MeResponse, MembersResponse, NameRequest, OpAck, OpRequest, Product, RoleRequest,
+    SessionResponse, SigninRequest, SignupRequest, StoreInfo,
+};
+use cartroom_protocol::{ClientMsg, ServerMsg};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// A tagged example: where it starts, its type's name, its text.
+struct Example {
+    line: usize,
+    type_name: String,
+    text: String,
+}
+
+/// Every block fenced with `` ```json <Type> ``.
+fn examples(doc: &str) -> Vec<Example> {
+    let mut found = Vec::new();
+    let mut open: Option<Example> = None;
+    for (i, line) in doc.lines().enumerate() {
+        match &mut open {
+            Some(example) if line.trim_start().starts_with("```") => {
+                found.push(std::mem::replace(example, placeholder()));
+                open = None;
+            }
+            Some(example) => {
+                example.text.push_str(line);
+                example.text.push('\n');
+            }
+            None => {
+                if let Some(tag) = line.trim().strip_prefix("```json ") {
+                    open = Some(Example {
+                        line: i + 1,
+                        type_name: tag.split_whitespace().next().unwrap_or("").to_owned(),
+                        text: String::new(),
+                    });
+                }
+            }
+        }
+    }
+    assert!(open.is_none(), "a json block is never closed");
+    found
+}
+
+fn placeholder() -> Example {
+    Example {
+        line: 0,
+        type_name: String::new(),
+        text: String::new(),
+    }
+}
+
+/// Parses `value` as `T` and checks that it serializes back unchanged.
+fn round_trip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<(), String> {
+    let parsed: T = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+    let again = serde_json::to_value(&parsed).map_err(|e| e.to_string())?;
+    if &again != value {
+        return Err(format!("it serializes back as {again}"));
+    }
+    Ok(())
+}
+
+fn check(type_name: &str, value: &Value) -> Result<(), String> {
+    match type_name {
+        "ClientMsg" => round_trip::<ClientMsg>(value),
+        "ServerMsg" => round_trip::<ServerMsg>(value),
+        "SignupRequest" => round_trip::<SignupRequest>(value),
+        "SigninRequest" => round_trip::<SigninRequest>(value),
+        "GuestRequest" => round_trip::<GuestRequest>(value),
+        "SessionResponse" => round_trip::<SessionResponse>(value),
+        "MeResponse" => round_trip::<MeResponse>(value),
+        "StoreInfo" => round_trip::<StoreInfo>(value),
+        "Product" => round_trip::<Product>(value),
+        "CatalogResponse" => round_trip::<CatalogResponse>(value),
+        "NameRequest" => round_trip::<NameRequest>(value),
+        "CartResponse" => round_trip::<CartResponse>(value),
+        "CartsResponse" => round_trip::<CartsResponse>(value),
+        "OpRequest" => round_trip::<OpRequest>(value),
+        "OpAck" => round_trip::<OpAck>(value),
+        "ActivityResponse" => round_trip::<ActivityResponse>(value),
+        "MembersResponse" => round_trip::<MembersResponse>(value),
+        "AddMemberRequest" => round_trip::<AddMemberRequest>(value),
+        "RoleRequest" => round_trip::<RoleRequest>(value),
+        "ErrorBody" => round_trip::<ErrorBody>(value),
+        other => Err(format!("no wire type named {other}")),
+    }
+}
+
+#[test]
+fn every_example_of_the_protocol_page_is_a_wire_message() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocol.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/protocol.md");
+    let examples = examples(&doc);
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for example in &examples {
+        let values = serde_json::Deserializer::from_str(&example.text).into_iter::<Value>();
+        for value in values {
+            checked += 1;
+            let outcome = value
+                .map_err(|e| format!("not JSON: {e}"))
+                .and_then(|value| {
+                    check(&example.type_name, &value).map_err(|e| format!("{e}: {value}"))
+                });
+            if let Err(e) = outcome {
+                failures.push(format!(
+                    "line {} ({}): {e}",
+                    example.line, example.type_name
+                ));
+            }
+        }
+    }
+    assert!(checked >= 30, "only {checked} examples");
+    assert!(
+        failures.is_empty(),
+        "docs/protocol.md examples that are not the protocol:\n{}",
+        failures.join("\n")
+    );
+}
