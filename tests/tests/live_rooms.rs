@@ -492,3 +492,68 @@ async fn a_guest_who_signs_up_keeps_its_carts() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn places_of_subscriptions_the_server_ended_are_free_again() -> anyhow::Result<()> {
+    use cartroom_protocol::limits::MAX_SUBSCRIPTIONS_PER_CONNECTION;
+    let server = TestServer::start().await?;
+    let ana = server.account("Ana").await?;
+    let mut conn = ana.connect().await?;
+    let mut carts = Vec::new();
+    for i in 0..MAX_SUBSCRIPTIONS_PER_CONNECTION {
+        let cart = ana.create_cart(&format!("Cart {i}")).await?;
+        conn.subscribe(cart).await?;
+        carts.push(cart);
+    }
+    for cart in &carts {
+        ana.request(reqwest::Method::DELETE, &format!("/api/carts/{cart}"), None)
+            .await?;
+        expect_event(&mut conn, "unsubscribed", |ev| {
+            matches!(ev, Event::Msg(ServerMsg::Unsubscribed { cart_id, reason }) if cart_id == cart && reason == "deleted")
+        })
+        .await?;
+    }
+    // Every place is free again: a full set of new subscriptions fits.
+    for i in 0..MAX_SUBSCRIPTIONS_PER_CONNECTION {
+        let cart = ana.create_cart(&format!("New cart {i}")).await?;
+        conn.subscribe(cart).await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_member_demoted_while_subscribing_to_a_cold_cart_cannot_edit() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let ana = server.account("Ana").await?;
+    let ben = server.account("Ben").await?;
+    let mut b = ben.connect().await?;
+    for round in 0..12 {
+        // A fresh cart: its room loads only when the subscribe arrives.
+        let cart = ana.create_cart(&format!("Cold {round}")).await?;
+        ana.add_member(cart, ben.email.as_deref().unwrap(), MemberRole::Editor)
+            .await?;
+        let subscribe = cartroom_protocol::ClientMsg::Subscribe {
+            cart_id: cart,
+            heads: None,
+        };
+        let (subscribed, demoted) = tokio::join!(
+            b.send(&subscribe),
+            ana.set_role(cart, ben.user_id, MemberRole::Viewer),
+        );
+        subscribed?;
+        demoted?;
+        // Whatever order they met in, Ben is a viewer now.
+        let outcome = b.op(cart, add("CHIPS", 1)).await?;
+        assert!(
+            matches!(
+                outcome,
+                OpOutcome::Refused {
+                    code: ErrorCode::Forbidden,
+                    ..
+                }
+            ),
+            "round {round}: a demoted editor's edit got {outcome:?}"
+        );
+    }
+    Ok(())
+}
