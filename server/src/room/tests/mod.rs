@@ -8,7 +8,8 @@
 //! command sent before.
 //!
 //! # Layout
-//! - [`harness`]: the registry, the recording subscriber, helpers.
+//! - [`harness`]: the registry over the memory store, helpers.
+//! - [`client`]: the recording subscriber and the test's handle on it.
 //! - [`delivery`]: nothing before its commit; commit order is delivery order.
 //! - [`failures`]: a failed commit refuses, unloads, and hides the change.
 //! - [`retries`]: an op id is applied once, across reloads too.
@@ -16,6 +17,7 @@
 //! - [`membership`]: who is in the room: slow consumers, late leavers.
 //! - [`idle`]: idle unload against a late subscriber.
 
+mod client;
 mod delivery;
 mod failures;
 mod harness;

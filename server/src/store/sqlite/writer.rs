@@ -234,14 +234,21 @@ impl Writer {
     /// Tries a small write, so that a writer that failed learns when the
     /// disk has room again even while nothing is queued.
     async fn probe(&mut self) {
-        let written = async {
+        let written: Result<()> = async {
             let mut tx = self.conn().await?.begin_with("BEGIN IMMEDIATE").await?;
             probe_write(&mut tx).await?;
             tx.commit().await?;
             Ok(())
         }
         .await;
-        let _ = self.settle(written);
+        match written {
+            Ok(()) => self.health.set(true),
+            // Still failing, as the last write did: no need to say it again.
+            Err(e) => {
+                tracing::debug!(error = %e, "the disk still refuses writes");
+                self.conn = None;
+            }
+        }
     }
 }
 
