@@ -215,7 +215,7 @@ impl Account {
     }
 
     /// A request with a typed body and a typed answer.
-    async fn call<B: Serialize, T: DeserializeOwned>(
+    pub(crate) async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,

@@ -25,9 +25,12 @@
 //!   the replicas; [`ServerError`] for refusals sent as `error` frames.
 //! - [`view`]: [`cart_view`], the view of a replica, as `GET /api/carts/{id}`
 //!   gives the server's.
+//! - [`checkout`]: the checkout part of a replica's view, and the checkout
+//!   and order calls of [`Account`].
 //! - [`chunks`]: splitting concatenated Automerge changes, reading who made
 //!   each one (its change message), without a replica.
 
+pub mod checkout;
 pub mod chunks;
 pub mod http;
 pub mod view;

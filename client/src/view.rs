@@ -10,14 +10,14 @@ use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, Value as AmValue};
 use cartroom_protocol::Heads;
 use cartroom_protocol::http::{CartView, LineView, SuggestionView};
 
-fn get_obj(doc: &Automerge, obj: &ObjId, key: &str) -> Option<ObjId> {
+pub(crate) fn get_obj(doc: &Automerge, obj: &ObjId, key: &str) -> Option<ObjId> {
     match doc.get(obj, key).ok().flatten() {
         Some((AmValue::Object(ObjType::Map), id)) => Some(id),
         _ => None,
     }
 }
 
-fn get_str(doc: &Automerge, obj: &ObjId, key: &str) -> String {
+pub(crate) fn get_str(doc: &Automerge, obj: &ObjId, key: &str) -> String {
     match doc.get(obj, key).ok().flatten() {
         Some((AmValue::Scalar(s), _)) => s.as_str().unwrap_or_default().to_owned(),
         Some((AmValue::Object(ObjType::Text), id)) => doc.text(&id).unwrap_or_default(),
@@ -26,7 +26,7 @@ fn get_str(doc: &Automerge, obj: &ObjId, key: &str) -> String {
 }
 
 /// Ints, counters and timestamps all read as i64; anything else as 0.
-fn get_i64(doc: &Automerge, obj: &ObjId, key: &str) -> i64 {
+pub(crate) fn get_i64(doc: &Automerge, obj: &ObjId, key: &str) -> i64 {
     match doc.get(obj, key).ok().flatten() {
         Some((AmValue::Scalar(s), _)) => s.as_i64().unwrap_or(0),
         _ => 0,
@@ -44,7 +44,14 @@ pub fn cart_view(doc: &Automerge) -> CartView {
                 continue;
             };
             let quantity = get_i64(doc, &line, "quantity");
-            let unit_price = get_i64(doc, &line, "unit_price");
+            let list_price = get_i64(doc, &line, "unit_price");
+            // Group buy (docs/protocol.md section 6): the line's own tier.
+            let group_buy = crate::checkout::line_group_buy(doc, &line, list_price, quantity);
+            let unit_price = match &group_buy {
+                Some(tier) if tier.active => tier.price,
+                _ => list_price,
+            };
+            let assigned_to = Some(get_str(doc, &line, "assigned_to")).filter(|s| !s.is_empty());
             lines.push(LineView {
                 sku: get_str(doc, &line, "sku"),
                 name: get_str(doc, &line, "name"),
@@ -55,6 +62,11 @@ pub fn cart_view(doc: &Automerge) -> CartView {
                 added_by: get_str(doc, &line, "added_by"),
                 added_by_name: get_str(doc, &line, "added_by_name"),
                 added_at: get_i64(doc, &line, "added_at"),
+                group_buy,
+                assigned_to_name: assigned_to
+                    .as_ref()
+                    .map(|_| get_str(doc, &line, "assigned_to_name")),
+                assigned_to,
                 line_id,
             });
         }
@@ -87,6 +99,7 @@ pub fn cart_view(doc: &Automerge) -> CartView {
             });
         }
     }
+    let checkout = crate::checkout::checkout_view(doc, &lines);
     CartView {
         name: get_str(doc, &root, "name"),
         note: get_str(doc, &root, "note"),
@@ -97,6 +110,7 @@ pub fn cart_view(doc: &Automerge) -> CartView {
         lines,
         suggestions,
         heads: Heads(doc.get_heads().iter().map(|h| h.to_string()).collect()),
+        checkout: Some(checkout),
     }
 }
 

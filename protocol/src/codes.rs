@@ -57,6 +57,43 @@ pub enum ErrorCode {
     /// A count limit is reached (carts one user may create, members of a
     /// cart, ...); nothing was added.
     TooMany,
+    /// The person is already a member of the cart; nothing was changed
+    /// (change a role with `PATCH .../members/{user_id}`).
+    AlreadyMember,
+    /// No invitation or share link has this token (never had, or a newer
+    /// e-mail of the invitation replaced it).
+    InviteNotFound,
+    /// The invitation or share link has expired.
+    InviteExpired,
+    /// An admin of the cart revoked the invitation or share link.
+    InviteRevoked,
+    /// The invitation was already answered (accepted by someone else, or
+    /// declined), or the share link has no uses left.
+    InviteUsedUp,
+    /// The cart's phase does not allow this edit: it is locked for checkout,
+    /// waiting for approval, approved or ordered (suggestions and chat go on
+    /// while it is locked).
+    CartLocked,
+    /// The edit would take a member's share over their budget; the message
+    /// says how much is left.
+    OverBudget,
+    /// A checkout step out of turn: unlocking an open cart, approving one
+    /// nobody asked about, an order status that cannot follow the current one.
+    WrongPhase,
+    /// The order's total is over the approval threshold and the cart is not
+    /// approved.
+    ApprovalRequired,
+    /// The cart has shipping addresses and some units of its lines are not
+    /// shipped to any of them (or more than the line holds are).
+    UnassignedQuantity,
+    /// Prices changed since the buyer saw the total; the message has the new
+    /// total, which the buyer confirms by sending it.
+    PriceChanged,
+    /// The split plan does not fit the total (custom amounts over it, a
+    /// payer who is not a member, nobody to split among).
+    SplitInvalid,
+    /// No such order, or not one the caller may see.
+    OrderNotFound,
 }
 
 impl ErrorCode {
@@ -87,6 +124,19 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::TooMany => "too_many",
+            Self::AlreadyMember => "already_member",
+            Self::InviteNotFound => "invite_not_found",
+            Self::InviteExpired => "invite_expired",
+            Self::InviteRevoked => "invite_revoked",
+            Self::InviteUsedUp => "invite_used_up",
+            Self::CartLocked => "cart_locked",
+            Self::OverBudget => "over_budget",
+            Self::WrongPhase => "wrong_phase",
+            Self::ApprovalRequired => "approval_required",
+            Self::UnassignedQuantity => "unassigned_quantity",
+            Self::PriceChanged => "price_changed",
+            Self::SplitInvalid => "split_invalid",
+            Self::OrderNotFound => "order_not_found",
         }
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checkout::{CheckoutView, LineGroupBuy};
 use crate::codes::ErrorCode;
 use crate::ids::{CartId, Heads, OpId, UserId};
 use crate::messages::{ActivityEvent, Capability, MemberRole, Op};
@@ -163,6 +164,18 @@ pub struct LineView {
     pub added_by: String,
     pub added_by_name: String,
     pub added_at: i64,
+    /// The product's group-buy tier, when it has one (`unit_price` is the
+    /// tier's price once `active`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub group_buy: Option<LineGroupBuy>,
+    /// Who pays for the line when it is not who added it (`assign_line`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub assigned_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub assigned_to_name: Option<String>,
 }
 
 /// One open suggestion of the JSON view of a cart.
@@ -196,6 +209,11 @@ pub struct CartView {
     pub lines: Vec<LineView>,
     pub suggestions: Vec<SuggestionView>,
     pub heads: Heads,
+    /// Phase, deadline, budgets, approval, split, addresses, order
+    /// (`docs/protocol.md` section 12); the server always sends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub checkout: Option<CheckoutView>,
 }
 
 /// `GET /api/carts/{id}`: the view, and what the caller may do in it.

@@ -45,6 +45,14 @@ uuid_id!(
     /// A user account, guest or registered.
     UserId
 );
+uuid_id!(
+    /// An invitation by e-mail to one cart.
+    InvitationId
+);
+uuid_id!(
+    /// A share link of one cart.
+    LinkId
+);
 
 /// A line of a cart. Lines are keyed by the product's sku, so that two people
 /// adding the same product land on the same line and their quantities add up.

@@ -11,6 +11,10 @@
 //! - [`messages`]: every WebSocket JSON message, both directions, the cart
 //!   operations and the capabilities a role gives.
 //! - [`http`]: the bodies of the HTTP API, both directions.
+//! - [`checkout`]: cart phases, split plans, addresses, the checkout view,
+//!   quotes and orders (group checkout).
+//! - [`sharing`]: the bodies of the sharing API (invitations, share links,
+//!   accepting with a token, password reset).
 //! - [`frame`]: the binary frame codec.
 //! - [`codes`]: stable error codes and WebSocket close codes.
 //! - [`limits`]: the bounds every frame and field must respect.
@@ -20,12 +24,14 @@
 //! This crate does no I/O; the server, the client library, the load tester and
 //! the tests share it.
 
+pub mod checkout;
 pub mod codes;
 pub mod frame;
 pub mod http;
 pub mod ids;
 pub mod limits;
 pub mod messages;
+pub mod sharing;
 #[cfg(test)]
 mod typescript;
 

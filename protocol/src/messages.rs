@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::checkout::{Address, SplitPlan};
 use crate::codes::ErrorCode;
 use crate::ids::{CartId, ConnId, Heads, LineId, OpId, SuggestionId, UserId};
 
@@ -64,6 +65,11 @@ pub enum Capability {
     ManageMembers,
     /// Delete the cart.
     DeleteCart,
+    /// Lock and unlock the cart, set its deadline, budgets, approval
+    /// threshold, split plan and addresses; ask for approval; place the order.
+    Checkout,
+    /// Approve or reject an order waiting for approval.
+    Approve,
 }
 
 /// Client to server.
@@ -134,8 +140,52 @@ pub enum Op {
     },
     /// Move a suggestion into the cart as a line (editor and admin).
     AcceptSuggestion { suggestion_id: SuggestionId },
+    /// Turn a suggestion down: it goes, nothing is added (editor and admin).
+    RejectSuggestion { suggestion_id: SuggestionId },
+    /// Take back one's own suggestion (only its author).
+    WithdrawSuggestion { suggestion_id: SuggestionId },
     /// Rename the cart (admin).
     Rename { name: String },
+    // Group checkout (docs/protocol.md section 12).
+    /// Lock the cart for checkout (admin): line edits are refused.
+    Lock,
+    /// Unlock a locked, pending or approved cart (admin); drops an approval.
+    Unlock,
+    /// Lock the cart by itself at `at` (Unix ms); `null` clears it (admin).
+    SetDeadline { at: Option<i64> },
+    /// Give a member a spending limit; `null` removes it (admin).
+    SetBudget {
+        user_id: UserId,
+        amount: Option<i64>,
+    },
+    /// Make a member pay for a line; `null` gives it back to who added it (admin).
+    AssignLine {
+        line_id: LineId,
+        user_id: Option<UserId>,
+    },
+    /// Orders over `amount` need approval; `null` removes the cart's setting (admin).
+    SetApprovalThreshold { amount: Option<i64> },
+    /// Ask for approval of a locked cart (admin).
+    RequestApproval,
+    /// Approve a cart waiting for approval.
+    Approve {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
+    /// Reject a cart waiting for approval; it goes back to open.
+    Reject { comment: String },
+    /// Choose how the total is split among payers (admin).
+    SetSplit { plan: SplitPlan },
+    /// Add a shipping address; acked with its id in `created` (admin).
+    AddAddress { address: Address },
+    /// Remove an address and what was shipped to it (admin).
+    RemoveAddress { address_id: String },
+    /// Ship `quantity` units of a line to an address; 0 ships none (admin).
+    SetAllocation {
+        address_id: String,
+        line_id: LineId,
+        quantity: i64,
+    },
 }
 
 impl Op {
@@ -151,7 +201,22 @@ impl Op {
             Self::Suggest { .. } => "suggest",
             Self::Vote { .. } => "vote",
             Self::AcceptSuggestion { .. } => "accept_suggestion",
+            Self::RejectSuggestion { .. } => "reject_suggestion",
+            Self::WithdrawSuggestion { .. } => "withdraw_suggestion",
             Self::Rename { .. } => "rename",
+            Self::Lock => "lock",
+            Self::Unlock => "unlock",
+            Self::SetDeadline { .. } => "set_deadline",
+            Self::SetBudget { .. } => "set_budget",
+            Self::AssignLine { .. } => "assign_line",
+            Self::SetApprovalThreshold { .. } => "set_approval_threshold",
+            Self::RequestApproval => "request_approval",
+            Self::Approve { .. } => "approve",
+            Self::Reject { .. } => "reject",
+            Self::SetSplit { .. } => "set_split",
+            Self::AddAddress { .. } => "add_address",
+            Self::RemoveAddress { .. } => "remove_address",
+            Self::SetAllocation { .. } => "set_allocation",
         }
     }
 }

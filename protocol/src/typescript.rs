@@ -22,6 +22,10 @@ use std::path::{Path, PathBuf};
 
 use ts_rs::{Config, TS, TypeVisitor};
 
+use crate::checkout::{
+    Address, CartPhase, CheckoutQuote, CheckoutView, OrderStatusRequest, OrderView, OrdersResponse,
+    PlaceOrderRequest, SplitPlan,
+};
 use crate::codes::ErrorCode;
 use crate::http::{
     ActivityResponse, AddMemberRequest, CartResponse, CartSummary, CartView, CartsResponse,
@@ -31,6 +35,10 @@ use crate::http::{
 use crate::ids::{CartId, ConnId, Heads, LineId, OpId, SuggestionId, UserId};
 use crate::messages::{
     ActivityEvent, Capability, ClientMsg, MemberRole, Op, PresenceEntry, ServerMsg, SyncPayload,
+};
+use crate::sharing::{
+    AcceptResponse, CreatedLink, InvitationsResponse, InvitePreview, InviteRequest, LinkRequest,
+    LinksResponse, ResetConfirmRequest, ResetRequest, TokenRequest,
 };
 
 /// The environment variable that makes the test rewrite the files.
@@ -113,6 +121,27 @@ impl Render {
         r.add::<MembersResponse>();
         r.add::<AddMemberRequest>();
         r.add::<RoleRequest>();
+        // Sharing.
+        r.add::<InviteRequest>();
+        r.add::<InvitationsResponse>();
+        r.add::<LinkRequest>();
+        r.add::<CreatedLink>();
+        r.add::<LinksResponse>();
+        r.add::<TokenRequest>();
+        r.add::<InvitePreview>();
+        r.add::<AcceptResponse>();
+        r.add::<ResetRequest>();
+        r.add::<ResetConfirmRequest>();
+        // Group checkout.
+        r.add::<CartPhase>();
+        r.add::<SplitPlan>();
+        r.add::<Address>();
+        r.add::<CheckoutView>();
+        r.add::<CheckoutQuote>();
+        r.add::<PlaceOrderRequest>();
+        r.add::<OrderView>();
+        r.add::<OrdersResponse>();
+        r.add::<OrderStatusRequest>();
         let index = index(r.files.keys());
         r.files.insert(PathBuf::from("index.ts"), index);
         r.files

@@ -6,11 +6,13 @@
 
 use std::path::Path;
 
+use cartroom_protocol::checkout;
 use cartroom_protocol::http::{
     ActivityResponse, AddMemberRequest, CartResponse, CartsResponse, CatalogResponse, ErrorBody,
     GuestRequest, MeResponse, MembersResponse, NameRequest, OpAck, OpRequest, Product, RoleRequest,
     SessionResponse, SigninRequest, SignupRequest, StoreInfo,
 };
+use cartroom_protocol::sharing;
 use cartroom_protocol::{ClientMsg, ServerMsg};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -92,6 +94,25 @@ fn check(type_name: &str, value: &Value) -> Result<(), String> {
         "AddMemberRequest" => round_trip::<AddMemberRequest>(value),
         "RoleRequest" => round_trip::<RoleRequest>(value),
         "ErrorBody" => round_trip::<ErrorBody>(value),
+        // Sharing (section 11).
+        "InviteRequest" => round_trip::<sharing::InviteRequest>(value),
+        "Invitation" => round_trip::<sharing::Invitation>(value),
+        "InvitationsResponse" => round_trip::<sharing::InvitationsResponse>(value),
+        "LinkRequest" => round_trip::<sharing::LinkRequest>(value),
+        "CreatedLink" => round_trip::<sharing::CreatedLink>(value),
+        "ShareLink" => round_trip::<sharing::ShareLink>(value),
+        "LinksResponse" => round_trip::<sharing::LinksResponse>(value),
+        "TokenRequest" => round_trip::<sharing::TokenRequest>(value),
+        "InvitePreview" => round_trip::<sharing::InvitePreview>(value),
+        "AcceptResponse" => round_trip::<sharing::AcceptResponse>(value),
+        "ResetRequest" => round_trip::<sharing::ResetRequest>(value),
+        "ResetConfirmRequest" => round_trip::<sharing::ResetConfirmRequest>(value),
+        // Checkout (section 12).
+        "CheckoutQuote" => round_trip::<checkout::CheckoutQuote>(value),
+        "PlaceOrderRequest" => round_trip::<checkout::PlaceOrderRequest>(value),
+        "OrderView" => round_trip::<checkout::OrderView>(value),
+        "OrdersResponse" => round_trip::<checkout::OrdersResponse>(value),
+        "OrderStatusRequest" => round_trip::<checkout::OrderStatusRequest>(value),
         other => Err(format!("no wire type named {other}")),
     }
 }

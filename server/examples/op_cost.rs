@@ -51,12 +51,14 @@ fn main() {
             }
         };
         let op_id = OpId(format!("op-{n}"));
+        let members = std::collections::HashMap::new();
         let ctx = OpContext {
             actor: &actors[n % 4],
             op_id: &op_id,
             catalog: &catalog,
             now_ms: n as i64,
             node: NodeId(0),
+            members: &members,
         };
         let started = Instant::now();
         apply_op(&mut doc, &mut mirror, &ctx, &op).expect("op applies");

@@ -12,11 +12,18 @@ use tokio_util::task::TaskTracker;
 use crate::cart::NodeId;
 use crate::catalog::CatalogHandle;
 use crate::catalog::demo::demo_catalog;
-use crate::clock::{Clock, SystemClock};
+use crate::checkout::{PayAtPickup, PaymentProvider};
+use crate::clock::{Clock, OffsetClock, SystemClock};
 use crate::config::Config;
+use crate::mail::transport::TransportError;
+use crate::mail::{DevMailbox, MailQueue, MailWorker, PublicUrl, Transport};
 use crate::room::{RoomEnv, RoomLimits, Rooms};
+use crate::services::checkout::CheckoutDeps;
+use crate::services::orders::OrderDeps;
+use crate::services::sharing::SharingDeps;
 use crate::services::{
-    AccountService, CartService, LiveConnections, MemberService, ServiceError, Services,
+    AccountService, CartService, CheckoutService, DeadlineTimer, LiveConnections, MemberService,
+    OrderService, PasswordResetService, ServiceError, Services, SharingService,
 };
 use crate::store::sqlite::SqliteStore;
 use crate::store::{StoreError, Stores};
@@ -35,6 +42,8 @@ pub enum StartError {
     NoStore,
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
+    #[error("e-mail: {0}")]
+    Mail(#[from] TransportError),
 }
 
 /// The tasks of a node and the signal that stops them.
@@ -53,6 +62,9 @@ pub struct AppState {
     pub(crate) config: Arc<Config>,
     pub(crate) lifecycle: Lifecycle,
     pub(crate) metrics: PrometheusHandle,
+    /// Where e-mails go when no SMTP server is configured; `/dev/mailbox`
+    /// lists it (and exists only then).
+    pub(crate) dev_mailbox: Option<DevMailbox>,
 }
 
 /// The process-wide Prometheus recorder (metrics macros record into one global).
@@ -69,12 +81,19 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// What services share with the mail worker.
+struct Mail {
+    queue: MailQueue,
+    public_url: PublicUrl,
+}
+
 /// Builds every service of a node on `stores`.
 async fn services(
     config: &Config,
     stores: &Stores,
     clock: Arc<dyn Clock>,
     lifecycle: &Lifecycle,
+    mail: &Mail,
 ) -> Result<Services, StartError> {
     if !config.no_seed && stores.catalog.seed(&demo_catalog()).await? {
         tracing::info!("seeded the demo store");
@@ -98,6 +117,7 @@ async fn services(
         lifecycle.shutdown.clone(),
     );
     let live = Arc::new(LiveConnections::new(config.max_connections));
+    let (checkout, orders, deadlines) = checkout_services(config, stores, &rooms, &catalog, &clock);
     Ok(Services {
         accounts: AccountService::new(
             stores.accounts.clone(),
@@ -119,13 +139,68 @@ async fn services(
             stores.members.clone(),
             stores.accounts.clone(),
             rooms.clone(),
-            clock,
+            clock.clone(),
         ),
+        sharing: SharingService::new(SharingDeps {
+            sharing: stores.sharing.clone(),
+            accounts: stores.accounts.clone(),
+            members: stores.members.clone(),
+            rooms: rooms.clone(),
+            clock: clock.clone(),
+            mail: mail.queue.clone(),
+            public_url: mail.public_url.clone(),
+        }),
+        password_reset: PasswordResetService::new(
+            stores.resets.clone(),
+            stores.accounts.clone(),
+            clock,
+            mail.queue.clone(),
+        ),
+        checkout,
+        orders,
+        deadlines,
         catalog,
         live,
         rooms,
         health: stores.health.clone(),
     })
+}
+
+/// Checkout, placed orders and the deadline timer, with the one payment
+/// provider built in (pay at pickup / on invoice).
+fn checkout_services(
+    config: &Config,
+    stores: &Stores,
+    rooms: &Arc<Rooms>,
+    catalog: &CatalogHandle,
+    clock: &Arc<dyn Clock>,
+) -> (CheckoutService, Arc<OrderService>, Arc<DeadlineTimer>) {
+    let payments: Arc<dyn PaymentProvider> = Arc::new(PayAtPickup);
+    let orders = Arc::new(OrderService::new(OrderDeps {
+        orders: stores.orders.clone(),
+        members: stores.members.clone(),
+        rooms: rooms.clone(),
+        catalog: catalog.clone(),
+        clock: clock.clone(),
+        payments: payments.clone(),
+        staff: config.store_staff.clone(),
+    }));
+    let checkout = CheckoutService::new(CheckoutDeps {
+        orders: stores.orders.clone(),
+        members: stores.members.clone(),
+        rooms: rooms.clone(),
+        catalog: catalog.clone(),
+        clock: clock.clone(),
+        payments,
+        placed: orders.clone(),
+    });
+    let deadlines = Arc::new(DeadlineTimer::new(
+        stores.deadlines.clone(),
+        rooms.clone(),
+        clock.clone(),
+        orders.clone(),
+    ));
+    (checkout, orders, deadlines)
 }
 
 /// A node ready to serve: storage open and migrated, catalog loaded,
@@ -134,34 +209,105 @@ async fn services(
 pub struct Server {
     state: AppState,
     backend: Arc<SqliteStore>,
+    /// Started when serving; drains the outbox until shutdown.
+    mail_worker: MailWorker,
 }
 
 impl Server {
     /// Opens the storage and builds the services; `shutdown` stops them later.
     pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Self, StartError> {
+        let clock: Arc<dyn Clock> = match config.clock_offset_ms {
+            0 => Arc::new(SystemClock),
+            offset => Arc::new(OffsetClock(offset)),
+        };
+        Self::start_with_clock(config, shutdown, clock).await
+    }
+
+    /// [`Server::start`] with time from `clock` (expiry, activity times,
+    /// e-mail retries), so that tests can move it.
+    pub async fn start_with_clock(
+        config: Config,
+        shutdown: CancellationToken,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartError> {
         let backend = Arc::new(SqliteStore::open(&config).await?);
         let stores = Stores::from_backend(backend.clone());
         let lifecycle = Lifecycle {
             shutdown,
             tracker: TaskTracker::new(),
         };
-        let services = services(&config, &stores, Arc::new(SystemClock), &lifecycle).await?;
+        let mail = Mail {
+            queue: MailQueue::default(),
+            public_url: PublicUrl::default(),
+        };
+        if let Some(url) = &config.public_url {
+            mail.public_url.set(url);
+        }
+        let (transport, dev_mailbox) = match &config.smtp_url {
+            Some(url) => (Transport::smtp(url, &config.mail_from)?, None),
+            None => {
+                let mailbox = DevMailbox::in_data_dir(&config.data_dir);
+                tracing::info!(
+                    dir = %mailbox.dir().display(),
+                    "no --smtp-url: e-mails go to the dev mailbox, listed at /dev/mailbox"
+                );
+                let transport = Transport::dev_mailbox(mailbox.clone(), &config.mail_from)?;
+                (transport, Some(mailbox))
+            }
+        };
+        let services = services(&config, &stores, clock.clone(), &lifecycle, &mail).await?;
+        let mail_worker = MailWorker {
+            outbox: stores.outbox.clone(),
+            transport,
+            public_url: mail.public_url,
+            clock,
+            queue: mail.queue,
+        };
         let expired = services.accounts.forget_expired_sessions().await?;
         tracing::debug!(expired, "expired sessions removed");
+        // Deadlines that passed while the node was down lock their carts
+        // before anyone can edit them.
+        let locked = services.deadlines.catch_up().await?;
+        if locked > 0 {
+            tracing::info!(locked, "locked carts whose deadline passed while stopped");
+        }
         let state = AppState {
             services: Arc::new(services),
             config: Arc::new(config),
             lifecycle,
             metrics: metrics_handle(),
+            dev_mailbox,
         };
-        Ok(Self { state, backend })
+        Ok(Self {
+            state,
+            backend,
+            mail_worker,
+        })
     }
 
     /// Serves on `listener` until shutdown, then closes every socket with
     /// 1001, lets rooms finish their commits and closes the storage.
     pub async fn serve(self, listener: TcpListener) {
-        let Self { state, backend } = self;
+        let Self {
+            state,
+            backend,
+            mail_worker,
+        } = self;
         let lifecycle = state.lifecycle.clone();
+        if let Ok(addr) = listener.local_addr() {
+            // Does nothing when --public-url set it.
+            mail_worker.public_url.set(&format!("http://{addr}"));
+        }
+        lifecycle
+            .tracker
+            .spawn(mail_worker.run(lifecycle.shutdown.clone()));
+        lifecycle.tracker.spawn(
+            state
+                .services
+                .deadlines
+                .clone()
+                .run(lifecycle.shutdown.clone()),
+        );
         let router = crate::http::router(state.clone());
         let limits = state.config.serve_limits();
         crate::serve::serve(listener, router, limits, lifecycle.shutdown.clone()).await;

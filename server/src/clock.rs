@@ -20,6 +20,17 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock moved by a fixed offset (`--clock-offset-ms`), so that
+/// a test can start a node "later" than the real time.
+#[derive(Debug)]
+pub struct OffsetClock(pub i64);
+
+impl Clock for OffsetClock {
+    fn now_ms(&self) -> i64 {
+        SystemClock.now_ms() + self.0
+    }
+}
+
 /// A clock that moves only when told, for tests.
 #[derive(Debug, Default)]
 pub struct ManualClock(AtomicI64);

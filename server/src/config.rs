@@ -106,6 +106,50 @@ pub struct Config {
     #[arg(long, env = "CARTROOM_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
 
+    /// SMTP server for e-mails (invitations, password resets), as a lettre
+    /// connection URL: `smtp://host:25`, `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://user:pass@host:465`. Without it e-mails go to the dev
+    /// mailbox under the data dir, listed at `/dev/mailbox`.
+    #[arg(long, env = "CARTROOM_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of e-mails.
+    #[arg(
+        long,
+        env = "CARTROOM_MAIL_FROM",
+        default_value = "Cartroom <cartroom@localhost>"
+    )]
+    pub mail_from: String,
+
+    /// The address people reach this server at, for links in e-mails
+    /// (`https://carts.example.com`). Default: `http://` and the address it
+    /// listens on.
+    #[arg(long, env = "CARTROOM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Invitation and share-link tokens (looked up, accepted, declined) and
+    /// password-reset links one client address may try a minute.
+    #[arg(long, env = "CARTROOM_INVITE_ATTEMPTS_PER_MINUTE_PER_IP", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub invite_attempts_per_minute_per_ip: u32,
+
+    /// E-mail addresses of the store's staff (comma-separated): they see
+    /// every order of the store, confirm, fulfil and cancel orders, and
+    /// mark shares paid.
+    #[arg(long, env = "CARTROOM_STORE_STAFF", value_delimiter = ',')]
+    pub store_staff: Vec<String>,
+
+    /// Moves this node's clock by this many milliseconds (tests of
+    /// deadlines that pass while the node is down).
+    #[arg(
+        long,
+        env = "CARTROOM_CLOCK_OFFSET_MS",
+        default_value_t = 0,
+        hide = true,
+        allow_negative_numbers = true
+    )]
+    pub clock_offset_ms: i64,
+
     /// Do not seed the demo store on an empty database.
     #[arg(long, env = "CARTROOM_NO_SEED")]
     pub no_seed: bool,

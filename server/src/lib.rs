@@ -25,7 +25,11 @@
 //! - [`room`]: the engine, one task per loaded cart; knows only its
 //!   [`RoomEnv`](room::RoomEnv) and its subscribers.
 //! - [`policy`]: who may do what; [`refusal`]: refusals with stable codes.
-//! - [`services`]: use cases (accounts, carts, members) over store and rooms.
+//! - [`services`]: use cases (accounts, carts, members, sharing) over store and rooms.
+//!   Checkout: [`services::checkout`], [`services::orders`], [`services::deadlines`].
+//! - [`checkout`]: the money rules of group checkout (split, shipping,
+//!   payment providers), pure.
+//! - [`mail`]: the outbox worker and where e-mails go (SMTP or the dev mailbox).
 //! - [`http`], [`ws`]: the edges; thin handlers and the socket halves.
 //! - [`store`]: one trait per aggregate; `sqlite/` and `memory/` implement them.
 //! - [`catalog`], [`auth`], [`money`], [`clock`], [`text`]: what the others
@@ -35,9 +39,11 @@ pub mod app;
 pub mod auth;
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod mail;
 pub mod money;
 pub mod policy;
 pub mod refusal;

@@ -3,12 +3,13 @@
 //! clients receive the resulting capabilities with `subscribed` instead of
 //! keeping a role table of their own.
 
+use cartroom_protocol::checkout::CartPhase;
 use cartroom_protocol::{Capability, ErrorCode, MemberRole, Op};
 
 use crate::refusal::Refusal;
 
 /// Every capability, in the order they are listed to clients.
-const ALL: [Capability; 9] = [
+const ALL: [Capability; 11] = [
     Capability::View,
     Capability::Suggest,
     Capability::Vote,
@@ -18,6 +19,8 @@ const ALL: [Capability; 9] = [
     Capability::Rename,
     Capability::ManageMembers,
     Capability::DeleteCart,
+    Capability::Checkout,
+    Capability::Approve,
 ];
 
 /// The lowest role that has `capability`.
@@ -26,7 +29,7 @@ fn min_role(capability: Capability) -> MemberRole {
     match capability {
         View | Suggest | Vote | Chat => MemberRole::Viewer,
         EditLines | AcceptSuggestion => MemberRole::Editor,
-        Rename | ManageMembers | DeleteCart => MemberRole::Admin,
+        Rename | ManageMembers | DeleteCart | Checkout | Approve => MemberRole::Admin,
     }
 }
 
@@ -39,10 +42,92 @@ pub fn needed_for(op: &Op) -> Capability {
         | Op::RemoveLine { .. }
         | Op::SetLineNote { .. }
         | Op::SetCartNote { .. } => Capability::EditLines,
-        Op::Suggest { .. } => Capability::Suggest,
+        // Withdrawing takes being the author too (checked with the document).
+        Op::Suggest { .. } | Op::WithdrawSuggestion { .. } => Capability::Suggest,
         Op::Vote { .. } => Capability::Vote,
-        Op::AcceptSuggestion { .. } => Capability::AcceptSuggestion,
+        Op::AcceptSuggestion { .. } | Op::RejectSuggestion { .. } => Capability::AcceptSuggestion,
         Op::Rename { .. } => Capability::Rename,
+        Op::Approve { .. } | Op::Reject { .. } => Capability::Approve,
+        Op::Lock
+        | Op::Unlock
+        | Op::SetDeadline { .. }
+        | Op::SetBudget { .. }
+        | Op::AssignLine { .. }
+        | Op::SetApprovalThreshold { .. }
+        | Op::RequestApproval
+        | Op::SetSplit { .. }
+        | Op::AddAddress { .. }
+        | Op::RemoveAddress { .. }
+        | Op::SetAllocation { .. } => Capability::Checkout,
+    }
+}
+
+/// `Ok` when the cart's phase takes `op` (whoever sends it; the role is
+/// [`check`]'s business). While the cart is not open its lines are frozen
+/// (`cart_locked`); checkout settings change while it is open or locked;
+/// once it waits for approval or is approved only unlocking, approving and
+/// rejecting remain; an ordered cart takes nothing. A checkout step out of
+/// turn is `wrong_phase`. (`docs/protocol.md` section 12, "Phases".)
+pub fn check_phase(phase: CartPhase, op: &Op) -> Result<(), Refusal> {
+    use CartPhase::*;
+    if phase == Ordered {
+        return Err(Refusal::new(
+            ErrorCode::CartLocked,
+            "the order is placed: the cart is read-only",
+        ));
+    }
+    let allowed = match op {
+        // Steps: each from its own phase.
+        Op::Lock => return step(phase, &[Open], "lock"),
+        Op::Unlock => return step(phase, &[Locked, PendingApproval, Approved], "unlock"),
+        Op::RequestApproval => return step(phase, &[Locked], "ask for approval of"),
+        Op::Approve { .. } | Op::Reject { .. } => {
+            return step(phase, &[PendingApproval], "decide on");
+        }
+        Op::Suggest { .. } | Op::Vote { .. } | Op::Rename { .. } => true,
+        Op::SetDeadline { .. } => phase == Open,
+        Op::SetBudget { .. }
+        | Op::AssignLine { .. }
+        | Op::SetApprovalThreshold { .. }
+        | Op::SetSplit { .. }
+        | Op::AddAddress { .. }
+        | Op::RemoveAddress { .. }
+        | Op::SetAllocation { .. } => matches!(phase, Open | Locked),
+        _ => match needed_for(op) {
+            Capability::EditLines | Capability::AcceptSuggestion => phase == Open,
+            _ => true,
+        },
+    };
+    if allowed {
+        return Ok(());
+    }
+    let why = match phase {
+        Locked => "the cart is locked for checkout; an admin can unlock it",
+        PendingApproval => "the cart is waiting for approval; an admin can unlock it",
+        _ => "the cart is approved for ordering; an admin can unlock it",
+    };
+    Err(Refusal::new(ErrorCode::CartLocked, why))
+}
+
+/// A checkout step is taken only from the phases it leaves.
+fn step(phase: CartPhase, from: &[CartPhase], what: &str) -> Result<(), Refusal> {
+    if from.contains(&phase) {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        ErrorCode::WrongPhase,
+        format!("cannot {what} a cart that is {}", phase_words(phase)),
+    ))
+}
+
+/// "open", "locked", "waiting for approval", "approved", "ordered".
+pub fn phase_words(phase: CartPhase) -> &'static str {
+    match phase {
+        CartPhase::Open => "open",
+        CartPhase::Locked => "locked",
+        CartPhase::PendingApproval => "waiting for approval",
+        CartPhase::Approved => "approved",
+        CartPhase::Ordered => "ordered",
     }
 }
 
@@ -95,6 +180,8 @@ fn describe(capability: Capability) -> &'static str {
         Rename => "rename the cart",
         ManageMembers => "manage members",
         DeleteCart => "delete the cart",
+        Checkout => "run the checkout",
+        Approve => "approve orders",
     }
 }
 
@@ -114,6 +201,43 @@ mod tests {
             [View, Suggest, Vote, Chat, EditLines, AcceptSuggestion]
         );
         assert_eq!(capabilities(MemberRole::Admin), ALL);
+        assert!(check(MemberRole::Editor, needed_for(&Op::Lock)).is_err());
+        assert!(check(MemberRole::Admin, needed_for(&Op::RequestApproval)).is_ok());
+    }
+
+    #[test]
+    fn a_locked_cart_takes_suggestions_but_not_line_edits() {
+        let add = Op::AddLine {
+            sku: "MUG-BLUE".into(),
+            quantity: 1,
+        };
+        let suggest = Op::Suggest {
+            sku: "MUG-BLUE".into(),
+            quantity: 1,
+            note: None,
+        };
+        assert!(check_phase(CartPhase::Open, &add).is_ok());
+        for phase in [
+            CartPhase::Locked,
+            CartPhase::PendingApproval,
+            CartPhase::Approved,
+            CartPhase::Ordered,
+        ] {
+            assert_eq!(
+                check_phase(phase, &add).unwrap_err().code,
+                ErrorCode::CartLocked
+            );
+        }
+        assert!(check_phase(CartPhase::Locked, &suggest).is_ok());
+        assert_eq!(
+            check_phase(CartPhase::Ordered, &suggest).unwrap_err().code,
+            ErrorCode::CartLocked
+        );
+        assert_eq!(
+            check_phase(CartPhase::Open, &Op::Unlock).unwrap_err().code,
+            ErrorCode::WrongPhase
+        );
+        assert!(check_phase(CartPhase::Approved, &Op::Unlock).is_ok());
     }
 
     #[test]

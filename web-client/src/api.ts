@@ -3,6 +3,7 @@
 
 import { humanError } from "./errors";
 import type {
+  ActivityResponse,
   AddMemberRequest,
   CartResponse,
   ErrorBody,
@@ -14,6 +15,8 @@ import type {
   MembersResponse,
   MeResponse,
   NameRequest,
+  ResetConfirmRequest,
+  ResetRequest,
   RoleRequest,
   SessionResponse,
   SigninRequest,
@@ -29,9 +32,38 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+
+  /** The request never got an answer from Cartroom: worth trying again by itself. */
+  get unreachable(): boolean {
+    return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504;
+  }
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** No answer at all: the network is gone, or the server is. */
+export function unreachableError(): ApiError {
+  return navigator.onLine
+    ? new ApiError(0, "server_down", "Cartroom isn't answering right now. We'll keep trying.")
+    : new ApiError(0, "offline", "You're offline. We'll load this when you're back online.");
+}
+
+/**
+ * The header the service worker (public/sw.js) puts on an answer it served
+ * from its copy because the server could not be reached.
+ */
+export const OFFLINE_COPY_HEADER = "x-cartroom-offline-copy";
+
+/** An answer, and whether it is only the service worker's copy. */
+export interface Fresh<T> {
+  value: T;
+  /** True when the server could not be reached and this is the last answer it gave. */
+  copy: boolean;
+}
+
+function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return callFresh<T>(method, path, body).then((r) => r.value);
+}
+
+async function callFresh<T>(method: string, path: string, body?: unknown): Promise<Fresh<T>> {
   let res: Response;
   try {
     res = await fetch(path, {
@@ -41,9 +73,10 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new ApiError(0, "network", "You appear to be offline. Check your connection and try again.");
+    throw unreachableError();
   }
-  if (res.status === 204) return undefined as T;
+  const copy = res.headers.has(OFFLINE_COPY_HEADER);
+  if (res.status === 204) return { value: undefined as T, copy };
   const text = await res.text();
   let json: unknown = undefined;
   try {
@@ -53,10 +86,15 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   }
   if (!res.ok) {
     const err = (json as Partial<ErrorBody> | undefined)?.error;
+    if (!err && res.status >= 502 && res.status <= 504) {
+      // A proxy's page, not Cartroom's: the server itself is not answering.
+      const down = unreachableError();
+      throw new ApiError(res.status, down.code, down.message);
+    }
     const code = err?.code ?? (res.status === 401 ? "unauthorized" : "internal");
     throw new ApiError(res.status, code, humanError(code, err?.message));
   }
-  return json as T;
+  return { value: json as T, copy };
 }
 
 // Request and answer bodies are the generated wire types (src/generated).
@@ -69,12 +107,19 @@ export const api = {
   guest: (name?: string) =>
     call<SessionResponse>("POST", "/api/auth/guest", (name ? { name } : {}) satisfies GuestRequest).then((r) => r.user),
   signout: () => call<void>("POST", "/api/auth/signout"),
+  /** Sends a password-reset e-mail (202 whether or not the address has an account). */
+  requestReset: (email: string) => call<void>("POST", "/api/auth/password-reset", { email } satisfies ResetRequest),
+  /** Sets a new password with the e-mail's token; a new session. */
+  confirmReset: (token: string, password: string) =>
+    call<SessionResponse>("POST", "/api/auth/password-reset/confirm", { token, password } satisfies ResetConfirmRequest).then((r) => r.user),
 
   store: () => call<StoreInfo>("GET", "/api/store"),
   catalog: (q: string) =>
-    call<CatalogResponse>("GET", `/api/catalog?q=${encodeURIComponent(q)}`).then((r) => r.products),
+    callFresh<CatalogResponse>("GET", `/api/catalog?q=${encodeURIComponent(q)}`).then((r) => ({ value: r.value.products, copy: r.copy })),
 
-  carts: () => call<CartsResponse>("GET", "/api/carts").then((r) => r.carts),
+  carts: () => callFresh<CartsResponse>("GET", "/api/carts").then((r) => ({ value: r.value.carts, copy: r.copy })),
+  activity: (id: string, limit: number) =>
+    call<ActivityResponse>("GET", `/api/carts/${id}/activity?limit=${limit}`).then((r) => r.activity),
   createCart: (name: string) => call<CartResponse>("POST", "/api/carts", { name } satisfies NameRequest),
   renameCart: (id: string, name: string) => call<CartResponse>("PATCH", `/api/carts/${id}`, { name } satisfies NameRequest),
 

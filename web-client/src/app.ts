@@ -10,7 +10,10 @@ export interface App {
   /** Products seen so far, by sku: names and prices for optimistic lines. */
   products: Map<string, Product>;
   currency: string;
+  /** A notice on screen, also said through the live region. */
   notify(text: string, kind?: "error" | "info"): void;
+  /** Says `text` through the page's one polite live region, without a notice. */
+  announce(text: string): void;
   go(hash: string): void;
   signOut(): Promise<void>;
 }

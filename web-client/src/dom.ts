@@ -49,3 +49,32 @@ export function mount(el: Element, ...children: Child[]): void {
   el.replaceChildren();
   append(el, children);
 }
+
+/**
+ * Runs `draw`, then gives the focus back to the control that had it: the
+ * one with the same `data-testid` in the row with the same `data-key`. When
+ * that row is gone, the nearest heading of its section takes the focus, so
+ * it never falls back to `<body>`.
+ */
+export function keepFocus(scope: HTMLElement, draw: () => void): void {
+  const active = document.activeElement as HTMLElement | null;
+  const inside = active && active !== document.body && scope.contains(active) ? active : undefined;
+  const testid = inside?.getAttribute("data-testid");
+  const row = inside?.closest("[data-key]")?.getAttribute("data-key") ?? undefined;
+  const section = inside?.closest("section");
+  draw();
+  if (!inside || inside.isConnected || !testid) return;
+  const selector = row
+    ? `[data-key="${CSS.escape(row)}"] [data-testid="${CSS.escape(testid)}"]`
+    : `[data-testid="${CSS.escape(testid)}"]`;
+  const again = scope.querySelector(selector) as HTMLElement | null;
+  if (again) {
+    again.focus({ preventScroll: true });
+    return;
+  }
+  const heading = (section?.isConnected ? section : undefined)?.querySelector("h2") as HTMLElement | null;
+  if (heading) {
+    if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
+  }
+}

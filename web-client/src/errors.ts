@@ -29,9 +29,25 @@ const WORDS: Record<ErrorCode, string> = {
   method_not_allowed: "Something went wrong talking to the server. Please reload the page.",
   payload_too_large: "That is too much to send at once.",
   too_many: "That is over the limit; remove something first.",
+  already_member: "That person is already a member of this cart. Change their role in the list instead.",
+  // Sharing (invitations and links); the sharing pages may say more.
+  invite_not_found: "That invitation link isn't valid. Ask for a new one.",
+  invite_expired: "That invitation has expired. Ask for a new one.",
+  invite_revoked: "That invitation was withdrawn by the cart's admin.",
+  invite_used_up: "That invitation has already been used.",
+  // Group checkout; the checkout pages may say more.
+  cart_locked: "The cart is locked for checkout, so items can't change now.",
+  over_budget: "That would go over your budget for this cart.",
+  wrong_phase: "That step doesn't fit where the checkout is now.",
+  approval_required: "This order needs approval first.",
+  unassigned_quantity: "Some items aren't shipped to any address yet.",
+  price_changed: "Prices changed since you looked. Please check the new total.",
+  split_invalid: "That split doesn't add up to the total.",
+  order_not_found: "That order doesn't exist, or you can't see it.",
 };
 
 export function humanError(code: string | undefined, fallback?: string): string {
+  if (code === "invalid_field" && fallback) return sentence(fallback);
   if (code && Object.hasOwn(WORDS, code)) return WORDS[code as ErrorCode];
   return fallback || "Something went wrong. Please try again.";
 }
@@ -39,4 +55,10 @@ export function humanError(code: string | undefined, fallback?: string): string 
 /** Errors after which the same op is worth sending again. */
 export function isRetryable(code: string): boolean {
   return code === "rate_limited" || code === "unavailable";
+}
+
+/** A server's field message ("a password has 8 to 128 characters") as a sentence. */
+function sentence(text: string): string {
+  const t = text.trim();
+  return `${t.charAt(0).toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? "" : "."}`;
 }

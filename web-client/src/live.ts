@@ -2,11 +2,19 @@
 // resubscribes with the replica's heads (so only missing changes come), and
 // sends ops, keeping the ones not yet acked (with their op_id) to replay.
 
+import { A } from "./automerge";
 import { humanError, isRetryable } from "./errors";
 import { Replica, type PendingOp } from "./replica";
+import { backoff, REACHABLE_EVENT } from "./retry";
 import type { ActivityEvent, Capabilities, Capability, ClientMsg, MemberRole, Op, PresenceEntry, ServerMsg } from "./types";
 
 export type ConnState = "connecting" | "online" | "offline";
+
+/**
+ * Why the socket is not open: the device has no network (`network`), or the
+ * network is fine and Cartroom does not answer (`server`).
+ */
+export type DownReason = "network" | "server";
 
 /** Everything the page knows about one open cart. */
 export class CartLive {
@@ -23,6 +31,8 @@ export class CartLive {
   ended: string | undefined;
   /** True between `subscribe` and the binary frame that answers it. */
   syncing = false;
+  /** The document came from this device's copy and the server has not answered yet. */
+  fromCopy = false;
 
   constructor(readonly cartId: string) {
     this.replica = new Replica(cartId);
@@ -51,21 +61,27 @@ export interface LiveEvents {
   notice(text: string, kind: "error" | "info"): void;
   /** The session is gone (signed out elsewhere, expired). */
   signedOut(): void;
+  /** Someone else did something in an open cart (for the screen reader's live region). */
+  remote?(cartId: string, event: ActivityEvent): void;
 }
 
-const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 10_000;
 const PING_EVERY_MS = 15_000;
 const PONG_WAIT_MS = 10_000;
 const RETRY_OP_MS = 1_000;
 const CLOSE_SESSION_ENDED = 4001;
 const MAX_SUBSCRIBE_HEADS = 64;
+/** A cart's copy on this device is written this long after its last change. */
+const COPY_DELAY_MS = 250;
 
 const clientId = Math.random().toString(36).slice(2, 10);
 let opCounter = 0;
 
 export class Live {
   state: ConnState = "connecting";
+  /** Why the socket is down, while `state` is `offline`. */
+  reason: DownReason | undefined;
+  /** When the next reconnection attempt is due (ms since epoch), while waiting for one. */
+  nextTryAt: number | undefined;
   userId = "";
   userName = "";
   readonly carts = new Map<string, CartLive>();
@@ -95,11 +111,16 @@ export class Live {
   private readonly onVisible = () => {
     if (document.visibilityState === "visible" && this.state === "offline") this.reconnectNow();
   };
+  private readonly onFocus = () => {
+    if (this.state === "offline") this.reconnectNow();
+  };
 
   start(): void {
     this.stopped = false;
     window.addEventListener("offline", this.onOffline);
     window.addEventListener("online", this.onOnline);
+    window.addEventListener("focus", this.onFocus);
+    window.addEventListener("pagehide", this.flushCopies);
     document.addEventListener("visibilitychange", this.onVisible);
     this.connect();
   }
@@ -108,7 +129,10 @@ export class Live {
     this.stopped = true;
     window.removeEventListener("offline", this.onOffline);
     window.removeEventListener("online", this.onOnline);
+    window.removeEventListener("focus", this.onFocus);
+    window.removeEventListener("pagehide", this.flushCopies);
     document.removeEventListener("visibilitychange", this.onVisible);
+    this.flushCopies();
     window.clearTimeout(this.reconnectTimer);
     const ws = this.ws;
     this.dropSocket();
@@ -121,6 +145,7 @@ export class Live {
     if (!cart) {
       cart = new CartLive(cartId);
       cart.replica.pending = loadPending(this.owner, cartId);
+      loadCopy(this.owner, cart);
       this.carts.set(cartId, cart);
     }
     cart.ended = undefined;
@@ -148,6 +173,12 @@ export class Live {
     return op_id;
   }
 
+  /** Says what this person is doing in a cart ("typing in chat"); dropped when offline. */
+  presence(cartId: string, status: string): void {
+    if (this.state !== "online" || !this.carts.get(cartId)?.loaded) return;
+    this.send({ type: "presence", cart_id: cartId, ...(status ? { status } : {}) });
+  }
+
   /** Sends a chat line; false when offline (chat is not queued). */
   chat(cartId: string, text: string): boolean {
     if (this.state !== "online" || !this.carts.get(cartId)?.loaded) return false;
@@ -163,17 +194,54 @@ export class Live {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
 
+  /** Copies waiting to be written, by cart: a burst of changes is saved once. */
+  private readonly copyTimers = new Map<string, number>();
+
+  private keepCopy(cart: CartLive): void {
+    if (this.copyTimers.has(cart.cartId)) return;
+    this.copyTimers.set(
+      cart.cartId,
+      window.setTimeout(() => {
+        this.copyTimers.delete(cart.cartId);
+        saveCopy(this.owner, cart);
+      }, COPY_DELAY_MS),
+    );
+  }
+
+  /** Writes every copy still waiting (the page is going away). */
+  private readonly flushCopies = () => {
+    for (const [cartId, timer] of this.copyTimers) {
+      window.clearTimeout(timer);
+      const cart = this.carts.get(cartId);
+      if (cart) saveCopy(this.owner, cart);
+    }
+    this.copyTimers.clear();
+  };
+
+  /** Tries to reach the server now (the banner's "Retry now"). */
+  retryNow(): void {
+    if (this.stopped) return;
+    if (this.ws && this.ws.readyState === WebSocket.CONNECTING) return;
+    if (this.ws) return;
+    this.attempt = 0;
+    this.connect();
+  }
+
   private setState(s: ConnState): void {
-    if (this.state === s) return;
+    const reason = s === "offline" ? (navigator.onLine ? "server" : "network") : undefined;
+    if (this.state === s && this.reason === reason) return;
     this.state = s;
+    this.reason = reason;
     this.events.status(s);
   }
 
   private connect(): void {
     if (this.stopped) return;
     window.clearTimeout(this.reconnectTimer);
+    this.nextTryAt = undefined;
     if (!navigator.onLine) {
       // No network at all: wait for the `online` event (or the next try).
+      this.setState("offline");
       this.scheduleReconnect();
       return;
     }
@@ -243,10 +311,12 @@ export class Live {
   private scheduleReconnect(): void {
     if (this.stopped) return;
     window.clearTimeout(this.reconnectTimer);
-    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
-    this.attempt++;
-    const delay = base / 2 + Math.random() * (base / 2);
+    // The reason may have changed (the network came back, the server did not).
+    if (this.state === "offline") this.setState("offline");
+    const delay = backoff(this.attempt++);
+    this.nextTryAt = Date.now() + delay;
     this.reconnectTimer = window.setTimeout(() => this.connect(), delay);
+    this.events.status(this.state);
   }
 
   private reconnectNow(): void {
@@ -287,6 +357,8 @@ export class Live {
         this.setState("online");
         this.heartbeat();
         for (const cart of this.carts.values()) this.subscribe(cart);
+        // Everything else the page fetches may try again at once.
+        window.dispatchEvent(new Event(REACHABLE_EVENT));
         return;
       case "pong":
         window.clearTimeout(this.pongTimer);
@@ -296,7 +368,7 @@ export class Live {
         if (!cart) return;
         cart.grant(msg.role, msg.capabilities);
         cart.presence = msg.presence;
-        cart.activity = mergeActivity([], msg.activity);
+        cart.activity = mergeActivity(cart.activity, msg.activity);
         this.events.change(cart.cartId);
         return;
       }
@@ -308,6 +380,7 @@ export class Live {
           return;
         }
         if (msg.reason === "requested") return;
+        forgetCopy(this.owner, cart.cartId);
         cart.ended = msg.reason;
         cart.replica.pending = [];
         savePending(this.owner, cart);
@@ -330,6 +403,7 @@ export class Live {
         const cart = this.carts.get(msg.cart_id);
         if (!cart) return;
         cart.activity = mergeActivity(cart.activity, [msg.event]);
+        if (msg.event.user_id !== this.userId) this.events.remote?.(cart.cartId, msg.event);
         this.events.change(cart.cartId);
         return;
       }
@@ -348,6 +422,7 @@ export class Live {
         const cart = this.carts.get(msg.cart_id);
         if (!cart) return;
         cart.grant(msg.role, msg.capabilities);
+        saveCopy(this.owner, cart);
         this.events.notice(`Your role in this cart is now ${msg.role}.`, "info");
         this.events.change(cart.cartId);
         return;
@@ -368,6 +443,7 @@ export class Live {
           currency: "",
         };
         cart.activity = mergeActivity(cart.activity, [event]);
+        if (msg.user_id !== this.userId) this.events.remote?.(cart.cartId, event);
         this.events.change(cart.cartId);
         return;
       }
@@ -398,6 +474,7 @@ export class Live {
       return;
     }
     if (cart && msg.code === "cart_not_found") {
+      forgetCopy(this.owner, cart.cartId);
       cart.ended = "not_found";
       cart.syncing = false;
       cart.replica.pending = [];
@@ -426,6 +503,8 @@ export class Live {
     }
     if (cart.replica.settle(seen)) savePending(this.owner, cart);
     cart.loaded = true;
+    cart.fromCopy = false;
+    this.keepCopy(cart);
     if (cart.syncing) {
       // This frame answered our subscribe: the replica is current, so ops
       // made while offline can go now, each with its original op_id.
@@ -437,14 +516,19 @@ export class Live {
 }
 
 /** One feed without repeats: events by seq, chat lines by who and when. */
-function mergeActivity(have: ActivityEvent[], more: ActivityEvent[]): ActivityEvent[] {
+function mergeActivity(have: ActivityEvent[], more: ActivityEvent[], keep = Math.max(100, have.length)): ActivityEvent[] {
   const key = (e: ActivityEvent) => (e.kind === "chat" ? `chat:${e.user_id}:${e.at}` : `seq:${e.seq}`);
   const byKey = new Map(have.map((e) => [key(e), e]));
   for (const e of more) {
     const old = byKey.get(key(e));
     if (!old || e.seq > 0) byKey.set(key(e), e);
   }
-  return [...byKey.values()].sort((a, b) => a.at - b.at || a.seq - b.seq).slice(-100);
+  return [...byKey.values()].sort((a, b) => a.at - b.at || a.seq - b.seq).slice(-keep);
+}
+
+/** Merges older entries fetched over HTTP into a cart's feed. */
+export function mergeOlder(cart: CartLive, older: ActivityEvent[]): void {
+  cart.activity = mergeActivity(older, cart.activity, 500);
 }
 
 function uuidFromBytes(b: Uint8Array): string {
@@ -473,5 +557,63 @@ function savePending(owner: string, cart: CartLive): void {
     else localStorage.setItem(key, JSON.stringify(cart.replica.pending));
   } catch {
     /* storage full or disabled: the queue still lives in memory */
+  }
+}
+
+// The last document and role of each open cart are kept on this device too,
+// so that a reload without a server (offline, or the server down) still
+// shows the cart and takes edits; the next subscribe sends its heads.
+const COPY_KEY = (owner: string, cartId: string) => `cartroom.copy.${owner}.${cartId}`;
+
+interface Copy {
+  doc: string;
+  role?: MemberRole;
+  capabilities: Capability[];
+}
+
+function loadCopy(owner: string, cart: CartLive): void {
+  try {
+    const raw = localStorage.getItem(COPY_KEY(owner, cart.cartId));
+    if (!raw) return;
+    const copy = JSON.parse(raw) as Copy;
+    const bytes = Uint8Array.from(atob(copy.doc), (c) => c.charCodeAt(0));
+    cart.replica.doc = A.load(bytes);
+    if (copy.role) cart.grant(copy.role, copy.capabilities);
+    cart.loaded = true;
+    cart.fromCopy = true;
+  } catch {
+    /* no usable copy: wait for the server */
+  }
+}
+
+function saveCopy(owner: string, cart: CartLive): void {
+  const doc = cart.replica.doc;
+  if (!doc) return;
+  try {
+    const bytes = A.save(doc);
+    let bin = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    const copy: Copy = { doc: btoa(bin), role: cart.role, capabilities: [...cart.capabilities] };
+    localStorage.setItem(COPY_KEY(owner, cart.cartId), JSON.stringify(copy));
+  } catch {
+    /* storage full or disabled: the page still works online */
+  }
+}
+
+function forgetCopy(owner: string, cartId: string): void {
+  try {
+    localStorage.removeItem(COPY_KEY(owner, cartId));
+  } catch {
+    /* nothing kept */
+  }
+}
+
+/** Forgets every cart copy kept for `owner` (on signing out). */
+export function forgetCopies(owner: string): void {
+  try {
+    const prefix = `cartroom.copy.${owner}.`;
+    for (const key of Object.keys(localStorage)) if (key.startsWith(prefix)) localStorage.removeItem(key);
+  } catch {
+    /* nothing kept */
   }
 }

@@ -7,6 +7,7 @@
 // them.
 
 import { A } from "./automerge";
+import { applyTier, tierOf } from "./groupbuy"; // checkout
 import type { CartView, LineView, Op, Product, SuggestionView } from "./types";
 
 export interface PendingOp {
@@ -82,6 +83,7 @@ export class Replica {
         added_by: str(l["added_by"]),
         added_by_name: str(l["added_by_name"]),
         added_at: num(l["added_at"]),
+        group_buy: tierOf(l, num(l["unit_price"])), // checkout: group buy
         line_total: 0,
         pending: false,
       });
@@ -179,6 +181,14 @@ export class Replica {
           name = op.name;
           break;
         case "suggest": {
+          // The server adds to this person's open suggestion of the same product.
+          const mine = [...sugs.values()].find((x) => x.sku === op.sku && x.by === me.id);
+          if (mine) {
+            mine.quantity += op.quantity;
+            if (op.note) mine.note = op.note;
+            mine.pending = true;
+            break;
+          }
           const p = products.get(op.sku);
           sugs.set(`pending:${op_id}`, {
             suggestion_id: `pending:${op_id}`,
@@ -205,6 +215,10 @@ export class Replica {
           s.pending = true;
           break;
         }
+        case "reject_suggestion":
+        case "withdraw_suggestion":
+          sugs.delete(op.suggestion_id);
+          break;
         case "accept_suggestion": {
           const s = sugs.get(op.suggestion_id);
           if (!s) break;
@@ -220,7 +234,10 @@ export class Replica {
 
 /** Totals derived from the lines, as the server derives them, and a stable order. */
 function finish(v: CartView): CartView {
-  for (const l of v.lines) l.line_total = l.unit_price * l.quantity;
+  for (const l of v.lines) {
+    applyTier(l); // checkout: the group-buy price once the tier is reached
+    l.line_total = l.unit_price * l.quantity;
+  }
   v.subtotal = v.lines.reduce((t, l) => t + l.line_total, 0);
   v.item_count = v.lines.reduce((n, l) => n + l.quantity, 0);
   v.lines.sort((a, b) => a.added_at - b.added_at || a.line_id.localeCompare(b.line_id));

@@ -127,7 +127,8 @@ test("an edit the server refuses is rolled back and explained; a deleted cart sa
   const { products } = await owner.json("GET", "/api/catalog?q=");
   const scarce = [...products].sort((a, b) => a.stock - b.stock)[0];
   const cart = await owner.json("POST", "/api/carts", { name: "Scarce" }, 201);
-  await owner.json("POST", `/api/carts/${cart.id}/ops`, { op_id: "fill", op: { kind: "add_line", sku: scarce.sku, quantity: Math.min(999, scarce.stock) } });
+  const almost = Math.min(999, scarce.stock) - 1;
+  await owner.json("POST", `/api/carts/${cart.id}/ops`, { op_id: "fill", op: { kind: "add_line", sku: scarce.sku, quantity: almost } });
 
   const ctx = await browser.newContext();
   // The browser shares Lee's session through the cookie the server set for this token.
@@ -138,12 +139,24 @@ test("an edit the server refuses is rolled back and explained; a deleted cart sa
   await cartReady(page, cart.id);
   const line = page.locator(`[data-testid="line"][data-sku="${scarce.sku}"]`);
   await line.waitFor();
+  await page.locator(byTest("product")).first().waitFor();
   const before = await line.locator(byTest("line-qty")).innerText();
+  assert.equal(before, String(almost));
+
+  // Offline, the page allows one more (the last one in stock); meanwhile
+  // someone else takes it. Back online, the server refuses the replayed edit.
+  await ctx.setOffline(true);
+  await page.locator(byTest("offline-banner")).waitFor({ state: "visible" });
   await line.locator(byTest("line-inc")).click();
-  await waitFor(async () => (await page.locator(byTest("error-toast")).count()) > 0, { what: "a notice" });
+  assert.equal(await line.locator(byTest("line-qty")).innerText(), String(almost + 1));
+  await owner.json("POST", `/api/carts/${cart.id}/ops`, { op_id: "last-one", op: { kind: "change_quantity", line_id: scarce.sku, delta: 1 } });
+  await ctx.setOffline(false);
+  await waitFor(async () => (await page.locator(byTest("error-toast")).count()) > 0, { timeoutMs: 15_000, what: "a notice" });
   const notice = await page.locator(byTest("error-toast")).first().innerText();
   assert.ok(/stock|between 1 and 999/.test(notice), `a shopper's words, not a code: ${notice}`);
-  await waitFor(async () => (await line.locator(byTest("line-qty")).innerText()) === before, { what: "the rollback" });
+  await cartReady(page, cart.id);
+  await waitFor(async () => (await line.locator(byTest("line-qty")).innerText()) === String(almost + 1), { what: "the server's quantity" });
+  await page.locator(byTest("pending-count")).waitFor({ state: "detached" });
 
   // The cart is deleted elsewhere: the open page says so.
   await owner.json("DELETE", `/api/carts/${cart.id}`, undefined, 204);

@@ -120,6 +120,7 @@ test("an editor and a viewer co-edit one cart live, offline included", { timeout
 
   // The viewer suggests a product and votes for it; the editor accepts it.
   await product(viewer, second).locator(byTest("product-suggest")).click();
+  await product(viewer, second).locator(byTest("suggest-send")).click();
   await suggestion(editor, second).waitFor({ timeout: 2_000 });
   await suggestion(viewer, second).locator(byTest("vote-up")).click();
   await waitFor(async () => (await suggestion(editor, second).locator(byTest("suggestion-score")).innerText()) === "1", {
@@ -193,6 +194,7 @@ test("an editor and a viewer co-edit one cart live, offline included", { timeout
   // One more suggestion stays open, with a vote.
   const [third, fourth] = skus.slice(2);
   await product(viewer, third).locator(byTest("product-suggest")).click();
+  await product(viewer, third).locator(byTest("suggest-send")).click();
   await suggestion(viewer, third).locator(byTest("vote-up")).click();
   await waitFor(async () => (await suggestion(editor, third).locator(byTest("suggestion-score")).innerText()) === "1", {
     what: "the second suggestion's vote on the editor's page",
@@ -221,6 +223,7 @@ test("an editor and a viewer co-edit one cart live, offline included", { timeout
 
   // Removed from the cart, the viewer is told so at once.
   await viewerRow.locator(byTest("member-remove")).click();
+  await viewerRow.locator(byTest("member-remove-confirm")).click();
   await viewer.locator(byTest("cart-ended")).waitFor({ timeout: 2_000 });
   assert.match(await viewer.locator(byTest("cart-ended")).innerText(), /no longer a member/);
 

@@ -4,7 +4,7 @@
 // `data-ready`) rather than on fixed delays.
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,7 +12,8 @@ import { chromium } from "playwright-core";
 
 export const webClientDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const repoRoot = resolve(webClientDir, "..");
-export const webDir = join(webClientDir, "dist");
+/** The built client; `CARTROOM_TEST_WEB_DIR` runs the tests against another build (an older one, to see a test fail). */
+export const webDir = process.env.CARTROOM_TEST_WEB_DIR ? resolve(process.env.CARTROOM_TEST_WEB_DIR) : join(webClientDir, "dist");
 
 const READY_TIMEOUT_MS = 30_000;
 
@@ -206,4 +207,94 @@ export async function waitFor(check, { timeoutMs = 5_000, intervalMs = 25, what 
 
 export function uniqueEmail(who) {
   return `${who}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}@example.test`;
+}
+
+/** The viewports every page is checked at. */
+export const DESKTOP = { viewport: { width: 1280, height: 860 } };
+export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true };
+
+/** A browser context signed in as `client` (an `ApiClient`) through the session cookie. */
+export async function signedInContext(browser, server, client, options = DESKTOP) {
+  const ctx = await browser.newContext(options);
+  const url = new URL(server.url);
+  await ctx.addCookies([{ name: "cartroom_session", value: client.token, domain: url.hostname, path: "/", httpOnly: true, sameSite: "Lax" }]);
+  return ctx;
+}
+
+const axeSource = readFileSync(join(webClientDir, "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+/**
+ * axe-core's violations on the page as it is, as readable lines (empty when
+ * there are none). Evaluated through the DevTools protocol, so the page's
+ * Content-Security-Policy, which allows no inline script, does not stop it.
+ */
+export async function axeViolations(page) {
+  await page.evaluate(`${axeSource}\n;0`);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
+  });
+  return violations.map((v) => `${v.id}: ${v.help} (${v.nodes.join(", ")})`);
+}
+
+/**
+ * Controls a thumb can hit that are smaller than 44 × 44 CSS px: visible
+ * buttons, links, inputs and selects. Returns [description, width, height].
+ */
+export function smallTargets(page, min = 44) {
+  return page.evaluate((min) => {
+    const out = [];
+    for (const el of document.querySelectorAll("button, a[href], input:not([type=hidden]), select, textarea, [role=button], [tabindex]:not([tabindex='-1'])")) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      const style = getComputedStyle(el);
+      if (style.visibility === "hidden" || el.closest("[hidden], .sr-only")) continue;
+      if (r.width < min - 0.5 || r.height < min - 0.5) {
+        const name = el.getAttribute("data-testid") ?? el.getAttribute("aria-label") ?? el.textContent?.trim().slice(0, 30);
+        out.push([`${el.tagName.toLowerCase()} ${name}`, Math.round(r.width), Math.round(r.height)]);
+      }
+    }
+    return out;
+  }, min);
+}
+
+/** Elements other than the page itself that scroll on their own (nested scroll boxes). */
+export function scrollBoxes(page) {
+  return page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll("body *")) {
+      const s = getComputedStyle(el);
+      if (!/(auto|scroll)/.test(s.overflowY + s.overflowX)) continue;
+      if (el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1) {
+        out.push(el.getAttribute("data-testid") ?? el.className ?? el.tagName);
+      }
+    }
+    return out;
+  });
+}
+
+/** The page's live regions, as `tag#testid[kind]`. */
+export function liveRegions(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll("[aria-live]:not([aria-live=off]), [role=status], [role=alert], [role=log], output")]
+      .filter((el) => !el.closest("[hidden]"))
+      .map((el) => `${el.tagName.toLowerCase()}#${el.getAttribute("data-testid") ?? el.id}[${el.getAttribute("aria-live") ?? el.getAttribute("role")}]`),
+  );
+}
+
+/** What `document.activeElement` is: its `data-testid`, or its tag. */
+export function focused(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    return el?.getAttribute("data-testid") ?? el?.tagName.toLowerCase() ?? "";
+  });
+}
+
+/** Presses Tab (Shift+Tab with `back`) until the focus is on `selector`; fails after `max` presses. */
+export async function tabTo(page, selector, { max = 150, back = false } = {}) {
+  for (let i = 0; i < max; i++) {
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return;
+    await page.keyboard.press(back ? "Shift+Tab" : "Tab");
+  }
+  throw new Error(`${selector} was not reached with ${max} presses of Tab (focus on ${await focused(page)})`);
 }

@@ -2,4 +2,5 @@
 //! stored only as their SHA-256.
 
 pub mod password;
+pub mod purpose;
 pub mod token;

@@ -1,15 +1,20 @@
 //! Applying one op: check its fields, then make one Automerge change under
 //! the actor's id, keeping the mirror in step. A refusal changes neither.
 
+use std::collections::HashMap;
+
 use automerge::{Automerge, ReadDoc};
 use cartroom_protocol::limits::{MAX_NOTE_CHARS, MAX_SKU_LEN, QUANTITY_RANGE};
-use cartroom_protocol::{ErrorCode, Op, OpId};
+use cartroom_protocol::{ErrorCode, Op, OpId, UserId};
 
 use super::actor::{Actor, NodeId};
+use super::checkout::{check_budgets, group_buy_notes};
 use super::mirror::CartMirror;
-use super::ops;
+use super::ops::{self, Done, Tx};
 use super::schema::{commit_options, validate_name};
+use super::server_op::ServerOp;
 use crate::catalog::Catalog;
+use crate::policy;
 use crate::refusal::Refusal;
 use crate::text;
 
@@ -21,6 +26,9 @@ pub struct OpContext<'a> {
     pub catalog: &'a Catalog,
     pub now_ms: i64,
     pub node: NodeId,
+    /// The cart's members and their names: whom a checkout op may name
+    /// (budgets, assignments, payers).
+    pub members: &'a HashMap<UserId, String>,
 }
 
 /// An applied operation: its change and what to tell people about it.
@@ -43,10 +51,15 @@ pub struct Totals {
     pub subtotal: i64,
     pub line_count: i64,
     pub currency: String,
+    /// When the cart locks by itself, if a deadline is set: stored beside
+    /// the change, so that a restarted node finds every deadline.
+    pub lock_deadline: Option<i64>,
 }
 
 /// Validates `op` and applies it as one change under the actor's id,
-/// keeping `mirror` in step. A refusal changes neither.
+/// keeping `mirror` in step. A refusal changes neither. The cart's phase
+/// decides which ops it takes ([`policy::check_phase`]); no member's share
+/// may grow past their budget.
 pub fn apply_op(
     doc: &mut Automerge,
     mirror: &mut CartMirror,
@@ -54,13 +67,47 @@ pub fn apply_op(
     op: &Op,
 ) -> Result<Applied, Refusal> {
     validate_fields(op)?;
+    policy::check_phase(mirror.phase(), op)?;
+    transact(doc, mirror, ctx, op.kind(), |tx, before, next| {
+        let mut done = ops::apply(tx, next, ctx, op)?;
+        next.recompute_subtotal();
+        check_budgets(before, next, ctx.actor)?;
+        done.summary.push_str(&group_buy_notes(before, next));
+        Ok(done)
+    })
+}
+
+/// Applies an op the server itself originates (a deadline, an order), under
+/// the actor of `ctx` (the server's). Clients cannot send these.
+pub fn apply_server_op(
+    doc: &mut Automerge,
+    mirror: &mut CartMirror,
+    ctx: &OpContext<'_>,
+    op: &ServerOp,
+) -> Result<Applied, Refusal> {
+    transact(doc, mirror, ctx, op.kind(), |tx, _, next| {
+        let done = ops::apply_server(tx, next, ctx, op)?;
+        next.recompute_subtotal();
+        Ok(done)
+    })
+}
+
+/// Runs `write` in one Automerge transaction under the actor's id, on a
+/// copy of the mirror (`write` sees the mirror before and the copy), and
+/// keeps both only if it succeeds.
+fn transact(
+    doc: &mut Automerge,
+    mirror: &mut CartMirror,
+    ctx: &OpContext<'_>,
+    kind: &str,
+    write: impl FnOnce(&mut Tx<'_>, &CartMirror, &mut CartMirror) -> Result<Done, Refusal>,
+) -> Result<Applied, Refusal> {
     doc.set_actor(ctx.actor.automerge_actor(ctx.node));
     let result = doc.transact_with(
-        |_| commit_options(ctx.actor, op.kind(), Some(ctx.op_id), ctx.now_ms),
+        |_| commit_options(ctx.actor, kind, Some(ctx.op_id), ctx.now_ms),
         |tx| {
             let mut next = mirror.clone();
-            let done = ops::apply(tx, &mut next, ctx, op)?;
-            next.recompute_subtotal();
+            let done = write(tx, mirror, &mut next)?;
             Ok::<_, Refusal>((done, next))
         },
     );
@@ -114,8 +161,52 @@ fn validate_fields(op: &Op) -> Result<(), Refusal> {
             "a vote is -1, 0 or 1",
         )),
         Op::Rename { name } => validate_name(name),
+        Op::SetDeadline { at: Some(at) } if *at <= 0 => Err(Refusal::new(
+            ErrorCode::InvalidField,
+            "a deadline is a time in Unix milliseconds",
+        )),
+        Op::SetBudget {
+            amount: Some(amount),
+            ..
+        }
+        | Op::SetApprovalThreshold {
+            amount: Some(amount),
+        } => check_money(*amount),
+        Op::Approve {
+            comment: Some(comment),
+        } => check_comment(comment),
+        Op::Reject { comment } if comment.trim().is_empty() => Err(Refusal::new(
+            ErrorCode::InvalidField,
+            "say why in the comment of a rejection",
+        )),
+        Op::Reject { comment } => check_comment(comment),
+        Op::SetSplit { plan } => ops::checkout::validate_plan(plan),
+        Op::AddAddress { address } => ops::checkout::validate_address(address),
+        Op::SetAllocation { quantity, .. } if !(0..=*QUANTITY_RANGE.end()).contains(quantity) => {
+            Err(Refusal::new(
+                ErrorCode::QuantityOutOfRange,
+                format!("ship 0 to {} units of a line", QUANTITY_RANGE.end()),
+            ))
+        }
         _ => Ok(()),
     }
+}
+
+/// The most a budget, a threshold or a custom share may be: $10,000,000.00.
+pub(super) const MAX_MONEY: i64 = 1_000_000_000;
+
+pub(super) fn check_money(amount: i64) -> Result<(), Refusal> {
+    if (0..=MAX_MONEY).contains(&amount) {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        ErrorCode::InvalidField,
+        format!("an amount is 0 to {MAX_MONEY} minor units"),
+    ))
+}
+
+fn check_comment(comment: &str) -> Result<(), Refusal> {
+    text::check_multiline("a comment", comment, MAX_NOTE_CHARS)
 }
 
 fn check_quantity(quantity: i64) -> Result<(), Refusal> {

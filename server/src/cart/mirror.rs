@@ -12,6 +12,7 @@ use automerge::{Automerge, ObjId, ROOT, ReadDoc};
 use cartroom_protocol::ErrorCode;
 
 use super::apply::Totals;
+use super::checkout::{CheckoutMirror, read_assignee, read_tier, unit_price};
 use super::schema::{get_i64, get_string, map_obj, root_map};
 use crate::refusal::Refusal;
 
@@ -25,14 +26,41 @@ pub struct CartMirror {
     pub(super) subtotal: i64,
     pub(super) lines: HashMap<String, LineMirror>,
     pub(super) suggestions: HashMap<String, SuggestionMirror>,
+    /// Phase, deadline, budgets, split, addresses (`cart::checkout`).
+    pub(super) checkout: CheckoutMirror,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct LineMirror {
     pub(super) obj: ObjId,
     pub(super) name: String,
-    pub(super) unit_price: i64,
+    /// The catalog's price when the line was made.
+    pub(super) list_price: i64,
     pub(super) quantity: i64,
+    /// `(min_quantity, price)` of the product's group-buy tier.
+    pub(super) group_buy: Option<(i64, i64)>,
+    /// User id of who first added the line.
+    pub(super) added_by: String,
+    /// `(user id, name)` of who pays for it instead (`assign_line`).
+    pub(super) assigned: Option<(String, String)>,
+}
+
+impl LineMirror {
+    /// The unit price paid now: the group-buy price once the tier is reached.
+    pub(super) fn unit_price(&self) -> i64 {
+        unit_price(self.list_price, self.group_buy, self.quantity)
+    }
+
+    pub(super) fn line_total(&self) -> i64 {
+        self.unit_price() * self.quantity
+    }
+
+    /// User id of who pays for the line (by item) and whose budget it counts against.
+    pub(super) fn owner(&self) -> &str {
+        self.assigned
+            .as_ref()
+            .map_or(&self.added_by, |(user, _)| user)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,8 +86,11 @@ impl CartMirror {
             };
             let line = LineMirror {
                 name: get_string(doc, &obj, "name")?,
-                unit_price: get_i64(doc, &obj, "unit_price")?,
+                list_price: get_i64(doc, &obj, "unit_price")?,
                 quantity: get_i64(doc, &obj, "quantity")?,
+                group_buy: read_tier(doc, &obj)?,
+                added_by: get_string(doc, &obj, "added_by")?,
+                assigned: read_assignee(doc, &obj)?,
                 obj,
             };
             lines.insert(key, line);
@@ -90,6 +121,7 @@ impl CartMirror {
             subtotal: 0,
             lines,
             suggestions,
+            checkout: CheckoutMirror::load(doc)?,
         };
         mirror.recompute_subtotal();
         Ok(mirror)
@@ -107,8 +139,9 @@ impl CartMirror {
 
     /// The subtotal is derived, not stored in the document: a root field
     /// rewritten by every op would double the cost of each change.
+    /// A line pays its group-buy price once the tier is reached.
     pub(super) fn recompute_subtotal(&mut self) {
-        self.subtotal = self.lines.values().map(|l| l.unit_price * l.quantity).sum();
+        self.subtotal = self.lines.values().map(LineMirror::line_total).sum();
     }
 
     pub(super) fn line(&self, line_id: &str) -> Result<&LineMirror, Refusal> {
@@ -133,6 +166,7 @@ impl CartMirror {
             subtotal: self.subtotal,
             line_count: self.lines.len() as i64,
             currency: self.currency.clone(),
+            lock_deadline: self.checkout.deadline,
         }
     }
 }

@@ -12,24 +12,33 @@
 //! - [`schema`]: the document's shape: a new cart, typed readers, change messages.
 //! - [`mirror`]: what ops are validated against.
 //! - [`apply`]: checks an op's fields and applies it in one transaction.
-//! - [`ops`]: one file per op family (lines, suggestions, the cart itself).
+//! - [`ops`]: one file per op family (lines, suggestions, the cart itself,
+//!   checkout).
+//! - [`checkout`]: the checkout state in the document (phase, deadline,
+//!   budgets, addresses, ...) and the group-buy price of lines.
+//! - [`server_op`]: ops the server originates ([`ServerOp`]), never a client.
 //! - [`view`]: the JSON view of a document.
 //! - [`activity`]: the sentences of the activity feed.
 
 pub mod activity;
 pub mod actor;
 pub mod apply;
+pub mod checkout;
 pub mod mirror;
 pub mod ops;
 pub mod schema;
+pub mod server_op;
 pub mod view;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_checkout;
 
 pub use activity::{activity_text, membership_text};
 pub use actor::{Actor, NodeId};
-pub use apply::{Applied, OpContext, Totals, apply_op};
+pub use apply::{Applied, OpContext, Totals, apply_op, apply_server_op};
 pub use mirror::CartMirror;
 pub use schema::{new_cart_doc, validate_name};
+pub use server_op::{ServerOp, server_actor};
 pub use view::view;

@@ -57,6 +57,7 @@ fn apply(doc: &mut Automerge, who: &Actor, op: Op) -> Result<Applied, Refusal> {
             catalog: &catalog,
             now_ms: 1_000,
             node: NodeId(0),
+            members: &Default::default(),
         },
         &op,
     );
@@ -261,4 +262,113 @@ fn remove_wins_over_a_concurrent_increment_when_replicas_merge() {
     other.merge(&mut doc.clone()).unwrap();
     assert!(view(&doc).unwrap().lines.is_empty());
     assert_eq!(view(&doc).unwrap().lines, view(&other).unwrap().lines);
+}
+
+fn suggest(sku: &str, quantity: i64, note: Option<&str>) -> Op {
+    Op::Suggest {
+        sku: sku.into(),
+        quantity,
+        note: note.map(Into::into),
+    }
+}
+
+#[test]
+fn suggesting_the_same_product_again_adds_to_ones_own_suggestion() {
+    let ana = actor("Ana");
+    let kid = actor("Kid");
+    let mut doc = new_cart_doc("Picnic", "USD", &ana, 0, NodeId(0));
+    let first = apply(&mut doc, &kid, suggest("A", 2, None)).unwrap();
+    let again = apply(&mut doc, &kid, suggest("A", 3, Some("the big ones"))).unwrap();
+    assert_eq!(again.created, first.created, "the same suggestion grew");
+    assert_eq!(again.summary, "suggested Product A*5");
+    let v = view(&doc).unwrap();
+    assert_eq!(v.suggestions.len(), 1);
+    assert_eq!(v.suggestions[0].quantity, 5);
+    assert_eq!(v.suggestions[0].note, "the big ones");
+
+    // Someone else's suggestion of the same product is their own row.
+    apply(&mut doc, &ana, suggest("A", 1, None)).unwrap();
+    assert_eq!(view(&doc).unwrap().suggestions.len(), 2);
+
+    // Growing past the quantity bound is refused and changes nothing.
+    let over = apply(&mut doc, &kid, suggest("A", 995, None)).unwrap_err();
+    assert_eq!(over.code, ErrorCode::QuantityOutOfRange);
+    let kids = view(&doc).unwrap();
+    assert!(
+        kids.suggestions
+            .iter()
+            .any(|s| s.by_name == "Kid" && s.quantity == 5)
+    );
+}
+
+#[test]
+fn an_editor_turns_a_suggestion_down_and_its_author_withdraws_one() {
+    let ana = actor("Ana");
+    let kid = actor("Kid");
+    let mut doc = new_cart_doc("Picnic", "USD", &ana, 0, NodeId(0));
+    let a = apply(&mut doc, &kid, suggest("A", 1, None)).unwrap();
+    let b = apply(&mut doc, &kid, suggest("B", 1, None)).unwrap();
+    let a = SuggestionId(a.created.unwrap());
+    let b = SuggestionId(b.created.unwrap());
+
+    let rejected = apply(
+        &mut doc,
+        &ana,
+        Op::RejectSuggestion {
+            suggestion_id: a.clone(),
+        },
+    )
+    .unwrap();
+    assert_eq!(rejected.summary, "turned down Kid's suggestion Product A");
+    let v = view(&doc).unwrap();
+    assert_eq!(v.suggestions.len(), 1);
+    assert!(v.lines.is_empty(), "nothing was added");
+
+    // Only the author may withdraw.
+    let refused = apply(
+        &mut doc,
+        &ana,
+        Op::WithdrawSuggestion {
+            suggestion_id: b.clone(),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Forbidden);
+    let withdrawn = apply(
+        &mut doc,
+        &kid,
+        Op::WithdrawSuggestion {
+            suggestion_id: b.clone(),
+        },
+    )
+    .unwrap();
+    assert_eq!(withdrawn.summary, "withdrew the suggestion Product B");
+    assert!(view(&doc).unwrap().suggestions.is_empty());
+    let gone = apply(&mut doc, &kid, Op::WithdrawSuggestion { suggestion_id: b }).unwrap_err();
+    assert_eq!(gone.code, ErrorCode::SuggestionNotFound);
+    let gone = apply(&mut doc, &ana, Op::RejectSuggestion { suggestion_id: a }).unwrap_err();
+    assert_eq!(gone.code, ErrorCode::SuggestionNotFound);
+}
+
+#[test]
+fn who_may_turn_down_or_withdraw_a_suggestion() {
+    use cartroom_protocol::{Capability, MemberRole};
+    let id = SuggestionId("s-x".into());
+    let reject = Op::RejectSuggestion {
+        suggestion_id: id.clone(),
+    };
+    let withdraw = Op::WithdrawSuggestion { suggestion_id: id };
+    assert_eq!(
+        crate::policy::needed_for(&reject),
+        Capability::AcceptSuggestion
+    );
+    assert_eq!(crate::policy::needed_for(&withdraw), Capability::Suggest);
+    assert!(!crate::policy::allows(
+        MemberRole::Viewer,
+        Capability::AcceptSuggestion
+    ));
+    assert!(crate::policy::allows(
+        MemberRole::Viewer,
+        Capability::Suggest
+    ));
 }

@@ -4,8 +4,10 @@ use std::collections::BTreeMap;
 
 use automerge::{Automerge, ROOT, ReadDoc};
 use cartroom_protocol::Heads;
+use cartroom_protocol::checkout::LineGroupBuy;
 use cartroom_protocol::http::{CartView, LineView, SuggestionView};
 
+use super::checkout::{self, checkout_view, read_assignee, read_tier};
 use super::schema::{get_i64, get_string, map_obj, root_map};
 use crate::refusal::Refusal;
 
@@ -17,8 +19,12 @@ pub fn view(doc: &Automerge) -> Result<CartView, Refusal> {
         let Some(line) = map_obj(doc, &lines_obj, &key)? else {
             continue;
         };
-        let unit_price = get_i64(doc, &line, "unit_price")?;
+        let list_price = get_i64(doc, &line, "unit_price")?;
         let quantity = get_i64(doc, &line, "quantity")?;
+        // The line's own tier decides its price (section 6, "Group buy").
+        let tier = read_tier(doc, &line)?;
+        let unit_price = checkout::unit_price(list_price, tier, quantity);
+        let assigned = read_assignee(doc, &line)?;
         lines.push(LineView {
             line_id: key.clone(),
             sku: get_string(doc, &line, "sku")?,
@@ -30,6 +36,14 @@ pub fn view(doc: &Automerge) -> Result<CartView, Refusal> {
             added_by: get_string(doc, &line, "added_by")?,
             added_by_name: get_string(doc, &line, "added_by_name")?,
             added_at: get_i64(doc, &line, "added_at")?,
+            group_buy: tier.map(|(min_quantity, price)| LineGroupBuy {
+                min_quantity,
+                price,
+                list_price,
+                active: quantity >= min_quantity,
+            }),
+            assigned_to: assigned.as_ref().map(|(user, _)| user.clone()),
+            assigned_to_name: assigned.map(|(_, name)| name),
         });
     }
     let suggestions_obj = root_map(doc, "suggestions")?;
@@ -59,6 +73,7 @@ pub fn view(doc: &Automerge) -> Result<CartView, Refusal> {
             votes,
         });
     }
+    let checkout = checkout_view(doc, &lines)?;
     Ok(CartView {
         name: get_string(doc, &ROOT, "name")?,
         note: get_string(doc, &ROOT, "note")?,
@@ -68,6 +83,7 @@ pub fn view(doc: &Automerge) -> Result<CartView, Refusal> {
         lines,
         suggestions,
         heads: heads_of(doc),
+        checkout: Some(checkout),
     })
 }
 

@@ -88,4 +88,19 @@ impl CatalogHandle {
     pub fn current(&self) -> Arc<Catalog> {
         self.0.load_full()
     }
+
+    /// Puts a new version in force with each sku's stock moved by its
+    /// delta: an order takes units, a cancelled order returns them. Deltas
+    /// of concurrent callers compose (compare-and-swap, retried).
+    pub fn adjust_stock(&self, deltas: &[(String, i64)]) {
+        self.0.rcu(|current| {
+            let mut listings = current.listings.clone();
+            for (sku, delta) in deltas {
+                if let Some(&i) = current.by_sku.get(sku) {
+                    listings[i].product.stock += delta;
+                }
+            }
+            Catalog::new(current.store.clone(), listings)
+        });
+    }
 }

@@ -50,8 +50,16 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         CartNotFound | UserNotFound | NotFound => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        EmailTaken | LastAdmin | TooMany => StatusCode::CONFLICT,
+        EmailTaken | LastAdmin | TooMany | AlreadyMember => StatusCode::CONFLICT,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        // Sharing (docs/protocol.md section 11).
+        InviteNotFound => StatusCode::NOT_FOUND,
+        InviteExpired | InviteRevoked => StatusCode::GONE,
+        InviteUsedUp => StatusCode::CONFLICT,
+        // Checkout (docs/protocol.md section 12).
+        CartLocked | WrongPhase | ApprovalRequired | PriceChanged => StatusCode::CONFLICT,
+        OverBudget | UnassignedQuantity | SplitInvalid => StatusCode::BAD_REQUEST,
+        OrderNotFound => StatusCode::NOT_FOUND,
         Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
         BadMessage | InvalidField | NotSubscribed | TooManySubscriptions | UnknownSku

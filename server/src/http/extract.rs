@@ -253,6 +253,8 @@ needs! {
     MayManageMembers => ManageMembers;
     /// A member who may delete the cart.
     MayDelete => DeleteCart;
+    /// A member who may run the checkout (lock, settings, place the order).
+    MayCheckout => Checkout;
 }
 
 /// The cart of the route's `{id}`, and the caller's role in it, checked

@@ -10,6 +10,8 @@
 //!
 //! # Layout
 //! - [`auth`], [`catalog`], [`carts`], [`members`]: the API, by resource.
+//! - [`orders`]: the checkout quote, placing orders, their status and payments.
+//! - [`sharing`]: invitations, share links, tokens, password reset, the dev mailbox.
 //! - [`system`]: health, metrics, the web client, security headers, unknown paths.
 //! - [`extract`]: the extractors (JSON body, client address, session, cart access).
 //! - [`session`]: tokens in headers and cookies; the Origin rule for cookies.
@@ -22,7 +24,9 @@ pub mod catalog;
 pub mod error;
 pub mod extract;
 pub mod members;
+pub mod orders;
 pub mod session;
+pub mod sharing;
 pub mod system;
 pub mod throttle;
 
@@ -45,16 +49,20 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::routes())
         .merge(carts::routes())
         .merge(members::routes())
+        .merge(orders::routes())
+        .merge(sharing::routes(&state))
         .merge(system::routes())
         .route("/ws", get(ws::handler))
         .method_not_allowed_fallback(system::method_not_allowed);
     let throttles = Arc::new(throttle::Throttles::new(&state.config));
+    let sharing_throttles = Arc::new(sharing::SharingThrottles::new(&state.config));
     let app = system::with_web_client(api, &state.config.web_dir)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             session::check_cookie_origin,
         ))
-        .layer(Extension(throttles));
+        .layer(Extension(throttles))
+        .layer(Extension(sharing_throttles));
     system::with_security_headers(app)
         .layer(DefaultBodyLimit::max(MAX_FRAME_BYTES))
         .layer(CompressionLayer::new())

@@ -106,12 +106,12 @@ impl Throttles {
 }
 
 /// At least one: a quota of zero would refuse everything.
-fn non_zero(n: u32) -> NonZeroU32 {
+pub(super) fn non_zero(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
 }
 
 /// One keyed limit and how it answers when reached.
-struct Limit<K: Hash + Eq + Clone> {
+pub(super) struct Limit<K: Hash + Eq + Clone> {
     limiter: DefaultKeyedRateLimiter<K>,
     /// The `limit` label of `cartroom_http_rate_limited_total`.
     name: &'static str,
@@ -119,7 +119,7 @@ struct Limit<K: Hash + Eq + Clone> {
 }
 
 impl<K: Hash + Eq + Clone> Limit<K> {
-    fn new(name: &'static str, quota: Quota, message: &'static str) -> Self {
+    pub(super) fn new(name: &'static str, quota: Quota, message: &'static str) -> Self {
         Self {
             limiter: RateLimiter::keyed(quota),
             name,
@@ -127,7 +127,7 @@ impl<K: Hash + Eq + Clone> Limit<K> {
         }
     }
 
-    fn check(&self, key: &K) -> Result<(), AppError> {
+    pub(super) fn check(&self, key: &K) -> Result<(), AppError> {
         let allowed = self.limiter.check_key(key).is_ok();
         if self.limiter.len() > MAX_KEYS {
             self.limiter.retain_recent();

@@ -81,7 +81,7 @@ impl Room {
     /// Saves an activity event that is not a change and broadcasts it once
     /// durable: a chat (its author, told if saving fails, and its words) as
     /// a `chat` message with the event's `seq`, anything else as `activity`.
-    async fn record_note(
+    pub(super) async fn record_note(
         &mut self,
         actor: &Actor,
         kind: &str,

@@ -7,7 +7,7 @@ use cartroom_protocol::{ConnId, MemberRole, Op, OpId, UserId};
 use tokio::sync::oneshot;
 
 use super::subscriber::SubscriberHandle;
-use crate::cart::Actor;
+use crate::cart::{Actor, ServerOp};
 use crate::refusal::Refusal;
 
 /// The answer to an op that did not come from a subscriber.
@@ -73,6 +73,29 @@ pub enum RoomCmd {
         /// The admin who made the change (or the member who left).
         by: Actor,
     },
+    /// An activity event that is neither a change nor a chat nor a member
+    /// change made by an admin (sharing: "Ana invited grandma@example.com
+    /// as an editor", "Grandma joined via Ana's invitation"); saved, then
+    /// broadcast. `member`: the event also tells the room that this user is
+    /// now a member with this role, as `MemberChanged` does, so that live
+    /// subscriptions follow.
+    Note {
+        by: Actor,
+        kind: &'static str,
+        text: String,
+        member: Option<(UserId, MemberRole)>,
+    },
+    /// An op the server originates (a deadline's lock, an order's status),
+    /// applied under the server's actor and answered like an HTTP op.
+    ServerOp { op: ServerOp, reply: OpReply },
+    /// Keep the cart still while its order is being placed: the view once
+    /// durable, then only suggestions and votes until `Release`, the
+    /// order's `SyncOrder` or a minute.
+    Hold {
+        reply: oneshot::Sender<Result<CartView, Refusal>>,
+    },
+    /// The order was not placed: the hold ends.
+    Release,
     /// The JSON view, once everything made so far is durable.
     View { reply: oneshot::Sender<CartView> },
     /// Automerge bytes, once everything made so far is durable.

@@ -41,6 +41,11 @@ pub(super) struct Room {
     /// They win over a role read from the store before the change, which a
     /// `subscribe` may carry.
     pub(super) member_roles: HashMap<UserId, Option<MemberRole>>,
+    /// Members' names by user id, loaded with the cart and kept by
+    /// membership changes: whom checkout ops may name (`room::checkout`).
+    pub(super) names: HashMap<UserId, String>,
+    /// Since when an order of this cart is being placed (`room::checkout`).
+    pub(super) hold: Option<tokio::time::Instant>,
 }
 
 impl Room {
@@ -65,6 +70,8 @@ impl Room {
             pending: Pending::default(),
             failed: false,
             member_roles: HashMap::new(),
+            names: state.members.into_iter().collect(),
+            hold: None,
             env,
         }
     }
@@ -75,6 +82,7 @@ impl Room {
     }
 
     pub(super) async fn handle(&mut self, cmd: RoomCmd) {
+        self.learn_member(&cmd);
         match cmd {
             RoomCmd::Subscribe { conn, role, heads } => self.subscribe(conn, role, heads),
             RoomCmd::Unsubscribe { conn_id, notify } => self.unsubscribe(conn_id, notify),
@@ -93,6 +101,21 @@ impl Room {
                 self.note_membership(&by, user_id, &member_name, role, added)
                     .await;
             }
+            RoomCmd::Note {
+                by,
+                kind,
+                text,
+                member,
+            } => {
+                if let Some((user_id, role)) = member {
+                    self.member_roles.insert(user_id, Some(role));
+                    self.member_changed(user_id, Some(role));
+                }
+                self.record_note(&by, kind, text, None).await;
+            }
+            RoomCmd::ServerOp { op, reply } => self.server_op(op, reply).await,
+            RoomCmd::Hold { reply } => self.hold(reply),
+            RoomCmd::Release => self.release(),
             RoomCmd::View { reply } => self.view(reply),
             RoomCmd::Bytes { kind, reply } => self.bytes(kind, reply),
             RoomCmd::Delete { .. } => unreachable!("the room loop handles deletion"),

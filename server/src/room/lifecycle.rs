@@ -115,6 +115,12 @@ fn refuse(cart_id: CartId, cmd: RoomCmd, refusal: &Refusal) {
         RoomCmd::Delete { reply } => {
             let _ = reply.send(());
         }
+        RoomCmd::ServerOp { reply, .. } => {
+            let _ = reply.send(Err(refusal.clone()));
+        }
+        RoomCmd::Hold { reply } => {
+            let _ = reply.send(Err(refusal.clone()));
+        }
         // Dropping a read's reply tells the caller the cart is unavailable.
         _ => {}
     }

@@ -23,10 +23,13 @@
 //! - [`subscribers`]: who is in the room, presence, broadcast.
 //! - [`sync`]: what a subscriber or a read gets of the document.
 //! - [`activity`]: chat and membership notes, the recent feed.
+//! - [`checkout`]: server-originated ops, the hold while an order is
+//!   placed, members' names for checkout ops.
 //! - [`recent_ops`]: op ids remembered for idempotent retries.
 //! - [`subscriber`], [`frame`]: the seam to connections.
 
 pub mod activity;
+pub mod checkout;
 pub mod command;
 pub mod engine;
 pub mod env;

@@ -11,7 +11,7 @@ use super::engine::Room;
 use super::frame::Frame;
 use super::pending::Completed;
 use super::subscriber::SubscriberHandle;
-use crate::cart::{self, OpContext, view::heads_of};
+use crate::cart::{self, Actor, Applied, OpContext, view::heads_of};
 use crate::policy;
 use crate::refusal::Refusal;
 use crate::store::{ChangeRecord, Snapshot};
@@ -51,6 +51,9 @@ impl Room {
             metrics::counter!("cartroom_ops_total", "result" => "forbidden").increment(1);
             return self.refuse_op(target, op_id, refusal);
         }
+        if let Err(refusal) = self.check_hold(&op) {
+            return self.refuse_op(target, op_id, refusal);
+        }
         let now_ms = self.env.clock.now_ms();
         let catalog = self.env.catalog.current();
         let started = Instant::now();
@@ -60,6 +63,7 @@ impl Room {
             catalog: &catalog,
             now_ms,
             node: self.env.node,
+            members: &self.names,
         };
         let applied = cart::apply_op(&mut self.doc, &mut self.mirror, &ctx, &op);
         metrics::histogram!("cartroom_op_apply_seconds").record(started.elapsed().as_secs_f64());
@@ -72,18 +76,34 @@ impl Room {
             }
         };
         metrics::counter!("cartroom_ops_total", "result" => "accepted").increment(1);
+        self.commit_applied(&actor, op_id, op.kind(), applied, target, now_ms)
+            .await;
+    }
+
+    /// Queues an applied op's change for commit; its ack, change and
+    /// activity go out once it is durable. An op that changed nothing is
+    /// acked after the commits before it.
+    pub(super) async fn commit_applied(
+        &mut self,
+        actor: &Actor,
+        op_id: OpId,
+        kind: &str,
+        applied: Applied,
+        target: AckTarget,
+        now_ms: i64,
+    ) {
         let Some(change) = applied.change else {
             return self.ack_without_change(op_id, target, false);
         };
         self.saved = None;
         self.seq += 1;
-        self.recent_ops.remember(key);
+        self.recent_ops.remember((actor.user_id, op_id.clone()));
         let activity = ActivityEvent {
             seq: self.activity.next_seq(),
             at: now_ms,
             user_id: actor.user_id,
             user_name: actor.name.clone(),
-            kind: op.kind().to_owned(),
+            kind: kind.to_owned(),
             text: cart::activity_text(&actor.name, &applied.summary, &applied.totals),
             subtotal: applied.totals.subtotal,
             currency: applied.totals.currency.clone(),
@@ -108,6 +128,7 @@ impl Room {
                 activity: activity.clone(),
                 name: applied.totals.name,
                 line_count: applied.totals.line_count,
+                lock_deadline: applied.totals.lock_deadline,
             })
             .await;
         self.pending.push_after(async move {
@@ -123,7 +144,7 @@ impl Room {
     }
 
     /// Acks after the commits queued so far, since the answer reports their heads.
-    fn ack_without_change(&mut self, op_id: OpId, target: AckTarget, duplicate: bool) {
+    pub(super) fn ack_without_change(&mut self, op_id: OpId, target: AckTarget, duplicate: bool) {
         let ack = OpAck {
             op_id,
             heads: heads_of(&self.doc),

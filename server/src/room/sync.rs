@@ -94,7 +94,7 @@ impl Room {
 
     /// Runs `send` after the commits queued before it, so that a read never
     /// shows what is not durable yet.
-    fn reply_in_turn(&mut self, send: impl FnOnce() + Send + 'static) {
+    pub(super) fn reply_in_turn(&mut self, send: impl FnOnce() + Send + 'static) {
         self.pending.push_ready(Completed::Reply(Box::new(send)));
     }
 

@@ -177,6 +177,12 @@ impl AccountService {
             .await?)
     }
 
+    /// A new session for `user`, whose identity another use case has
+    /// checked (a password-reset link).
+    pub async fn session_for(&self, user: User) -> Result<SessionResponse> {
+        self.start_session(user).await
+    }
+
     async fn start_session(&self, user: User) -> Result<SessionResponse> {
         let token = new_token();
         let now = self.clock.now_ms();
@@ -220,6 +226,9 @@ fn validate_signup(email: &str, password: &str, name: &str) -> Result<(String, S
     let chars = password.chars().count();
     if !(8..=128).contains(&chars) {
         return Err(invalid("a password has 8 to 128 characters"));
+    }
+    if password.trim().is_empty() {
+        return Err(invalid("a password cannot be only spaces"));
     }
     validate_display_name(&name)?;
     Ok((email, name))

@@ -55,7 +55,8 @@ impl MemberService {
         Ok(members)
     }
 
-    /// Adds the account with this e-mail under `role` (or sets its role).
+    /// Adds the account with this e-mail under `role`; someone who is already
+    /// a member is refused with `already_member` and keeps their role.
     pub async fn add(
         &self,
         cart: CartId,
@@ -71,6 +72,15 @@ impl MemberService {
             )
             .into());
         };
+        // Adding someone who is already here must not change their role
+        // behind the admin's back: that is what `set_role` is for.
+        if self.members.role_of(cart, user.id).await?.is_some() {
+            return Err(Refusal::new(
+                ErrorCode::AlreadyMember,
+                format!("{} is already a member of this cart", user.name),
+            )
+            .into());
+        }
         self.change(cart, by, user.id, Some(role), true).await?;
         Ok(Member {
             user_id: user.id,

@@ -5,22 +5,37 @@
 //! - [`accounts`]: sign-up, sign-in, guests, sessions.
 //! - [`carts`]: create, list, read, edit through the room, delete.
 //! - [`members`]: who is in a cart; changes reach the room at once.
+//! - [`sharing`]: invitations by e-mail and share links, accepted with a token.
+//! - [`password_reset`]: a new password through a single-use e-mailed link.
+//! - [`checkout`]: the quote of a cart, and placing its order.
+//! - [`orders`]: placed orders: statuses, payments, carts kept in step.
+//! - [`deadlines`]: the timer that locks carts at their deadline.
 //! - [`live`]: the live connections of this node, so that a sign-out ends them.
 //! - [`error`]: what a use case answers when it fails.
 
 pub mod accounts;
 pub mod carts;
+pub mod checkout;
+pub mod deadlines;
 pub mod error;
 pub mod live;
 pub mod members;
+pub mod orders;
+pub mod password_reset;
+pub mod sharing;
 
 use std::sync::Arc;
 
 pub use accounts::{AccountService, Session};
 pub use carts::CartService;
+pub use checkout::CheckoutService;
+pub use deadlines::DeadlineTimer;
 pub use error::ServiceError;
 pub use live::LiveConnections;
 pub use members::MemberService;
+pub use orders::OrderService;
+pub use password_reset::PasswordResetService;
+pub use sharing::SharingService;
 
 use crate::catalog::CatalogHandle;
 use crate::room::Rooms;
@@ -31,6 +46,15 @@ pub struct Services {
     pub accounts: AccountService,
     pub carts: CartService,
     pub members: MemberService,
+    /// Invitations by e-mail and share links.
+    pub sharing: SharingService,
+    pub password_reset: PasswordResetService,
+    /// Quotes and places orders.
+    pub checkout: CheckoutService,
+    /// Placed orders.
+    pub orders: Arc<OrderService>,
+    /// Locks carts at their deadline.
+    pub deadlines: Arc<DeadlineTimer>,
     pub catalog: CatalogHandle,
     pub live: Arc<LiveConnections>,
     pub rooms: Arc<Rooms>,

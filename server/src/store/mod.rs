@@ -1,6 +1,7 @@
 //! Durable state, behind one trait per aggregate: accounts, sessions,
-//! memberships, carts, the catalog, and each cart's change log with its
-//! commit queue.
+//! memberships, carts, the catalog, each cart's change log with its
+//! commit queue, and sharing (invitations, links, password resets and the
+//! outbox of e-mails, in [`sharing`]).
 //!
 //! [`sqlite`] is the implementation a node runs on (WAL, a group-commit
 //! writer); [`memory`] keeps everything in memory, for tests of the room and
@@ -13,7 +14,9 @@
 
 pub mod error;
 pub mod memory;
+pub mod orders;
 pub mod records;
+pub mod sharing;
 pub mod sqlite;
 
 use std::future::Future;
@@ -26,9 +29,13 @@ use cartroom_protocol::{ActivityEvent, CartId, MemberRole, UserId};
 
 use crate::catalog::Catalog;
 pub use error::{CommitError, MemberChangeError, Result, StoreError};
+pub use orders::{
+    CheckoutSettings, Deadlines, NewOrder, Orders, PlaceError, Shortage, StatusError, UnsyncedOrder,
+};
 pub use records::{
     CartListing, CartState, ChangeRecord, LoadLimits, MemberChange, NewCart, Snapshot,
 };
+pub use sharing::{Outbox, PasswordResets, Sharing};
 
 /// Resolves once a queued write is durable (or has failed).
 pub type CommitTicket = Pin<Box<dyn Future<Output = Result<(), CommitError>> + Send>>;
@@ -159,13 +166,34 @@ pub struct Stores {
     pub catalog: Arc<dyn CatalogStore>,
     pub changes: Arc<dyn ChangeLog>,
     pub health: Arc<dyn Health>,
+    /// Invitations and share links.
+    pub sharing: Arc<dyn Sharing>,
+    pub resets: Arc<dyn PasswordResets>,
+    /// E-mails waiting for the mail worker.
+    pub outbox: Arc<dyn Outbox>,
+    /// Orders, stock taken with them, the store's checkout settings.
+    pub orders: Arc<dyn Orders>,
+    /// Carts' deadlines, for the timer that locks them.
+    pub deadlines: Arc<dyn Deadlines>,
 }
 
 impl Stores {
     /// Every handle served by one backend that implements them all.
     pub fn from_backend<B>(backend: Arc<B>) -> Self
     where
-        B: Accounts + Sessions + Memberships + Carts + CatalogStore + ChangeLog + Health + 'static,
+        B: Accounts
+            + Sessions
+            + Memberships
+            + Carts
+            + CatalogStore
+            + ChangeLog
+            + Health
+            + Sharing
+            + PasswordResets
+            + Outbox
+            + Orders
+            + Deadlines
+            + 'static,
     {
         Self {
             accounts: backend.clone(),
@@ -174,7 +202,12 @@ impl Stores {
             carts: backend.clone(),
             catalog: backend.clone(),
             changes: backend.clone(),
-            health: backend,
+            health: backend.clone(),
+            sharing: backend.clone(),
+            resets: backend.clone(),
+            outbox: backend.clone(),
+            orders: backend.clone(),
+            deadlines: backend,
         }
     }
 }

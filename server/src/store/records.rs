@@ -20,6 +20,9 @@ pub struct ChangeRecord {
     /// carts never loads a room.
     pub name: String,
     pub line_count: i64,
+    /// When the cart locks by itself after this change, if ever: kept
+    /// beside the cart so that deadlines are found without loading rooms.
+    pub lock_deadline: Option<i64>,
 }
 
 /// A compaction: `doc.save()` covering every change up to `upto_seq`, which
@@ -55,6 +58,8 @@ pub struct CartState {
     pub applied_ops: Vec<(UserId, OpId)>,
     /// Recent activity, oldest first.
     pub activity: Vec<ActivityEvent>,
+    /// The members' names, for checkout ops that name a member.
+    pub members: Vec<(UserId, String)>,
 }
 
 /// A cart as listed for one member; the service adds what the role allows.

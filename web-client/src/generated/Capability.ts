@@ -5,4 +5,4 @@
  * allows with `subscribed` and `role_changed`; clients show or hide controls
  * from it rather than from a role table of their own.
  */
-export type Capability = "view" | "suggest" | "vote" | "chat" | "edit_lines" | "accept_suggestion" | "rename" | "manage_members" | "delete_cart";
+export type Capability = "view" | "suggest" | "vote" | "chat" | "edit_lines" | "accept_suggestion" | "rename" | "manage_members" | "delete_cart" | "checkout" | "approve";

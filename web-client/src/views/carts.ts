@@ -1,41 +1,81 @@
-// My carts: create, rename, open.
+// My carts: create, rename, open. The list loads again by itself when the
+// connection comes back, when the tab gets the focus, and every little while
+// it stays open, so a cart someone shared shows up without a reload.
 
 import { api, ApiError } from "../api";
 import type { App } from "../app";
-import { h, mount } from "../dom";
+import { h, keepFocus, mount } from "../dom";
 import { money, plural } from "../format";
+import { Retrier } from "../retry";
 import type { CartSummary } from "../types";
+
+/** How often an open, visible list asks again for new carts. */
+const REFRESH_MS = 10_000;
 
 export function renderCarts(app: App): HTMLElement {
   const list = h("ul", { class: "cart-list", testid: "cart-list" }, h("li", { class: "muted" }, "Loading your carts…"));
+  const note = h("p", { class: "muted small", testid: "carts-note", hidden: true });
+  const error = h("p", { class: "form-error", id: "new-cart-error", testid: "new-cart-error", hidden: true });
   const name = h("input", {
     type: "text",
     placeholder: "Name a new cart, e.g. Weekend BBQ",
     maxlength: 100,
-    required: true,
     testid: "new-cart-name",
     "aria-label": "New cart name",
   });
+  name.addEventListener("input", () => {
+    error.hidden = true;
+    name.removeAttribute("aria-invalid");
+  });
+  /** The row being renamed, kept across refreshes of the list. */
+  let editingId: string | undefined;
+  let shown: CartSummary[] | undefined;
 
-  const load = async () => {
-    try {
-      const carts = await api.carts();
-      show(carts);
-    } catch (e) {
-      mount(list, h("li", { class: "muted" }, e instanceof ApiError ? e.message : "Could not load your carts."));
+  const loader = new Retrier(async () => {
+    if (!page.isConnected && shown) {
+      stop();
+      return true;
     }
+    try {
+      const { value: carts, copy } = await api.carts();
+      note.hidden = !copy;
+      note.textContent = copy ? "Showing your carts as they were last loaded on this device." : "";
+      show(carts);
+      return !copy;
+    } catch (e) {
+      if (e instanceof ApiError && !e.unreachable) {
+        mount(list, h("li", { class: "muted" }, e.message));
+        return true;
+      }
+      note.hidden = false;
+      note.textContent = e instanceof ApiError ? e.message : "Could not load your carts. Trying again…";
+      if (!shown) mount(list, h("li", { class: "muted" }, "Your carts will show here as soon as Cartroom answers."));
+      return false;
+    }
+  });
+  const timer = window.setInterval(() => {
+    if (!page.isConnected) stop();
+    else if (document.visibilityState === "visible" && editingId === undefined) loader.again();
+  }, REFRESH_MS);
+  const stop = () => {
+    loader.stop();
+    window.clearInterval(timer);
   };
 
   const show = (carts: CartSummary[]) => {
+    if (editingId !== undefined) return;
+    const same = JSON.stringify(carts) === JSON.stringify(shown);
+    shown = carts;
+    if (same && list.querySelector("[data-testid=cart-item], .empty")) return;
     if (carts.length === 0) {
       mount(list, h("li", { class: "empty" }, "No carts yet. Create one above and invite people to it."));
       return;
     }
-    mount(list, carts.map((c) => item(c)));
+    keepFocus(list, () => mount(list, carts.map((c) => item(c))));
   };
 
   const item = (c: CartSummary): HTMLElement => {
-    const li = h("li", { class: "cart-item", testid: "cart-item", "data-cart-id": c.id });
+    const li = h("li", { class: "cart-item", testid: "cart-item", "data-cart-id": c.id, "data-key": `cart:${c.id}` });
     const normal = () =>
       mount(
         li,
@@ -43,19 +83,22 @@ export function renderCarts(app: App): HTMLElement {
           "a",
           { class: "cart-open", href: `#/cart/${c.id}`, testid: "cart-open" },
           h("span", { class: "cart-title" }, c.name),
-          h(
-            "span",
-            { class: "cart-meta" },
-            `${plural(c.line_count, "product")} · ${money(c.subtotal, c.currency)}`,
-          ),
+          h("span", { class: "cart-meta" }, `${plural(c.line_count, "product")} · ${money(c.subtotal, c.currency)}`),
         ),
         h("span", { class: `badge role-${c.role}` }, c.role),
         c.capabilities.includes("rename")
-          ? h("button", { class: "ghost small", testid: "cart-rename", onclick: () => editing() }, "Rename")
+          ? h("button", { class: "ghost small", testid: "cart-rename", "aria-label": `Rename ${c.name}`, onclick: () => editing() }, "Rename")
           : null,
       );
     const editing = () => {
-      const input = h("input", { type: "text", value: c.name, maxlength: 100, required: true, testid: "cart-rename-input" });
+      editingId = c.id;
+      const input = h("input", { type: "text", value: c.name, maxlength: 100, testid: "cart-rename-input", "aria-label": "Cart name" });
+      const rowError = h("p", { class: "form-error", testid: "cart-rename-error", hidden: true, id: `rename-error-${c.id}` });
+      const done = () => {
+        editingId = undefined;
+        normal();
+        (li.querySelector('[data-testid="cart-rename"]') as HTMLElement | null)?.focus();
+      };
       mount(
         li,
         h(
@@ -65,11 +108,18 @@ export function renderCarts(app: App): HTMLElement {
             onsubmit: async (ev: Event) => {
               ev.preventDefault();
               const newName = input.value.trim();
-              if (!newName) return;
+              if (!newName) {
+                rowError.textContent = "Give the cart a name.";
+                rowError.hidden = false;
+                input.setAttribute("aria-invalid", "true");
+                input.setAttribute("aria-describedby", rowError.id);
+                input.focus();
+                return;
+              }
               try {
                 await api.renameCart(c.id, newName);
                 c.name = newName;
-                normal();
+                done();
               } catch (e) {
                 app.notify(e instanceof ApiError ? e.message : "Could not rename the cart.");
               }
@@ -77,7 +127,8 @@ export function renderCarts(app: App): HTMLElement {
           },
           input,
           h("button", { type: "submit", class: "primary small", testid: "cart-rename-save" }, "Save"),
-          h("button", { type: "button", class: "ghost small", onclick: () => normal() }, "Cancel"),
+          h("button", { type: "button", class: "ghost small", onclick: done }, "Cancel"),
+          rowError,
         ),
       );
       input.focus();
@@ -87,9 +138,7 @@ export function renderCarts(app: App): HTMLElement {
     return li;
   };
 
-  void load();
-
-  return h(
+  const page = h(
     "div",
     { class: "page narrow", testid: "carts-page" },
     h("h1", null, "My carts"),
@@ -97,24 +146,36 @@ export function renderCarts(app: App): HTMLElement {
       "form",
       {
         class: "card create-cart",
+        novalidate: true,
         onsubmit: async (ev: Event) => {
           ev.preventDefault();
           const n = name.value.trim();
-          if (!n) return;
+          if (!n) {
+            error.textContent = "Give the cart a name, e.g. Weekend BBQ.";
+            error.hidden = false;
+            name.setAttribute("aria-invalid", "true");
+            name.setAttribute("aria-describedby", error.id);
+            name.focus();
+            return;
+          }
           try {
             const cart = await api.createCart(n);
             // The answer says what the creator may do: the page offers it at
             // once rather than after `subscribed`.
             app.live.open(cart.id).grant(cart.role, cart.capabilities);
+            stop();
             app.go(`#/cart/${cart.id}`);
           } catch (e) {
             app.notify(e instanceof ApiError ? e.message : "Could not create the cart.");
           }
         },
       },
-      name,
-      h("button", { type: "submit", class: "primary", testid: "create-cart" }, "Create cart"),
+      h("div", { class: "create-row" }, name, h("button", { type: "submit", class: "primary", testid: "create-cart" }, "Create cart")),
+      error,
     ),
+    note,
     list,
   );
+  loader.again();
+  return page;
 }

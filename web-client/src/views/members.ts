@@ -4,8 +4,9 @@
 
 import { api, ApiError } from "../api";
 import type { App } from "../app";
-import { h, mount } from "../dom";
+import { h, keepFocus, mount } from "../dom";
 import { hue, initials } from "../format";
+import { REACHABLE_EVENT } from "../retry";
 import type { Capabilities, Member, MemberRole } from "../types";
 
 // Every `MemberRole`, in the order the selects offer them.
@@ -24,11 +25,31 @@ export class MembersPanel {
   /** The list as drawn, and whether the add form is drawn above it. */
   private list: HTMLElement | undefined;
   private formShown = false;
+  /** The member whose removal waits for a "yes". */
+  private confirming: string | undefined;
+  /** The last load failed for want of a connection: try again when it is back. */
+  private stale = false;
+  private readonly onReachable = () => {
+    if (this.stale) void this.refresh();
+  };
 
   constructor(
     private readonly app: App,
     private readonly cartId: string,
-  ) {}
+  ) {
+    window.addEventListener(REACHABLE_EVENT, this.onReachable);
+    window.addEventListener("online", this.onReachable);
+  }
+
+  destroy(): void {
+    window.removeEventListener(REACHABLE_EVENT, this.onReachable);
+    window.removeEventListener("online", this.onReachable);
+  }
+
+  /** The members as last loaded (for names elsewhere on the page). */
+  known(): Member[] {
+    return this.members ?? [];
+  }
 
   /** Draws the panel for these capabilities, loading the list the first time. */
   show(capabilities: Capabilities): void {
@@ -65,8 +86,10 @@ export class MembersPanel {
     this.loading = true;
     try {
       this.members = await api.members(this.cartId);
+      this.stale = false;
     } catch (e) {
       if (e instanceof ApiError && (e.status === 403 || e.status === 404)) this.members = [];
+      this.stale = e instanceof ApiError && e.unreachable;
     } finally {
       this.loading = false;
     }
@@ -74,6 +97,10 @@ export class MembersPanel {
   }
 
   private draw(): void {
+    keepFocus(this.el, () => this.drawList());
+  }
+
+  private drawList(): void {
     const manage = this.capabilities?.has("manage_members") ?? false;
     const list = this.members
       ? h(
@@ -108,7 +135,7 @@ export class MembersPanel {
     if (!manage) {
       return h(
         "li",
-        { class: "member", testid: "member", "data-user-id": m.user_id },
+        { class: "member", testid: "member", "data-user-id": m.user_id, "data-key": `member:${m.user_id}` },
         label,
         h("span", { class: `badge role-${m.role}` }, m.role),
       );
@@ -133,34 +160,55 @@ export class MembersPanel {
       ROLES.map((r) => h("option", { value: r, selected: r === m.role }, r)),
     );
     select.value = m.role;
+    const confirming = this.confirming === m.user_id;
+    const ask = () => {
+      this.confirming = m.user_id;
+      this.draw();
+      (this.el.querySelector('[data-testid="member-remove-confirm"]') as HTMLElement | null)?.focus();
+    };
+    const cancel = () => {
+      this.confirming = undefined;
+      this.draw();
+      (this.el.querySelector(`[data-key="member:${m.user_id}"] [data-testid="member-remove"]`) as HTMLElement | null)?.focus();
+    };
+    const remove = async () => {
+      this.confirming = undefined;
+      try {
+        await api.removeMember(this.cartId, m.user_id);
+        this.app.notify(me ? "You left the cart." : `${m.name} was removed.`, "info");
+      } catch (e) {
+        this.app.notify(e instanceof ApiError ? e.message : "Could not remove the member.");
+      }
+      await this.refresh();
+    };
     return h(
       "li",
-      { class: "member", testid: "member", "data-user-id": m.user_id, "data-email": m.email ?? "" },
+      { class: "member", testid: "member", "data-user-id": m.user_id, "data-email": m.email ?? "", "data-key": `member:${m.user_id}` },
       label,
-      h(
-        "div",
-        { class: "member-actions" },
-        select,
-        h(
-          "button",
-          {
-            class: "icon remove",
-            testid: "member-remove",
-            title: me ? "Leave this cart" : `Remove ${m.name}`,
-            "aria-label": me ? "Leave this cart" : `Remove ${m.name}`,
-            onclick: async () => {
-              try {
-                await api.removeMember(this.cartId, m.user_id);
-                this.app.notify(me ? "You left the cart." : `${m.name} was removed.`, "info");
-              } catch (e) {
-                this.app.notify(e instanceof ApiError ? e.message : "Could not remove the member.");
-              }
-              await this.refresh();
-            },
-          },
-          "×",
-        ),
-      ),
+      confirming
+        ? h(
+            "div",
+            { class: "member-confirm", role: "group", "aria-label": me ? "Leave this cart?" : `Remove ${m.name}?` },
+            h("span", { class: "small" }, me ? "Leave this cart?" : `Remove ${m.name}?`),
+            h("button", { class: "danger small", testid: "member-remove-confirm", onclick: () => void remove() }, me ? "Leave" : "Remove"),
+            h("button", { class: "ghost small", testid: "member-remove-cancel", onclick: cancel }, "Cancel"),
+          )
+        : h(
+            "div",
+            { class: "member-actions" },
+            select,
+            h(
+              "button",
+              {
+                class: "icon remove",
+                testid: "member-remove",
+                title: me ? "Leave this cart" : `Remove ${m.name}`,
+                "aria-label": me ? "Leave this cart" : `Remove ${m.name}`,
+                onclick: ask,
+              },
+              "×",
+            ),
+          ),
     );
   }
 

@@ -58,13 +58,26 @@ pub(super) fn add_to_line(
             tx.put(&obj, "added_by", ctx.actor.user_id.to_string())?;
             tx.put(&obj, "added_by_name", ctx.actor.name.as_str())?;
             tx.put(&obj, "added_at", ctx.now_ms)?;
+            // The tier travels with the line, so that every replica derives
+            // the price the cart pays from the document alone.
+            let group_buy = product
+                .group_buy
+                .as_ref()
+                .map(|g| (g.min_quantity, g.price));
+            if let Some((min, price)) = group_buy {
+                tx.put(&obj, "group_buy_min", min)?;
+                tx.put(&obj, "group_buy_price", price)?;
+            }
             cart.lines.insert(
                 sku.to_owned(),
                 LineMirror {
                     obj,
                     name: product.name.clone(),
-                    unit_price: product.price,
+                    list_price: product.price,
                     quantity,
+                    group_buy,
+                    added_by: ctx.actor.user_id.to_string(),
+                    assigned: None,
                 },
             );
         }
@@ -115,6 +128,8 @@ pub(super) fn remove_line(
     let name = cart.line(line_id)?.name.clone();
     tx.delete(&cart.lines_obj, line_id)?;
     cart.lines.remove(line_id);
+    // A line added again starts afresh, shipped nowhere.
+    super::checkout::forget_allocations(tx, cart, line_id)?;
     Ok(format!("removed {name}"))
 }
 

@@ -2,6 +2,7 @@
 //! (lines, stock, caps), writes inside the op's transaction and updates the
 //! mirror, and returns the summary of the activity sentence.
 
+pub(super) mod checkout;
 mod lines;
 mod meta;
 mod suggestions;
@@ -10,11 +11,12 @@ use cartroom_protocol::{ErrorCode, Op};
 
 use super::apply::OpContext;
 use super::mirror::CartMirror;
+use super::server_op::ServerOp;
 use crate::catalog::Listing;
 use crate::refusal::Refusal;
 
 /// The transaction an op writes in.
-type Tx<'a> = automerge::transaction::Transaction<'a>;
+pub(super) type Tx<'a> = automerge::transaction::Transaction<'a>;
 
 /// What an op did: the summary of its activity sentence, and the id of
 /// what it created, if anything.
@@ -63,8 +65,35 @@ pub(super) fn apply(
         Op::AcceptSuggestion { suggestion_id } => {
             suggestions::accept(tx, cart, ctx, &suggestion_id.0)
         }
+        Op::RejectSuggestion { suggestion_id } => suggestions::reject(tx, cart, &suggestion_id.0),
+        Op::WithdrawSuggestion { suggestion_id } => {
+            suggestions::withdraw(tx, cart, ctx, &suggestion_id.0)
+        }
+        Op::Lock
+        | Op::Unlock
+        | Op::SetDeadline { .. }
+        | Op::SetBudget { .. }
+        | Op::AssignLine { .. }
+        | Op::SetApprovalThreshold { .. }
+        | Op::RequestApproval
+        | Op::Approve { .. }
+        | Op::Reject { .. }
+        | Op::SetSplit { .. }
+        | Op::AddAddress { .. }
+        | Op::RemoveAddress { .. }
+        | Op::SetAllocation { .. } => return checkout::apply(tx, cart, ctx, op),
     }?;
     Ok(summary.into())
+}
+
+/// Applies an op the server originates inside `tx`.
+pub(super) fn apply_server(
+    tx: &mut Tx<'_>,
+    cart: &mut CartMirror,
+    ctx: &OpContext<'_>,
+    op: &ServerOp,
+) -> Result<Done, Refusal> {
+    checkout::apply_server(tx, cart, ctx, op).map(Done::from)
 }
 
 /// The catalog's listing of `sku`, or `unknown_sku`.

@@ -1,17 +1,20 @@
 //! Suggestions: any member (viewers included) proposes a product, members
-//! vote, an editor accepts it into the cart.
+//! vote, an editor accepts it into the cart or turns it down, and its
+//! author may withdraw it. One person suggesting a product they already
+//! suggested adds to their open suggestion instead of making a second row.
 
 use std::collections::HashSet;
 
 use automerge::ObjType;
 use automerge::transaction::Transactable;
 use cartroom_protocol::ErrorCode;
-use cartroom_protocol::limits::MAX_SUGGESTIONS;
+use cartroom_protocol::limits::{MAX_SUGGESTIONS, QUANTITY_RANGE};
 
 use super::lines::add_to_line;
 use super::{Done, Tx, listing};
 use crate::cart::apply::OpContext;
 use crate::cart::mirror::{CartMirror, SuggestionMirror};
+use crate::cart::schema::get_string;
 use crate::refusal::Refusal;
 
 pub(super) fn suggest(
@@ -23,6 +26,10 @@ pub(super) fn suggest(
     note: Option<&str>,
 ) -> Result<Done, Refusal> {
     let product = &listing(ctx, sku)?.product;
+    let me = ctx.actor.user_id.to_string();
+    if let Some(id) = open_suggestion_of(tx, cart, &me, sku)? {
+        return merge(tx, cart, id, quantity, note);
+    }
     if cart.suggestions.len() >= MAX_SUGGESTIONS {
         return Err(Refusal::new(
             ErrorCode::CartFull,
@@ -57,6 +64,54 @@ pub(super) fn suggest(
     Ok(Done {
         summary: format!("suggested {}*{quantity}", product.name),
         created,
+    })
+}
+
+/// The id of `user`'s open suggestion of `sku`, if they have one.
+fn open_suggestion_of(
+    tx: &Tx<'_>,
+    cart: &CartMirror,
+    user: &str,
+    sku: &str,
+) -> Result<Option<String>, Refusal> {
+    for (id, s) in &cart.suggestions {
+        if s.sku == sku && get_string(tx, &s.obj, "by")? == user {
+            return Ok(Some(id.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// The same person suggests the same product again: their open suggestion
+/// grows by `quantity` (and takes the new note, if one is given). Votes
+/// stay; the ack names the suggestion that grew.
+fn merge(
+    tx: &mut Tx<'_>,
+    cart: &mut CartMirror,
+    id: String,
+    quantity: i64,
+    note: Option<&str>,
+) -> Result<Done, Refusal> {
+    let suggestion = cart.suggestion_mut(&id)?;
+    let total = suggestion.quantity + quantity;
+    let most = *QUANTITY_RANGE.end();
+    if total > most {
+        return Err(Refusal::new(
+            ErrorCode::QuantityOutOfRange,
+            format!(
+                "you already suggested {} {}; a suggestion holds at most {most}",
+                suggestion.quantity, suggestion.name
+            ),
+        ));
+    }
+    tx.put(&suggestion.obj, "quantity", total)?;
+    suggestion.quantity = total;
+    if let Some(note) = note.filter(|n| !n.is_empty()) {
+        tx.put(&suggestion.obj, "note", note)?;
+    }
+    Ok(Done {
+        summary: format!("suggested {}*{total}", suggestion.name),
+        created: Some(id),
     })
 }
 
@@ -97,4 +152,40 @@ pub(super) fn accept(
         "accepted {}'s suggestion {what}",
         suggestion.by_name
     ))
+}
+
+/// An editor turns a suggestion down: it goes, and nothing is added.
+pub(super) fn reject(
+    tx: &mut Tx<'_>,
+    cart: &mut CartMirror,
+    suggestion_id: &str,
+) -> Result<String, Refusal> {
+    let suggestion = cart.suggestion(suggestion_id)?;
+    let what = format!(
+        "turned down {}'s suggestion {}",
+        suggestion.by_name, suggestion.name
+    );
+    tx.delete(&cart.suggestions_obj, suggestion_id)?;
+    cart.suggestions.remove(suggestion_id);
+    Ok(what)
+}
+
+/// Its author takes a suggestion back; anyone else is refused.
+pub(super) fn withdraw(
+    tx: &mut Tx<'_>,
+    cart: &mut CartMirror,
+    ctx: &OpContext<'_>,
+    suggestion_id: &str,
+) -> Result<String, Refusal> {
+    let suggestion = cart.suggestion(suggestion_id)?;
+    if get_string(tx, &suggestion.obj, "by")? != ctx.actor.user_id.to_string() {
+        return Err(Refusal::new(
+            ErrorCode::Forbidden,
+            "only who made a suggestion may withdraw it",
+        ));
+    }
+    let what = format!("withdrew the suggestion {}", suggestion.name);
+    tx.delete(&cart.suggestions_obj, suggestion_id)?;
+    cart.suggestions.remove(suggestion_id);
+    Ok(what)
 }

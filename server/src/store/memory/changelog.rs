@@ -165,6 +165,7 @@ fn commit_change(state: &mut State, record: ChangeRecord) -> Result<(), CommitEr
         row.line_count = record.line_count;
         row.subtotal = record.activity.subtotal;
         row.updated_at = record.activity.at;
+        row.lock_deadline = record.lock_deadline;
     }
     Ok(())
 }
@@ -192,6 +193,13 @@ impl ChangeLog for MemoryStore {
                 .map(|(user, op, _)| (*user, op.clone()))
                 .collect(),
             activity: log.activity[recent(log.activity.len(), limits.activity_memory)..].to_vec(),
+            members: state
+                .members
+                .get(&cart)
+                .into_iter()
+                .flatten()
+                .filter_map(|(user, _)| Some((*user, state.users.get(user)?.user.name.clone())))
+                .collect(),
         }))
     }
 

@@ -5,6 +5,8 @@
 //! tests decide when a change becomes durable.
 
 mod changelog;
+mod orders;
+mod sharing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -38,6 +40,10 @@ struct State {
     members: HashMap<CartId, Vec<(UserId, MemberRole)>>,
     catalog: Option<(StoreInfo, Vec<Listing>)>,
     logs: HashMap<CartId, CartLog>,
+    /// Invitations, links, password resets and the outbox.
+    sharing: sharing::SharingState,
+    /// Orders and the store's checkout settings.
+    orders: orders::OrdersState,
 }
 
 struct UserRow {
@@ -52,6 +58,8 @@ struct CartRow {
     subtotal: i64,
     line_count: i64,
     currency: String,
+    /// When the cart locks by itself (`Deadlines`).
+    lock_deadline: Option<i64>,
 }
 
 /// One cart's durable document and history.
@@ -252,6 +260,7 @@ impl Carts for MemoryStore {
                 subtotal: 0,
                 line_count: 0,
                 currency,
+                lock_deadline: None,
             },
         );
         state

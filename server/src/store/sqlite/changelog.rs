@@ -50,6 +50,16 @@ impl ChangeLog for SqliteStore {
             .collect::<Result<Vec<_>>>()?;
         applied_ops.reverse();
         let activity = self.recent_activity(cart, limits.activity_memory).await?;
+        let members = sqlx::query(
+            "SELECT m.user_id, u.name FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.cart_id = ?",
+        )
+        .bind(&id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((parse_id(r.get::<&str, _>("user_id"))?, r.get("name"))))
+        .collect::<Result<Vec<_>>>()?;
         Ok(Some(CartState {
             snapshot: head.get("bytes"),
             changes,
@@ -57,6 +67,7 @@ impl ChangeLog for SqliteStore {
             snapshot_seq,
             applied_ops,
             activity,
+            members,
         }))
     }
 
@@ -159,19 +170,21 @@ pub(super) async fn write_records(
     }
     let summaries: Vec<&ChangeRecord> = summaries.into_values().collect();
     for chunk in summaries.chunks(ROWS_PER_INSERT) {
-        let mut query =
-            QueryBuilder::<Sqlite>::new("WITH v (id, name, subtotal, line_count, updated_at) AS (");
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "WITH v (id, name, subtotal, line_count, updated_at, lock_deadline) AS (",
+        );
         query
             .push_values(chunk, |mut row, r| {
                 row.push_bind(r.cart_id.to_string())
                     .push_bind(r.name.as_str())
                     .push_bind(r.activity.subtotal)
                     .push_bind(r.line_count)
-                    .push_bind(r.activity.at);
+                    .push_bind(r.activity.at)
+                    .push_bind(r.lock_deadline);
             })
             .push(
                 ") UPDATE carts SET name = v.name, subtotal = v.subtotal, line_count = v.line_count, \
-                 updated_at = v.updated_at FROM v WHERE carts.id = v.id",
+                 updated_at = v.updated_at, lock_deadline = v.lock_deadline FROM v WHERE carts.id = v.id",
             );
         query.build().execute(&mut *conn).await?;
     }

@@ -10,7 +10,10 @@ mod carts;
 mod catalog;
 mod changelog;
 mod members;
+mod orders;
+mod outbox;
 mod sessions;
+mod sharing;
 mod writer;
 
 use std::str::FromStr;

@@ -1,0 +1,68 @@
+//! Ops the server originates: a deadline that locks a cart, an order that
+//! was placed or changed status. A type of their own, so that no client can
+//! send one (clients send [`Op`](cartroom_protocol::Op)s); the room applies
+//! them under the server's actor, and each is an activity event like any
+//! change.
+
+use cartroom_protocol::checkout::OrderStatus;
+use cartroom_protocol::{OpId, UserId};
+use uuid::Uuid;
+
+use super::actor::Actor;
+
+/// The actor of server-originated changes: a user id no account has (the
+/// nil UUID), named "Cartroom" in the activity feed.
+pub fn server_actor() -> Actor {
+    Actor {
+        user_id: UserId(Uuid::nil()),
+        name: "Cartroom".into(),
+    }
+}
+
+/// An op the server applies to a cart on its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerOp {
+    /// The deadline set for the cart (Unix ms) has come: lock it. Nothing
+    /// happens when the deadline was moved or cleared meanwhile.
+    LockAtDeadline { deadline: i64 },
+    /// An order of the cart was placed or changed status; the cart follows
+    /// (placed: `ordered`; cancelled: `open` again).
+    SyncOrder {
+        order_id: String,
+        status: OrderStatus,
+        total: i64,
+        /// Who placed or changed it, for the activity sentence.
+        by_name: String,
+    },
+}
+
+impl ServerOp {
+    /// The activity kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::LockAtDeadline { .. } => "deadline_lock",
+            Self::SyncOrder { status, .. } => match status {
+                OrderStatus::Pending => "order_placed",
+                OrderStatus::Confirmed => "order_confirmed",
+                OrderStatus::Fulfilled => "order_fulfilled",
+                OrderStatus::Cancelled => "order_cancelled",
+            },
+        }
+    }
+
+    /// A stable op id, so that applying the same op twice (a timer that
+    /// fires again after a restart) is answered as a retry.
+    pub fn op_id(&self) -> OpId {
+        OpId(match self {
+            Self::LockAtDeadline { deadline } => format!("deadline-{deadline}"),
+            Self::SyncOrder {
+                order_id, status, ..
+            } => format!("order-{order_id}-{}", status.as_str()),
+        })
+    }
+}
+
+/// The first 8 characters of an order id, as people read it ("3F2A91C0").
+pub fn short_id(order_id: &str) -> String {
+    order_id.chars().take(8).collect::<String>().to_uppercase()
+}
