@@ -56,6 +56,11 @@ pub(crate) fn checkout_view(doc: &Automerge, lines: &[LineView]) -> CheckoutView
     view.phase = CartPhase::parse(&get_str(doc, &obj, "phase")).unwrap_or_default();
     view.deadline = opt_i64(doc, &obj, "deadline");
     view.approval_over = opt_i64(doc, &obj, "approval_over");
+    let approver = get_str(doc, &obj, "approver");
+    if !approver.is_empty() {
+        view.approver_name = Some(get_str(doc, &obj, "approver_name"));
+        view.approver = Some(approver);
+    }
     let split = get_str(doc, &obj, "split");
     view.split = serde_json::from_str::<SplitPlan>(&split).ok();
     if let Some(a) = get_obj(doc, &obj, "approval") {

@@ -27,12 +27,18 @@
 //!   gives the server's.
 //! - [`checkout`]: the checkout part of a replica's view, and the checkout
 //!   and order calls of [`Account`].
+//! - [`offers`]: carts the store's staff send to customers (send, list,
+//!   look up, accept live or as a copy).
+//! - [`store`]: the store's staff calls of [`Account`] (role, list, add,
+//!   remove).
 //! - [`chunks`]: splitting concatenated Automerge changes, reading who made
 //!   each one (its change message), without a replica.
 
 pub mod checkout;
 pub mod chunks;
 pub mod http;
+pub mod offers;
+pub mod store;
 pub mod view;
 pub mod ws;
 

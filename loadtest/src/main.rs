@@ -417,7 +417,6 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
     let gate = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
     let (phase_tx, phase_rx) = watch::channel(Phase::Setup);
     let before_connections = target.sample().await;
-    let self_cpu_start = server::proc_sample("self").ok();
     let mut tasks = tokio::task::JoinSet::new();
     for spec in specs {
         tasks.spawn(participant::run(
@@ -525,7 +524,6 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
         cpu_us_per_delivery: per(deliveries),
         cpu_us_per_op: per(acked),
     };
-    let _ = self_cpu_start;
     let loadtest_cpu_cores = match (self_cpu_window, self_cpu_end) {
         (Some(a), Some(b)) => Some((b.cpu_seconds - a.cpu_seconds) / window_seconds),
         _ => None,
@@ -880,12 +878,16 @@ fn print_report(r: &Report) {
         );
     }
     if let Some(c) = s.cpu_cores {
+        // No deliveries (an idle run) has no per-delivery cost: say so, not NaN.
+        let figure = |v: Option<f64>, unit: &str| {
+            v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.1} {unit}"))
+        };
         println!(
-            "server CPU {:.2} cores; {:.1} µs per delivery, {:.1} µs per op; load generator {:.2} cores",
+            "server CPU {:.2} cores; {} per delivery, {} per op; load generator {}",
             c,
-            s.cpu_us_per_delivery.unwrap_or(f64::NAN),
-            s.cpu_us_per_op.unwrap_or(f64::NAN),
-            r.loadtest_cpu_cores.unwrap_or(f64::NAN)
+            figure(s.cpu_us_per_delivery, "µs"),
+            figure(s.cpu_us_per_op, "µs"),
+            figure(r.loadtest_cpu_cores, "cores")
         );
     }
     println!(

@@ -172,6 +172,10 @@ pub struct CheckoutView {
     pub deadline: Option<i64>,
     /// Orders over this total need approval (the cart's setting).
     pub approval_over: Option<i64>,
+    /// The member named to approve or reject besides the admins (user id);
+    /// `null` when none is named.
+    pub approver: Option<String>,
+    pub approver_name: Option<String>,
     pub approval: Option<ApprovalView>,
     /// Sorted by name.
     pub budgets: Vec<BudgetView>,

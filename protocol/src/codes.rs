@@ -94,6 +94,10 @@ pub enum ErrorCode {
     SplitInvalid,
     /// No such order, or not one the caller may see.
     OrderNotFound,
+    /// The account is already on the store's staff; nothing was changed.
+    AlreadyStaff,
+    /// The change would leave the store without an owner.
+    LastOwner,
 }
 
 impl ErrorCode {
@@ -137,6 +141,8 @@ impl ErrorCode {
             Self::PriceChanged => "price_changed",
             Self::SplitInvalid => "split_invalid",
             Self::OrderNotFound => "order_not_found",
+            Self::AlreadyStaff => "already_staff",
+            Self::LastOwner => "last_owner",
         }
     }
 }

@@ -53,6 +53,14 @@ uuid_id!(
     /// A share link of one cart.
     LinkId
 );
+uuid_id!(
+    /// A cart the store's staff sent to a customer (a merchant share).
+    OfferId
+);
+uuid_id!(
+    /// A cart a shopper shared with the store.
+    StoreShareId
+);
 
 /// A line of a cart. Lines are keyed by the product's sku, so that two people
 /// adding the same product land on the same line and their quantities add up.

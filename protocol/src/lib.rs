@@ -15,6 +15,8 @@
 //!   quotes and orders (group checkout).
 //! - [`sharing`]: the bodies of the sharing API (invitations, share links,
 //!   accepting with a token, password reset).
+//! - [`merchant`]: carts the store's staff send to a customer (live or copy).
+//! - [`store`]: the store's staff (owners and staff) and their API bodies.
 //! - [`frame`]: the binary frame codec.
 //! - [`codes`]: stable error codes and WebSocket close codes.
 //! - [`limits`]: the bounds every frame and field must respect.
@@ -30,8 +32,10 @@ pub mod frame;
 pub mod http;
 pub mod ids;
 pub mod limits;
+pub mod merchant;
 pub mod messages;
 pub mod sharing;
+pub mod store;
 #[cfg(test)]
 mod typescript;
 
@@ -60,4 +64,6 @@ pub const FEATURES: &[&str] = &[
     "presence_deltas",
     // `subscribe` with heads gets only the missing changes.
     "resync_heads",
+    // `carts_changed` tells a user's connections that their carts changed.
+    "carts_changed",
 ];

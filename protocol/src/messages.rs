@@ -165,14 +165,18 @@ pub enum Op {
     },
     /// Orders over `amount` need approval; `null` removes the cart's setting (admin).
     SetApprovalThreshold { amount: Option<i64> },
+    /// Name the member who may approve or reject besides the admins;
+    /// `null` clears it (admin).
+    SetApprover { user_id: Option<UserId> },
     /// Ask for approval of a locked cart (admin).
     RequestApproval,
-    /// Approve a cart waiting for approval.
+    /// Approve a cart waiting for approval (an admin or the named approver).
     Approve {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         comment: Option<String>,
     },
-    /// Reject a cart waiting for approval; it goes back to open.
+    /// Reject a cart waiting for approval; it goes back to open (an admin
+    /// or the named approver).
     Reject { comment: String },
     /// Choose how the total is split among payers (admin).
     SetSplit { plan: SplitPlan },
@@ -210,6 +214,7 @@ impl Op {
             Self::SetBudget { .. } => "set_budget",
             Self::AssignLine { .. } => "assign_line",
             Self::SetApprovalThreshold { .. } => "set_approval_threshold",
+            Self::SetApprover { .. } => "set_approver",
             Self::RequestApproval => "request_approval",
             Self::Approve { .. } => "approve",
             Self::Reject { .. } => "reject",
@@ -350,6 +355,10 @@ pub enum ServerMsg {
         role: MemberRole,
         capabilities: Vec<Capability>,
     },
+    /// This user's list of carts changed: they became a member of
+    /// `cart_id`, their role in it changed, or they stopped being one. Sent
+    /// on every connection of the user, subscribed to that cart or not.
+    CartsChanged { cart_id: CartId },
     /// Answer to `ping`.
     Pong {
         #[serde(default, skip_serializing_if = "Option::is_none")]

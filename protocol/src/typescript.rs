@@ -33,12 +33,19 @@ use crate::http::{
     OpRequest, RoleRequest, SessionResponse, SigninRequest, SignupRequest, StoreInfo,
 };
 use crate::ids::{CartId, ConnId, Heads, LineId, OpId, SuggestionId, UserId};
+use crate::merchant::{
+    OfferAcceptRequest, OfferAcceptResponse, OfferPreview, OfferRequest, OffersResponse,
+};
 use crate::messages::{
     ActivityEvent, Capability, ClientMsg, MemberRole, Op, PresenceEntry, ServerMsg, SyncPayload,
 };
 use crate::sharing::{
     AcceptResponse, CreatedLink, InvitationsResponse, InvitePreview, InviteRequest, LinkRequest,
     LinksResponse, ResetConfirmRequest, ResetRequest, TokenRequest,
+};
+use crate::store::{
+    AddStaffRequest, OpenSharedResponse, StaffResponse, StoreRoleResponse, StoreSettings,
+    StoreShareRequest, StoreSharesResponse,
 };
 
 /// The environment variable that makes the test rewrite the files.
@@ -132,6 +139,18 @@ impl Render {
         r.add::<AcceptResponse>();
         r.add::<ResetRequest>();
         r.add::<ResetConfirmRequest>();
+        r.add::<StaffResponse>();
+        r.add::<AddStaffRequest>();
+        r.add::<StoreRoleResponse>();
+        r.add::<OfferRequest>();
+        r.add::<OffersResponse>();
+        r.add::<OfferPreview>();
+        r.add::<OfferAcceptRequest>();
+        r.add::<OfferAcceptResponse>();
+        r.add::<StoreSettings>();
+        r.add::<StoreShareRequest>();
+        r.add::<StoreSharesResponse>();
+        r.add::<OpenSharedResponse>();
         // Group checkout.
         r.add::<CartPhase>();
         r.add::<SplitPlan>();

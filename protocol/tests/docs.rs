@@ -107,6 +107,23 @@ fn check(type_name: &str, value: &Value) -> Result<(), String> {
         "AcceptResponse" => round_trip::<sharing::AcceptResponse>(value),
         "ResetRequest" => round_trip::<sharing::ResetRequest>(value),
         "ResetConfirmRequest" => round_trip::<sharing::ResetConfirmRequest>(value),
+        // Store staff (section 11).
+        "StaffResponse" => round_trip::<cartroom_protocol::store::StaffResponse>(value),
+        "AddStaffRequest" => round_trip::<cartroom_protocol::store::AddStaffRequest>(value),
+        "StoreRoleResponse" => round_trip::<cartroom_protocol::store::StoreRoleResponse>(value),
+        "OfferRequest" => round_trip::<cartroom_protocol::merchant::OfferRequest>(value),
+        "OffersResponse" => round_trip::<cartroom_protocol::merchant::OffersResponse>(value),
+        "OfferPreview" => round_trip::<cartroom_protocol::merchant::OfferPreview>(value),
+        "OfferAcceptRequest" => {
+            round_trip::<cartroom_protocol::merchant::OfferAcceptRequest>(value)
+        }
+        "OfferAcceptResponse" => {
+            round_trip::<cartroom_protocol::merchant::OfferAcceptResponse>(value)
+        }
+        "StoreSettings" => round_trip::<cartroom_protocol::store::StoreSettings>(value),
+        "StoreShareRequest" => round_trip::<cartroom_protocol::store::StoreShareRequest>(value),
+        "StoreSharesResponse" => round_trip::<cartroom_protocol::store::StoreSharesResponse>(value),
+        "OpenSharedResponse" => round_trip::<cartroom_protocol::store::OpenSharedResponse>(value),
         // Checkout (section 12).
         "CheckoutQuote" => round_trip::<checkout::CheckoutQuote>(value),
         "PlaceOrderRequest" => round_trip::<checkout::PlaceOrderRequest>(value),

@@ -11,7 +11,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::cart::NodeId;
 use crate::catalog::CatalogHandle;
-use crate::catalog::demo::demo_catalog;
+use crate::catalog::demo::{DEMO_OWNER, demo_catalog};
 use crate::checkout::{PayAtPickup, PaymentProvider};
 use crate::clock::{Clock, OffsetClock, SystemClock};
 use crate::config::Config;
@@ -19,11 +19,16 @@ use crate::mail::transport::TransportError;
 use crate::mail::{DevMailbox, MailQueue, MailWorker, PublicUrl, Transport};
 use crate::room::{RoomEnv, RoomLimits, Rooms};
 use crate::services::checkout::CheckoutDeps;
+use crate::services::deadlines::ReminderMailer;
+use crate::services::offers::OfferDeps;
 use crate::services::orders::OrderDeps;
 use crate::services::sharing::SharingDeps;
+use crate::services::staff::SeedOwner;
+use crate::services::store_shares::StoreShareDeps;
 use crate::services::{
-    AccountService, CartService, CheckoutService, DeadlineTimer, LiveConnections, MemberService,
-    OrderService, PasswordResetService, ServiceError, Services, SharingService,
+    AccountService, CartService, CheckoutService, DeadlineTimer, Feed, LiveConnections,
+    MemberService, OfferService, OrderService, PasswordResetService, ServiceError, Services,
+    SharingService, StaffService, StoreShareService,
 };
 use crate::store::sqlite::SqliteStore;
 use crate::store::{StoreError, Stores};
@@ -117,7 +122,51 @@ async fn services(
         lifecycle.shutdown.clone(),
     );
     let live = Arc::new(LiveConnections::new(config.max_connections));
-    let (checkout, orders, deadlines) = checkout_services(config, stores, &rooms, &catalog, &clock);
+    let feed = Feed::new(rooms.clone(), live.clone());
+    let (checkout, orders, deadlines) = checkout_services(stores, &rooms, &catalog, &clock, mail);
+    let staff = Arc::new(StaffService::new(
+        stores.staff.clone(),
+        stores.accounts.clone(),
+        catalog.clone(),
+        clock.clone(),
+    ));
+    if !config.no_seed {
+        let (email, name) = DEMO_OWNER;
+        let owner = SeedOwner {
+            email,
+            name,
+            password: &config.demo_owner_password,
+        };
+        if staff.seed_owner(owner).await? {
+            tracing::info!(email, "seeded the demo store's owner");
+        }
+    }
+    let offers = OfferService::new(OfferDeps {
+        offers: stores.offers.clone(),
+        staff: stores.staff.clone(),
+        carts: CartService::new(
+            stores.carts.clone(),
+            stores.members.clone(),
+            stores.changes.clone(),
+            rooms.clone(),
+            catalog.clone(),
+            clock.clone(),
+            node,
+        ),
+        feed: feed.clone(),
+        catalog: catalog.clone(),
+        clock: clock.clone(),
+        mail: mail.queue.clone(),
+    });
+    let store_shares = StoreShareService::new(StoreShareDeps {
+        shares: stores.store_shares.clone(),
+        staff: stores.staff.clone(),
+        sharing: stores.sharing.clone(),
+        feed: feed.clone(),
+        catalog: catalog.clone(),
+        clock: clock.clone(),
+        mail: mail.queue.clone(),
+    });
     Ok(Services {
         accounts: AccountService::new(
             stores.accounts.clone(),
@@ -140,12 +189,13 @@ async fn services(
             stores.accounts.clone(),
             rooms.clone(),
             clock.clone(),
+            live.clone(),
         ),
         sharing: SharingService::new(SharingDeps {
             sharing: stores.sharing.clone(),
             accounts: stores.accounts.clone(),
             members: stores.members.clone(),
-            rooms: rooms.clone(),
+            feed: feed.clone(),
             clock: clock.clone(),
             mail: mail.queue.clone(),
             public_url: mail.public_url.clone(),
@@ -159,6 +209,9 @@ async fn services(
         checkout,
         orders,
         deadlines,
+        staff,
+        offers,
+        store_shares,
         catalog,
         live,
         rooms,
@@ -169,11 +222,11 @@ async fn services(
 /// Checkout, placed orders and the deadline timer, with the one payment
 /// provider built in (pay at pickup / on invoice).
 fn checkout_services(
-    config: &Config,
     stores: &Stores,
     rooms: &Arc<Rooms>,
     catalog: &CatalogHandle,
     clock: &Arc<dyn Clock>,
+    mail: &Mail,
 ) -> (CheckoutService, Arc<OrderService>, Arc<DeadlineTimer>) {
     let payments: Arc<dyn PaymentProvider> = Arc::new(PayAtPickup);
     let orders = Arc::new(OrderService::new(OrderDeps {
@@ -183,7 +236,7 @@ fn checkout_services(
         catalog: catalog.clone(),
         clock: clock.clone(),
         payments: payments.clone(),
-        staff: config.store_staff.clone(),
+        staff: stores.staff.clone(),
     }));
     let checkout = CheckoutService::new(CheckoutDeps {
         orders: stores.orders.clone(),
@@ -194,12 +247,19 @@ fn checkout_services(
         payments,
         placed: orders.clone(),
     });
-    let deadlines = Arc::new(DeadlineTimer::new(
-        stores.deadlines.clone(),
-        rooms.clone(),
-        clock.clone(),
-        orders.clone(),
-    ));
+    let deadlines = Arc::new(
+        DeadlineTimer::new(
+            stores.deadlines.clone(),
+            rooms.clone(),
+            clock.clone(),
+            orders.clone(),
+        )
+        .with_mail(ReminderMailer {
+            members: stores.members.clone(),
+            outbox: stores.outbox.clone(),
+            queue: mail.queue.clone(),
+        }),
+    );
     (checkout, orders, deadlines)
 }
 

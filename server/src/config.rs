@@ -133,11 +133,17 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub invite_attempts_per_minute_per_ip: u32,
 
-    /// E-mail addresses of the store's staff (comma-separated): they see
-    /// every order of the store, confirm, fulfil and cancel orders, and
-    /// mark shares paid.
-    #[arg(long, env = "CARTROOM_STORE_STAFF", value_delimiter = ',')]
-    pub store_staff: Vec<String>,
+    /// The password of the demo store's owner (`owner@corner.example`),
+    /// set when the demo store is seeded with its owner. The owner manages
+    /// the store's staff (`/api/store/staff`); change it for anything but a
+    /// demo (or reset it by e-mail).
+    #[arg(
+        long,
+        env = "CARTROOM_DEMO_OWNER_PASSWORD",
+        default_value = "corner shop owner",
+        hide_env_values = true
+    )]
+    pub demo_owner_password: String,
 
     /// Moves this node's clock by this many milliseconds (tests of
     /// deadlines that pass while the node is down).

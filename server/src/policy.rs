@@ -54,12 +54,40 @@ pub fn needed_for(op: &Op) -> Capability {
         | Op::SetBudget { .. }
         | Op::AssignLine { .. }
         | Op::SetApprovalThreshold { .. }
+        | Op::SetApprover { .. }
         | Op::RequestApproval
         | Op::SetSplit { .. }
         | Op::AddAddress { .. }
         | Op::RemoveAddress { .. }
         | Op::SetAllocation { .. } => Capability::Checkout,
     }
+}
+
+/// `Ok` when a member with `role` may send `op`: the role's capability
+/// ([`check`]), except that the cart's named approver may approve and
+/// reject whatever their role (viewer, editor or admin). `named_approver`
+/// is true only for the member the document names (`checkout.approver`)
+/// while they are a member: a removed approver is nobody's, and approving
+/// falls back to the admins. (`docs/protocol.md` section 5,
+/// "Capabilities", and section 12, "Approval".)
+pub fn check_op(role: MemberRole, op: &Op, named_approver: bool) -> Result<(), Refusal> {
+    let capability = needed_for(op);
+    if capability == Capability::Approve && named_approver {
+        return Ok(());
+    }
+    check(role, capability).map_err(|refusal| {
+        if capability == Capability::Approve {
+            Refusal::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "{} may not approve orders; this needs the admin role or being the cart's named approver",
+                    with_article(role)
+                ),
+            )
+        } else {
+            refusal
+        }
+    })
 }
 
 /// `Ok` when the cart's phase takes `op` (whoever sends it; the role is
@@ -89,6 +117,7 @@ pub fn check_phase(phase: CartPhase, op: &Op) -> Result<(), Refusal> {
         Op::SetBudget { .. }
         | Op::AssignLine { .. }
         | Op::SetApprovalThreshold { .. }
+        | Op::SetApprover { .. }
         | Op::SetSplit { .. }
         | Op::AddAddress { .. }
         | Op::RemoveAddress { .. }
@@ -238,6 +267,45 @@ mod tests {
             ErrorCode::WrongPhase
         );
         assert!(check_phase(CartPhase::Approved, &Op::Unlock).is_ok());
+    }
+
+    #[test]
+    fn the_named_approver_approves_whatever_their_role() {
+        let approve = Op::Approve { comment: None };
+        let reject = Op::Reject {
+            comment: "no".into(),
+        };
+        for op in [&approve, &reject] {
+            assert!(check_op(MemberRole::Viewer, op, true).is_ok());
+            assert!(check_op(MemberRole::Editor, op, true).is_ok());
+            assert!(check_op(MemberRole::Admin, op, false).is_ok());
+            let refusal = check_op(MemberRole::Editor, op, false).unwrap_err();
+            assert_eq!(refusal.code, ErrorCode::Forbidden);
+            assert_eq!(
+                refusal.message,
+                "an editor may not approve orders; this needs the admin role or being the cart's named approver"
+            );
+        }
+        // Being the approver gives nothing else of the checkout.
+        for op in [
+            Op::RequestApproval,
+            Op::Unlock,
+            Op::SetApprover { user_id: None },
+        ] {
+            assert_eq!(
+                check_op(MemberRole::Editor, &op, true).unwrap_err().code,
+                ErrorCode::Forbidden
+            );
+        }
+        assert_eq!(
+            check_phase(
+                CartPhase::PendingApproval,
+                &Op::SetApprover { user_id: None }
+            )
+            .unwrap_err()
+            .code,
+            ErrorCode::CartLocked
+        );
     }
 
     #[test]

@@ -11,14 +11,19 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use cartroom_client::Account;
-use cartroom_protocol::{CartId, MemberRole};
+use cartroom_client::{Account, Connection, Event};
+use cartroom_protocol::{CartId, MemberRole, ServerMsg};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
 /// The password every test account uses.
 pub const PASSWORD: &str = "correct horse battery";
+
+/// The demo store's owner, as the README names them (seeded on a fresh
+/// data dir unless `--no-seed`).
+pub const DEMO_OWNER_EMAIL: &str = "owner@corner.example";
+pub const DEMO_OWNER_PASSWORD: &str = "corner shop owner";
 
 /// The server running inside the test process.
 pub struct TestServer {
@@ -42,6 +47,32 @@ impl TestServer {
         let dir = tempfile::tempdir()?;
         let path = dir.path().to_owned();
         Self::start_configured(&path, Some(dir), configure).await
+    }
+
+    /// Starts a server on a fresh data dir with time from `clock` (expiry
+    /// at its boundary) and a changed configuration.
+    pub async fn start_with_clock(
+        clock: std::sync::Arc<dyn cartroom::clock::Clock>,
+        configure: impl FnOnce(&mut cartroom::Config),
+    ) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let mut config = cartroom::Config::for_data_dir(dir.path());
+        configure(&mut config);
+        let shutdown = CancellationToken::new();
+        let server = cartroom::Server::start_with_clock(config, shutdown.clone(), clock).await?;
+        let task = tokio::spawn(async move {
+            server.serve(listener).await;
+            Ok(())
+        });
+        Ok(Self {
+            base_url,
+            data_dir: dir.path().to_owned(),
+            shutdown,
+            task,
+            _dir: Some(dir),
+        })
     }
 
     /// Starts a server on an existing data dir (to check what was persisted).
@@ -89,6 +120,18 @@ impl TestServer {
     /// Signs up a fresh account with a unique e-mail.
     pub async fn account(&self, name: &str) -> anyhow::Result<Account> {
         sign_up(&self.base_url, name).await
+    }
+
+    /// The demo store's owner, signed in with the README's credentials.
+    pub async fn owner(&self) -> anyhow::Result<Account> {
+        Account::sign_in(&self.base_url, DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD).await
+    }
+
+    /// Puts `account` on the store's staff, as its owner does.
+    pub async fn make_staff(&self, account: &Account) -> anyhow::Result<()> {
+        let email = account.email.as_deref().context("staff need an e-mail")?;
+        self.owner().await?.add_staff(email, None).await?;
+        Ok(())
     }
 }
 
@@ -245,5 +288,14 @@ impl ServerProcess {
             bail!("kill -TERM failed");
         }
         Ok(tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await??)
+    }
+}
+
+/// The cart of the next `carts_changed` on `conn`, skipping anything else.
+pub async fn next_carts_changed(conn: &mut Connection) -> anyhow::Result<CartId> {
+    loop {
+        if let Event::Msg(ServerMsg::CartsChanged { cart_id }) = conn.next_event().await? {
+            return Ok(cart_id);
+        }
     }
 }

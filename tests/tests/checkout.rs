@@ -1,14 +1,17 @@
 //! Group checkout end to end: real server, real sockets. Phases and the
-//! lock, deadlines (also across a restart), budgets, approvals, group buy,
+//! lock, deadlines (their reminder, by e-mail too, and across a restart), budgets, approvals,
+//! group buy,
 //! addresses and the split, orders racing for the last units, cancelling,
 //! and kill -9 while orders are placed.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use anyhow::Context;
 use cartroom_client::{Account, Connection, OpOutcome, api_error, cart_view};
+use cartroom_e2e::smtp::SmtpServer;
 use cartroom_e2e::{
-    PASSWORD, ServerProcess, TestServer, admin_and_member, shared_cart, sign_in_again,
+    PASSWORD, ServerProcess, TestServer, admin_and_member, shared_cart, sign_in_again, sign_up,
 };
 use cartroom_protocol::checkout::{Address, CartPhase, OrderStatus, OrderView, SplitPlan};
 use cartroom_protocol::http::{CartView, Product};
@@ -200,6 +203,132 @@ async fn a_deadline_locks_the_cart_while_everyone_watches() -> anyhow::Result<()
         http(&ben, cart, add("MUG-BLUE", 1)).await?,
         Some(ErrorCode::CartLocked)
     );
+    Ok(())
+}
+
+/// Reads events until an activity event of `kind` arrives.
+async fn activity_of(
+    conn: &mut Connection,
+    kind: &str,
+) -> anyhow::Result<cartroom_protocol::ActivityEvent> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match conn.next_event_timeout(left).await? {
+            Some(cartroom_client::Event::Msg(cartroom_protocol::ServerMsg::Activity {
+                event,
+                ..
+            })) if event.kind == kind => return Ok(event),
+            Some(_) => continue,
+            None => anyhow::bail!("no activity event {kind}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn members_are_reminded_of_a_near_deadline_and_the_cart_stays_open() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let (ana, ben, cart) = admin_and_member(&server, "Ben", MemberRole::Editor).await?;
+    let mut b = ben.connect().await?;
+    b.subscribe(cart).await?;
+    b.op(cart, add("MUG-BLUE", 1)).await?.acked()?;
+    // Half an hour ahead: within the reminder's hour, so the timer tells
+    // everyone now, and the cart stays open until the deadline itself.
+    let at = now_ms() + 30 * 60_000;
+    ok(&ana, cart, Op::SetDeadline { at: Some(at) }).await?;
+    let reminder = activity_of(&mut b, "deadline_reminder").await?;
+    assert_eq!(reminder.user_name, "Cartroom");
+    assert!(
+        reminder.text.contains("locks for checkout at"),
+        "{}",
+        reminder.text
+    );
+    // Lines still take edits: a reminder is not a lock.
+    b.op(cart, add("MUG-BLUE", 1)).await?.acked()?;
+    let view = cart_view(b.replica(cart).expect("subscribed"));
+    assert_eq!(phase(&view), CartPhase::Open);
+    assert_eq!(view.checkout.unwrap().deadline, Some(at));
+    Ok(())
+}
+
+/// How long an e-mail may take to reach the test's SMTP server.
+const MAIL_WAIT: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn members_with_an_e_mail_get_one_reminder_mail_each_across_a_restart() -> anyhow::Result<()>
+{
+    let mut smtp = SmtpServer::start().await?;
+    let url = smtp.url();
+    let args = ["--smtp-url", url.as_str()];
+    let dir = tempfile::tempdir()?;
+    let server = ServerProcess::start_with_args(dir.path(), &args).await?;
+    let ana = sign_up(&server.base_url, "Ana").await?;
+    let ben = sign_up(&server.base_url, "Ben").await?;
+    let cart = shared_cart(&ana, &[(&ben, MemberRole::Editor)]).await?;
+    // Cleo, a guest with no e-mail, joins through a share link.
+    let link = ana
+        .request_json(
+            reqwest::Method::POST,
+            &format!("/api/carts/{cart}/links"),
+            Some(&serde_json::json!({"role": "editor"})),
+        )
+        .await?;
+    let token = link["token"].as_str().context("the link's token")?;
+    let cleo = Account::guest(&server.base_url, "Cleo").await?;
+    cleo.request_json(
+        reqwest::Method::POST,
+        "/api/invites/accept",
+        Some(&serde_json::json!({ "token": token })),
+    )
+    .await?;
+    assert_eq!(ana.members(cart).await?.len(), 3);
+
+    // Within the reminder's hour: the reminder is due at once.
+    let at = now_ms() + 30 * 60_000;
+    ok(&ana, cart, Op::SetDeadline { at: Some(at) }).await?;
+    let mut to = Vec::new();
+    for _ in 0..2 {
+        let mail = smtp.next_mail(MAIL_WAIT).await?;
+        let text = mail.decoded();
+        assert!(text.contains("Family groceries"), "{text}");
+        assert!(text.contains("locks for checkout at"), "{text}");
+        assert!(text.contains(&format!("/#/cart/{cart}")), "{text}");
+        to.extend(mail.to);
+    }
+    to.sort();
+    let mut members: Vec<String> = [&ana, &ben]
+        .iter()
+        .filter_map(|a| a.email.clone())
+        .collect();
+    members.sort();
+    assert_eq!(
+        to, members,
+        "one reminder each to Ana and Ben, none to Cleo"
+    );
+    assert!(server.terminate().await?.success());
+
+    // After a restart the timer sees the deadline again: nothing is sent
+    // twice. Another cart's reminder, set after the node is up, is the next
+    // e-mail (a repeat would be queued at start, before it).
+    let server = ServerProcess::start_with_args(dir.path(), &args).await?;
+    let ana = sign_in_again(&server.base_url, &ana).await?;
+    let picnic = ana.create_cart("Picnic").await?;
+    ok(&ana, picnic, Op::SetDeadline { at: Some(at) }).await?;
+    let next = smtp.next_mail(MAIL_WAIT).await?;
+    let text = next.decoded();
+    assert!(text.contains("Picnic"), "a repeat came first: {text}");
+    assert_eq!(next.to, vec![ana.email.clone().context("Ana's e-mail")?]);
+    let events = ana.activity(cart).await?;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == "deadline_reminder")
+            .count(),
+        1,
+        "{events:?}"
+    );
+    server.kill_9().await?;
+    smtp.stop();
     Ok(())
 }
 
@@ -511,12 +640,12 @@ fn address(label: &str, country: &str) -> Address {
 #[tokio::test]
 async fn addresses_shipping_and_an_even_split_make_an_order_whose_shares_add_up()
 -> anyhow::Result<()> {
-    let server =
-        TestServer::start_with(|c| c.store_staff = vec!["sam@shop.example".into()]).await?;
+    let server = TestServer::start().await?;
     let ana = server.account("Ana").await?;
     let ben = server.account("Ben").await?;
     let cleo = server.account("Cleo").await?;
     let sam = Account::sign_up(&server.base_url, "sam@shop.example", PASSWORD, "Sam").await?;
+    server.make_staff(&sam).await?;
     let cart = shared_cart(
         &ana,
         &[(&ben, MemberRole::Editor), (&cleo, MemberRole::Editor)],
@@ -605,6 +734,23 @@ async fn addresses_shipping_and_an_even_split_make_an_order_whose_shares_add_up(
         phase(v) == CartPhase::Ordered
     })
     .await?;
+    // The replica derives from the document what the server shows:
+    // addresses and what ships to each, the split, the order.
+    let server_view = ana.cart(cart).await?.view;
+    let replica = until(&mut conn, cart, "the server's heads", |v| {
+        v.heads.sorted() == server_view.heads.sorted()
+    })
+    .await?;
+    let checkout = replica.checkout.clone().expect("a checkout");
+    assert_eq!(checkout.addresses.len(), 2);
+    assert_eq!(
+        checkout
+            .order
+            .as_ref()
+            .map(|o| (o.order_id.as_str(), o.total)),
+        Some((order.id.as_str(), order.total))
+    );
+    assert_eq!(replica.checkout, server_view.checkout);
     assert_eq!(ben.order(&order.id).await?.id, order.id);
     assert_eq!(code_of(ben.store_orders().await), ErrorCode::Forbidden);
     assert_eq!(
@@ -704,10 +850,10 @@ async fn twenty_carts_race_for_five_units_and_exactly_five_are_sold() -> anyhow:
 
 #[tokio::test]
 async fn cancelling_returns_the_stock_and_reopens_the_cart() -> anyhow::Result<()> {
-    let server =
-        TestServer::start_with(|c| c.store_staff = vec!["sam@shop.example".into()]).await?;
+    let server = TestServer::start().await?;
     let ana = server.account("Ana").await?;
     let sam = Account::sign_up(&server.base_url, "sam@shop.example", PASSWORD, "Sam").await?;
+    server.make_staff(&sam).await?;
     let before = product(&ana, "COFFEE-BEANS").await?.stock;
     let cart = locked_cart(&ana, &[("COFFEE-BEANS", 3)]).await?;
     let order = ana
@@ -869,5 +1015,104 @@ async fn kill_9_while_orders_are_placed_leaves_whole_orders_with_their_stock_or_
         assert_eq!(product(&ana, sku).await?.stock, before - sold, "{sku}");
     }
     server.kill_9().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_named_editor_approves_another_editor_cannot_and_a_removed_approver_cannot()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let ana = server.account("Ana").await?;
+    let ben = server.account("Ben").await?;
+    let cleo = server.account("Cleo").await?;
+    let cart = shared_cart(
+        &ana,
+        &[(&ben, MemberRole::Editor), (&cleo, MemberRole::Editor)],
+    )
+    .await?;
+    let mut b = ben.connect().await?;
+    b.subscribe(cart).await?;
+    let mut c = cleo.connect().await?;
+    c.subscribe(cart).await?;
+    ok(&ben, cart, add("KETTLE", 2)).await?;
+    ok(&ana, cart, Op::SetApprovalThreshold { amount: Some(5000) }).await?;
+    let name_ben = Op::SetApprover {
+        user_id: Some(ben.user_id),
+    };
+    assert_eq!(
+        http(&cleo, cart, name_ben.clone()).await?,
+        Some(ErrorCode::Forbidden),
+        "only an admin names the approver"
+    );
+    ok(&ana, cart, name_ben).await?;
+    // Pushed live: Ben's replica names him.
+    let view = until(&mut b, cart, "the approver", |v| {
+        v.checkout.as_ref().and_then(|c| c.approver.clone()) == Some(ben.user_id.to_string())
+    })
+    .await?;
+    assert_eq!(view.checkout.unwrap().approver_name.as_deref(), Some("Ben"));
+    ok(&ana, cart, Op::Lock).await?;
+    ok(&ana, cart, Op::RequestApproval).await?;
+    until(&mut c, cart, "pending approval", |v| {
+        phase(v) == CartPhase::PendingApproval
+    })
+    .await?;
+    let refused = c.op(cart, Op::Approve { comment: None }).await?;
+    assert!(
+        matches!(
+            &refused,
+            OpOutcome::Refused {
+                code: ErrorCode::Forbidden,
+                ..
+            }
+        ),
+        "another editor: {refused:?}"
+    );
+    let approved = b
+        .op(
+            cart,
+            Op::Approve {
+                comment: Some("fine by me".into()),
+            },
+        )
+        .await?;
+    assert!(matches!(approved, OpOutcome::Acked { .. }), "{approved:?}");
+    until(&mut c, cart, "approved", |v| {
+        phase(v) == CartPhase::Approved
+    })
+    .await?;
+
+    // Asked again; Ben leaves the cart: approving falls back to the admins.
+    ok(&ana, cart, Op::Unlock).await?;
+    ok(&ana, cart, Op::Lock).await?;
+    ok(&ana, cart, Op::RequestApproval).await?;
+    ana.remove_member(cart, ben.user_id).await?;
+    assert!(
+        http(&ben, cart, Op::Approve { comment: None })
+            .await?
+            .is_some(),
+        "a removed approver cannot approve"
+    );
+    let refused = b.op(cart, Op::Approve { comment: None }).await?;
+    assert!(matches!(refused, OpOutcome::Refused { .. }), "{refused:?}");
+    let view = until(&mut c, cart, "the approver cleared", |v| {
+        v.checkout.as_ref().is_some_and(|c| c.approver.is_none())
+    })
+    .await?;
+    assert_eq!(phase(&view), CartPhase::PendingApproval);
+    ok(&ana, cart, Op::Approve { comment: None }).await?;
+    let texts: Vec<String> = ana
+        .activity(cart)
+        .await?
+        .into_iter()
+        .map(|e| e.text)
+        .collect();
+    for want in [
+        "Ana named Ben the approver of the order. Subtotal $78.00",
+        "Ben approved the order: \"fine by me\". Subtotal $78.00",
+        "Cartroom cleared the approver: Ben is no longer a member; admins approve. Subtotal $78.00",
+    ] {
+        assert!(texts.iter().any(|t| t == want), "{want:?} not in {texts:?}");
+    }
     Ok(())
 }

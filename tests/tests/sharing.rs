@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use cartroom::clock::{Clock, ManualClock, SystemClock};
 use cartroom_client::{Account, Event, api_error};
 use cartroom_e2e::smtp::{ReceivedMail, SmtpServer};
-use cartroom_e2e::{PASSWORD, sign_up};
+use cartroom_e2e::{PASSWORD, next_carts_changed, sign_up};
 use cartroom_protocol::sharing::{
     AcceptResponse, CreatedLink, DeliveryStatus, Invitation, InvitationStatus, InvitationsResponse,
     InviteKind, InvitePreview, LinkStatus, LinksResponse,
@@ -429,8 +429,11 @@ async fn a_revoked_link_lets_nobody_else_in_and_uses_are_counted() -> anyhow::Re
     assert_eq!(own.role, MemberRole::Admin);
 
     let ben = node.account("Ben").await?;
+    let mut ben_phone = ben.connect().await?;
     assert_eq!(accept(&ben, &created.token).await?.role, MemberRole::Editor);
     expect_activity(&mut live, "Ben joined via Ana's share link").await?;
+    // Ben's other device hears that his carts changed.
+    assert_eq!(next_carts_changed(&mut ben_phone).await?, cart);
     assert!(
         accept(&ben, &created.token).await?.already_member,
         "the same use"

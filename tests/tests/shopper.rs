@@ -1,10 +1,11 @@
 //! The server's side of the shopper's web app (issue 13): adding someone who
 //! is already a member says so and changes nothing; a password of only
 //! spaces is refused; money in activity sentences is grouped by thousands
-//! as the page writes it.
+//! as the page writes it; a member added, moved or removed is told on their
+//! open connections (`carts_changed`), so their list of carts follows.
 
 use cartroom_client::{Account, api_error};
-use cartroom_e2e::{PASSWORD, TestServer, admin_and_member};
+use cartroom_e2e::{PASSWORD, TestServer, admin_and_member, next_carts_changed};
 use cartroom_protocol::{ErrorCode, MemberRole, Op, OpId};
 
 #[tokio::test]
@@ -174,6 +175,39 @@ async fn suggestions_merge_and_can_be_turned_down_or_withdrawn() -> anyhow::Resu
     )
     .await?;
     assert!(ana.cart(cart).await?.view.suggestions.is_empty());
+    server.stop().await?;
+    Ok(())
+}
+
+/// The `cart_id` of the next `carts_changed` on `conn`, skipping anything else.
+#[tokio::test]
+async fn a_membership_change_is_pushed_to_the_members_connections() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let ana = server.account("Ana").await?;
+    let ben = server.account("Ben").await?;
+    let cleo = server.account("Cleo").await?;
+    let ben_email = ben.email.clone().expect("Ben has an e-mail");
+    let cart = ana.create_cart("Shared later").await?;
+    // Two of Ben's connections, neither subscribed to anything; one of Cleo's.
+    let mut phone = ben.connect().await?;
+    let mut laptop = ben.connect().await?;
+    let mut cleo_conn = cleo.connect().await?;
+
+    ana.add_member(cart, &ben_email, MemberRole::Viewer).await?;
+    assert_eq!(next_carts_changed(&mut phone).await?, cart);
+    assert_eq!(next_carts_changed(&mut laptop).await?, cart);
+    ana.set_role(cart, ben.user_id, MemberRole::Editor).await?;
+    assert_eq!(next_carts_changed(&mut phone).await?, cart);
+    ana.remove_member(cart, ben.user_id).await?;
+    assert_eq!(next_carts_changed(&mut phone).await?, cart);
+
+    // Nobody else hears of it: Cleo's connection gets only her pong.
+    cleo_conn.ping().await?;
+    assert_eq!(
+        cleo_conn.buffered_events(),
+        0,
+        "nothing but the pong for Cleo"
+    );
     server.stop().await?;
     Ok(())
 }

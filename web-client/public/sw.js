@@ -10,7 +10,7 @@
 //   network first; when it cannot be reached, the last answer, marked with
 //   the header `x-cartroom-offline-copy` so the page shows it and keeps
 //   trying. Answers to other requests are never kept.
-// The page fills the shell cache once it has started (src/main.ts) and
+// The page fills the shell cache once it has started (src/shell.ts) and
 // empties the API cache on signing out.
 
 const SHELL = "cartroom-shell-v1";

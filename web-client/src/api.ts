@@ -59,11 +59,23 @@ export interface Fresh<T> {
   copy: boolean;
 }
 
-function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  return callFresh<T>(method, path, body).then((r) => r.value);
+/** How a refusal is put into words for the page: by its code and the server's message. */
+export type Explain = (code: string, message: string | undefined) => string;
+
+/**
+ * One request to the server's API: its JSON answer, or an `ApiError` with a
+ * stable code and words from `explain` (./errors' by default).
+ */
+export function call<T>(method: string, path: string, body?: unknown, explain: Explain = humanError): Promise<T> {
+  return callFresh<T>(method, path, body, explain).then((r) => r.value);
 }
 
-async function callFresh<T>(method: string, path: string, body?: unknown): Promise<Fresh<T>> {
+async function callFresh<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  explain: Explain = humanError,
+): Promise<Fresh<T>> {
   let res: Response;
   try {
     res = await fetch(path, {
@@ -92,7 +104,7 @@ async function callFresh<T>(method: string, path: string, body?: unknown): Promi
       throw new ApiError(res.status, down.code, down.message);
     }
     const code = err?.code ?? (res.status === 401 ? "unauthorized" : "internal");
-    throw new ApiError(res.status, code, humanError(code, err?.message));
+    throw new ApiError(res.status, code, explain(code, err?.message));
   }
   return { value: json as T, copy };
 }

@@ -2,10 +2,10 @@
 // 12). Refusals keep the server's own words: they say what is left of a
 // budget, which lines are short, what the new total is.
 
-import { ApiError, unreachableError } from "./api";
+import { call as apiCall, type Explain } from "./api";
+import { humanError } from "./errors";
 import type {
   CheckoutQuote,
-  ErrorBody,
   OrderStatus,
   OrdersResponse,
   OrderStatusRequest,
@@ -13,30 +13,11 @@ import type {
   PlaceOrderRequest,
 } from "./generated";
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(path, {
-      method,
-      credentials: "same-origin",
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw unreachableError();
-  }
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  if (!res.ok) {
-    const err = (json as Partial<ErrorBody> | undefined)?.error;
-    throw new ApiError(res.status, err?.code ?? "internal", err?.message ?? `HTTP ${res.status}`);
-  }
-  return json as T;
+/** The server's own words: they carry the amounts and lines a refusal is about. */
+const serverWords: Explain = (code, message) => message ?? humanError(code);
+
+function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return apiCall<T>(method, path, body, serverWords);
 }
 
 export const checkoutApi = {

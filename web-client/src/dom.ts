@@ -63,7 +63,14 @@ export function keepFocus(scope: HTMLElement, draw: () => void): void {
   const row = inside?.closest("[data-key]")?.getAttribute("data-key") ?? undefined;
   const section = inside?.closest("section");
   draw();
-  if (!inside || inside.isConnected || !testid) return;
+  if (!inside) return;
+  if (inside.isConnected) {
+    // A field kept across redraws (a note being written) loses the focus
+    // when the redraw moves it into a new row: give it back.
+    if (document.activeElement !== inside) inside.focus({ preventScroll: true });
+    return;
+  }
+  if (!testid) return;
   const selector = row
     ? `[data-key="${CSS.escape(row)}"] [data-testid="${CSS.escape(testid)}"]`
     : `[data-testid="${CSS.escape(testid)}"]`;

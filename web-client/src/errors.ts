@@ -44,6 +44,9 @@ const WORDS: Record<ErrorCode, string> = {
   price_changed: "Prices changed since you looked. Please check the new total.",
   split_invalid: "That split doesn't add up to the total.",
   order_not_found: "That order doesn't exist, or you can't see it.",
+  // The store's staff.
+  already_staff: "That person is already on the store's staff.",
+  last_owner: "The store needs at least one owner.",
 };
 
 export function humanError(code: string | undefined, fallback?: string): string {

@@ -16,51 +16,26 @@ import "./style.css";
 import { api, ApiError } from "./api";
 import type { App } from "./app";
 import { initAutomerge } from "./automerge";
+import { ConnBanner } from "./conn-banner";
 import { h, mount } from "./dom";
 import { logo } from "./icons";
-import { forgetCopies, Live, type ConnState } from "./live";
+import { forgetCopies, Live } from "./live";
+import { announce, notify } from "./notices";
 import { Retrier } from "./retry";
+import { registerServiceWorker } from "./shell";
 import type { User } from "./types";
 import { renderJoin } from "./views/accept"; // sharing
+import { renderOffer } from "./views/offer"; // store: merchant shares
+import { renderStore } from "./views/store"; // store: staff page
+import { storeApi } from "./store-api"; // store
 import { renderAuth, renderReset } from "./views/auth";
 import { CartPage } from "./views/cart";
+import { readable } from "./views/cart-activity";
 import { OrderPage } from "./views/order"; // checkout
 import { renderCarts } from "./views/carts";
+import { renderUserChip } from "./user-chip";
 
 const root = document.getElementById("app")!;
-const announcer = h("div", { id: "announcer", class: "sr-only", "aria-live": "polite", testid: "announcer" });
-// Notices are shown here and said through the announcer: the stack itself is not live.
-const toasts = h("div", { class: "toasts", testid: "toasts" });
-document.body.append(announcer, toasts);
-
-/** At most this many notices at once; the oldest goes first. */
-const MAX_TOASTS = 3;
-const TOAST_MS = 5_000;
-
-/** Says `text` once through the page's one live region. */
-function announce(text: string): void {
-  // Emptied first, so that the same sentence twice is said twice.
-  announcer.textContent = "";
-  window.setTimeout(() => (announcer.textContent = text), 50);
-}
-
-function notify(text: string, kind: "error" | "info" = "error"): void {
-  announce(text);
-  // One notice per condition: the same words again only keep it longer.
-  const same = [...toasts.children].find((t) => t.textContent === text) as HTMLElement | undefined;
-  const t = same ?? h("div", { class: `toast ${kind}`, testid: kind === "error" ? "error-toast" : "info-toast" }, text);
-  if (same) {
-    same.classList.remove("fade");
-    window.clearTimeout(Number(same.dataset.fadeTimer));
-    window.clearTimeout(Number(same.dataset.removeTimer));
-    same.dataset.repeats = String(Number(same.dataset.repeats ?? "1") + 1);
-  } else {
-    toasts.appendChild(t);
-    while (toasts.children.length > MAX_TOASTS) toasts.firstElementChild?.remove();
-  }
-  t.dataset.fadeTimer = String(window.setTimeout(() => t.classList.add("fade"), TOAST_MS - 500));
-  t.dataset.removeTimer = String(window.setTimeout(() => t.remove(), TOAST_MS));
-}
 
 let app: App | undefined;
 let page: CartPage | undefined;
@@ -69,6 +44,10 @@ let banner: HTMLElement;
 let main: HTMLElement;
 let userChip: HTMLElement;
 let guestWarning: HTMLElement;
+const connBanner = new ConnBanner(
+  () => app?.live,
+  () => banner,
+);
 
 /** The signed-in user kept on this device, so a reload without a server still opens the app. */
 const ME_KEY = "cartroom.me";
@@ -93,18 +72,25 @@ async function boot(): Promise<void> {
     root.setAttribute("data-ready", "");
     return;
   }
+  /** A token page let `user` in to `cartId`: the app starts there. */
+  const enter = (user: User, cartId: string) => {
+    history.replaceState(null, "", `/#/cart/${cartId}`);
+    signedIn(user);
+  };
   // Sharing (src/views/accept.ts): a join link `/join#<token>`. >>>
   if (location.pathname === "/join") {
-    await renderJoin(root, location.hash.slice(1), {
-      joined: (user, cartId) => {
-        history.replaceState(null, "", `/#/cart/${cartId}`);
-        signedIn(user);
-      },
-    });
+    await renderJoin(root, location.hash.slice(1), { joined: enter });
     root.setAttribute("data-ready", "");
     return;
   }
   // <<< sharing
+  // Store (src/views/offer.ts): a cart the shop sent, `/offer#<token>`. >>>
+  if (location.pathname === "/offer") {
+    await renderOffer(root, location.hash.slice(1), { opened: enter });
+    root.setAttribute("data-ready", "");
+    return;
+  }
+  // <<< store
   let me: User | undefined;
   let unreachable: ApiError | undefined;
   try {
@@ -191,7 +177,7 @@ function signedIn(user: User): void {
   const live = new Live(
     {
       change: (cartId) => page?.changed(cartId),
-      status: (s) => showStatus(s),
+      status: (s) => connBanner.show(s),
       notice: notify,
       signedOut: () => {
         notify("Your session has ended. Please sign in again.", "info");
@@ -259,15 +245,23 @@ function signedIn(user: User): void {
     banner,
     main,
   );
-  renderUserChip();
-  showStatus(live.state);
+  renderUserChip(app, userChip, guestWarning);
+  // Store: the store's staff get a link to the store page. >>>
+  void storeApi
+    .role()
+    .then((role) => {
+      if (role) userChip.before(h("a", { class: "button ghost small", href: "#/store", testid: "store-link" }, "Store"));
+    })
+    .catch(() => undefined);
+  // <<< store
+  connBanner.show(live.state);
   live.start();
   route();
 }
 
 /** An activity sentence as said aloud: without the subtotal. */
 function spoken(text: string): string {
-  return text.replace(/\.\s*Subtotal .*$/, "").replace(/\*(\d+)/g, " ×$1");
+  return readable(text.replace(/\.\s*Subtotal .*$/, ""));
 }
 
 /** Forgets what this device kept for `user`: the API copies and the carts. */
@@ -279,113 +273,6 @@ async function forgetSession(user: User): Promise<void> {
   } catch {
     /* no cache storage */
   }
-}
-
-function renderUserChip(): void {
-  if (!app) return;
-  const me = app.me;
-  mount(
-    userChip,
-    h("span", { class: "who", testid: "me-name", title: me.email ?? "guest" }, me.name, me.guest ? h("span", { class: "tag" }, "guest") : null),
-    me.guest ? h("a", { class: "link", href: "#/account", testid: "upgrade" }, "Create account") : null,
-    h(
-      "button",
-      {
-        class: "link",
-        testid: "signout",
-        onclick: () => (me.guest ? warnGuest() : app?.signOut()),
-      },
-      "Sign out",
-    ),
-  );
-}
-
-/** A guest who signs out cannot come back to their carts: say so first. */
-function warnGuest(): void {
-  if (!app) return;
-  const close = () => {
-    guestWarning.hidden = true;
-    (userChip.querySelector('[data-testid="signout"]') as HTMLElement | null)?.focus();
-  };
-  const keep = h(
-    "a",
-    { class: "button primary", href: "#/account", testid: "guest-keep", onclick: () => (guestWarning.hidden = true) },
-    "Create an account",
-  );
-  mount(
-    guestWarning,
-    h(
-      "div",
-      { class: "guest-warning-box", role: "dialog", "aria-labelledby": "guest-warning-title", testid: "guest-warning" },
-      h("h2", { id: "guest-warning-title" }, "Sign out of a guest account?"),
-      h(
-        "p",
-        null,
-        "A guest can't sign in again: your carts will be lost to you. Create an account to keep them — it takes a minute, and your carts come with you.",
-      ),
-      h(
-        "div",
-        { class: "actions" },
-        keep,
-        h("button", { class: "danger", testid: "guest-signout-confirm", onclick: () => app?.signOut() }, "Sign out and lose them"),
-        h("button", { class: "ghost", testid: "guest-signout-cancel", onclick: close }, "Cancel"),
-      ),
-    ),
-  );
-  guestWarning.hidden = false;
-  keep.focus();
-}
-
-let bannerTick: number | undefined;
-let offlineTimer: number | undefined;
-function showStatus(s: ConnState): void {
-  document.body.dataset.conn = s;
-  const reason = app?.live.reason;
-  if (reason) document.body.dataset.connReason = reason;
-  else delete document.body.dataset.connReason;
-  if (!banner) return;
-  window.clearTimeout(offlineTimer);
-  window.clearInterval(bannerTick);
-  if (s !== "offline") {
-    banner.hidden = true;
-    document.body.classList.remove("is-offline");
-    return;
-  }
-  drawBanner();
-  bannerTick = window.setInterval(drawBanner, 500);
-  // A reconnect that succeeds at once should not flash the banner, but
-  // going offline for real shows it straight away.
-  const show = () => {
-    if (banner.hidden) announce(banner.querySelector(".banner-text")?.textContent ?? "");
-    banner.hidden = false;
-    document.body.classList.add("is-offline");
-  };
-  if (!navigator.onLine) show();
-  else offlineTimer = window.setTimeout(show, 400);
-}
-
-function drawBanner(): void {
-  const live = app?.live;
-  if (!live) return;
-  const server = live.reason === "server";
-  const due = live.nextTryAt ? Math.max(0, Math.ceil((live.nextTryAt - Date.now()) / 1000)) : 0;
-  const text = server
-    ? "Can't reach Cartroom right now. Your changes are saved on this device and will be sent when it answers."
-    : "You're offline. Changes are saved on this device and will be sent when you reconnect.";
-  const existing = banner.querySelector(".banner-text");
-  if (existing?.textContent === text && banner.dataset.reason === live.reason) {
-    const when = banner.querySelector(".banner-when");
-    if (when) when.textContent = server ? (due > 0 ? `Trying again in ${due} s.` : "Trying now…") : "";
-    return;
-  }
-  banner.dataset.reason = live.reason ?? "";
-  mount(
-    banner,
-    h("span", { class: "dot", "aria-hidden": "true" }),
-    h("span", { class: "banner-text", testid: "banner-text" }, text),
-    h("span", { class: "banner-when" }, server ? (due > 0 ? `Trying again in ${due} s.` : "Trying now…") : ""),
-    h("button", { class: "secondary small", testid: "retry-now", onclick: () => app?.live.retryNow() }, "Retry now"),
-  );
 }
 
 function route(): void {
@@ -430,34 +317,14 @@ function route(): void {
     );
     return;
   }
+  // Store (src/views/store.ts): the staff's page. >>>
+  if (location.hash === "#/store" || location.hash === "#/store/shared") {
+    mount(main, renderStore(app));
+    return;
+  }
+  // <<< store
   mount(main, renderCarts(app));
   window.scrollTo(0, 0);
-}
-
-/**
- * The app shell: the service worker serves it when the server cannot be
- * reached. The page puts what it loaded (script, styles, the Automerge wasm)
- * in the shell cache, which the worker then serves first.
- */
-async function registerServiceWorker(): Promise<void> {
-  if (!import.meta.env.PROD || !("serviceWorker" in navigator)) return;
-  try {
-    await navigator.serviceWorker.register("/sw.js");
-    await navigator.serviceWorker.ready;
-    const assets = performance
-      .getEntriesByType("resource")
-      .map((e) => new URL(e.name))
-      .filter((u) => u.origin === location.origin && u.pathname.startsWith("/assets/"))
-      .map((u) => u.pathname);
-    const cache = await caches.open("cartroom-shell-v1");
-    await cache.addAll(["/", ...new Set(assets)]);
-    if (!navigator.serviceWorker.controller) {
-      await new Promise<void>((resolve) => navigator.serviceWorker.addEventListener("controllerchange", () => resolve(), { once: true }));
-    }
-    document.body.dataset.shell = "ready";
-  } catch (e) {
-    console.warn("no app shell:", e);
-  }
 }
 
 window.addEventListener("hashchange", route);

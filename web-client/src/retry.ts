@@ -21,6 +21,8 @@ export function backoff(attempt: number): number {
 
 /** Fired on `window` when the live socket has reached the server again. */
 export const REACHABLE_EVENT = "cartroom:reachable";
+/** Fired on `window` when the server says this user's carts changed (`carts_changed`). */
+export const CARTS_CHANGED_EVENT = "cartroom:carts-changed";
 
 /** What to do once: true when done, false to try again later. */
 export type Attempt = () => Promise<boolean>;
@@ -40,10 +42,15 @@ export class Retrier {
   /** When the next try is due (ms since epoch), while one is waiting. */
   nextAt: number | undefined;
 
-  constructor(private readonly run: Attempt) {
+  /** `refreshOn`: window events that ask for a fresh run, like `again()`. */
+  constructor(
+    private readonly run: Attempt,
+    private readonly refreshOn: string[] = [],
+  ) {
     window.addEventListener("online", this.wake);
     window.addEventListener("focus", this.wake);
     window.addEventListener(REACHABLE_EVENT, this.wake);
+    for (const type of refreshOn) window.addEventListener(type, this.refresh);
   }
 
   /** Starts (or restarts) now, whether or not the last run succeeded. */
@@ -59,7 +66,10 @@ export class Retrier {
     window.removeEventListener("online", this.wake);
     window.removeEventListener("focus", this.wake);
     window.removeEventListener(REACHABLE_EVENT, this.wake);
+    for (const type of this.refreshOn) window.removeEventListener(type, this.refresh);
   }
+
+  private readonly refresh = () => this.again();
 
   /** A sign that the connection is back: a failed load tries again now. */
   private readonly wake = () => {

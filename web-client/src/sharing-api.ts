@@ -1,13 +1,11 @@
 // The sharing API (docs/protocol.md section 11): invitations, share links,
-// tokens (the password-reset calls are in ./api). Same shape as ./api: the session rides in the
+// tokens (the password-reset calls are in ./api), through ./api's `call`: the session rides in the
 // cookie, refusals become `ApiError` with words from ./errors.
 
-import { ApiError, unreachableError } from "./api";
-import { humanError } from "./errors";
+import { call } from "./api";
 import type {
   AcceptResponse,
   CreatedLink,
-  ErrorBody,
   Invitation,
   InvitationsResponse,
   InvitePreview,
@@ -17,34 +15,6 @@ import type {
   ShareLink,
   TokenRequest,
 } from "./generated";
-
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(path, {
-      method,
-      credentials: "same-origin",
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw unreachableError();
-  }
-  if (res.status === 204 || res.status === 202) return undefined as T;
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  if (!res.ok) {
-    const err = (json as Partial<ErrorBody> | undefined)?.error;
-    const code = err?.code ?? (res.status === 401 ? "unauthorized" : "internal");
-    throw new ApiError(res.status, code, humanError(code, err?.message));
-  }
-  return json as T;
-}
 
 export const sharingApi = {
   invitations: (cart: string) =>

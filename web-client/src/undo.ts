@@ -4,7 +4,9 @@
 // other, and never touches what someone else did). The reverse is worked
 // out when it is used, against the cart as it is then: undoing "+1" is
 // "−1" even if others changed the line meanwhile, and a removed line comes
-// back with its quantity and note.
+// back with its quantity and note. A note or name someone else has changed
+// since is theirs now: undoing one's own earlier text would overwrite it,
+// so that undo is refused with a reason.
 
 import type { CartView, Op } from "./types";
 
@@ -23,6 +25,7 @@ export function undoableOf(op: Op, before: CartView, me: string, nameOf: (sku: s
   const line = (id: string) => before.lines.find((l) => l.line_id === id);
   const nowLine = (now: CartView, id: string) => now.lines.find((l) => l.line_id === id);
   const gone = "That item is no longer in the cart.";
+  const overwritten = "someone else has changed it since.";
   switch (op.kind) {
     case "add_line": {
       const name = line(op.sku)?.name ?? nameOf(op.sku) ?? op.sku;
@@ -69,13 +72,22 @@ export function undoableOf(op: Op, before: CartView, me: string, nameOf: (sku: s
       if (!l) return undefined;
       return {
         label: `note on ${l.name}`,
-        reverse: (now) => (nowLine(now, op.line_id) ? [{ kind: "set_line_note", line_id: op.line_id, note: l.note }] : gone),
+        reverse: (now) => {
+          const n = nowLine(now, op.line_id);
+          if (!n) return gone;
+          return n.note === op.note ? [{ kind: "set_line_note", line_id: op.line_id, note: l.note }] : overwritten;
+        },
       };
     }
     case "set_cart_note":
-      return { label: "cart note", reverse: () => [{ kind: "set_cart_note", note: before.note }] };
+      return {
+        label: "cart note",
+        reverse: (now) => (now.note === op.note ? [{ kind: "set_cart_note", note: before.note }] : overwritten),
+      };
     case "rename":
-      return before.name ? { label: "rename", reverse: () => [{ kind: "rename", name: before.name }] } : undefined;
+      return before.name
+        ? { label: "rename", reverse: (now) => (now.name === op.name ? [{ kind: "rename", name: before.name }] : overwritten) }
+        : undefined;
     case "vote": {
       const s = before.suggestions.find((x) => x.suggestion_id === op.suggestion_id);
       if (!s) return undefined;

@@ -1,7 +1,8 @@
 // Group checkout in Debian's Chromium against the real server: three members
 // (Ana the admin, Ben and Cleo editors), a budget that refuses Ben past it,
 // the lock seen live, an even split with each person's amount, the order
-// placed from the page and its order page.
+// placed from the page and its order page; and an editor named approver
+// from the page who approves there (another editor gets no button).
 
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -100,5 +101,49 @@ test("three members, a budget, the lock, an even split and the order", { timeout
   const orders = await ana.json("GET", `/api/carts/${cart.id}/orders`);
   assert.equal(orders.orders.length, 1);
   assert.equal(orders.orders[0].shares.reduce((t, s) => t + s.amount, 0), total);
+  assert.deepEqual(errors, []);
+});
+
+test("an admin names an editor the approver from the page; the approver approves", { timeout: 180_000 }, async () => {
+  const ana = await ApiClient.signup(server.url, uniqueEmail("ana"), "Ana");
+  const ben = await ApiClient.signup(server.url, uniqueEmail("ben"), "Ben");
+  const cleo = await ApiClient.signup(server.url, uniqueEmail("cleo"), "Cleo");
+  const cart = await ana.json("POST", "/api/carts", { name: "Office supplies" }, 201);
+  for (const who of [ben, cleo]) {
+    await ana.json("POST", `/api/carts/${cart.id}/members`, { email: who.user.email, role: "editor" }, 201);
+  }
+  let n = 0;
+  const op = (client, o) => client.raw("POST", `/api/carts/${cart.id}/ops`, { op_id: `t-${++n}`, op: o });
+
+  const pages = {};
+  const errors = [];
+  for (const [name, client] of [["ana", ana], ["ben", ben], ["cleo", cleo]]) {
+    const ctx = await signedInContext(browser, server, client);
+    const page = await ctx.newPage();
+    page.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
+    await openApp(page, `${server.url}/#/cart/${cart.id}`);
+    await cartReady(page, cart.id);
+    pages[name] = page;
+  }
+  const { ana: a, ben: b, cleo: c } = pages;
+  await a.locator(byTest("checkout-panel")).waitFor();
+  assert.equal(await b.locator(byTest("approver-select")).count(), 0, "only an admin picks the approver");
+  // Ana picks Ben from the members; everyone sees it live.
+  await waitFor(async () => (await a.locator(`${byTest("approver-select")} option`).count()) === 4, { what: "the members in the select", timeoutMs: READY_MS });
+  await a.locator(byTest("approver-select")).selectOption(ben.user.id);
+  await waitFor(async () => (await b.locator(byTest("approver")).getAttribute("data-approver")) === ben.user.id, { what: "Ben sees he approves", timeoutMs: READY_MS });
+  assert.match(await b.locator(byTest("approver")).innerText(), /Ben \(you\) or an admin approves/);
+
+  assert.equal((await op(ben, { kind: "add_line", sku: "MUG-BLUE", quantity: 2 })).status, 200);
+  assert.equal((await op(ana, { kind: "set_approval_threshold", amount: 1000 })).status, 200);
+  assert.equal((await op(ana, { kind: "lock" })).status, 200);
+  assert.equal((await op(ana, { kind: "request_approval" })).status, 200);
+  await waitFor(async () => (await phaseOf(b)) === "pending_approval", { what: "Ben sees the request", timeoutMs: READY_MS });
+  await waitFor(async () => (await phaseOf(c)) === "pending_approval", { what: "Cleo sees the request", timeoutMs: READY_MS });
+  assert.equal(await c.locator(byTest("approve")).count(), 0, "another editor has no approve button");
+  await b.locator(byTest("approval-comment")).fill("fine by me");
+  await b.locator(byTest("approve")).click();
+  await waitFor(async () => (await phaseOf(a)) === "approved", { what: "Ana sees the approval", timeoutMs: READY_MS });
+  assert.match(await a.locator(byTest("approval-status")).innerText(), /Ben approved the order: “fine by me”/);
   assert.deepEqual(errors, []);
 });

@@ -18,6 +18,8 @@ pub enum Purpose {
     Join,
     /// Setting a new password once.
     PasswordReset,
+    /// Taking a cart the store's staff sent (live or as a copy).
+    Offer,
 }
 
 impl Purpose {
@@ -25,6 +27,7 @@ impl Purpose {
         match self {
             Self::Join => b"cartroom-join\0",
             Self::PasswordReset => b"cartroom-password-reset\0",
+            Self::Offer => b"cartroom-offer\0",
         }
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use automerge::{Automerge, ObjId, ROOT, ReadDoc};
-use cartroom_protocol::ErrorCode;
+use cartroom_protocol::{ErrorCode, UserId};
 
 use super::apply::Totals;
 use super::checkout::{CheckoutMirror, read_assignee, read_tier, unit_price};
@@ -135,6 +135,12 @@ impl CartMirror {
     /// The cart's currency code.
     pub fn currency(&self) -> &str {
         &self.currency
+    }
+
+    /// Whether `user` is the cart's named approver (`checkout.approver`).
+    /// Whether they are still a member is the room's business.
+    pub fn is_named_approver(&self, user: UserId) -> bool {
+        self.checkout.approver.as_deref() == Some(user.to_string().as_str())
     }
 
     /// The subtotal is derived, not stored in the document: a root field

@@ -1,5 +1,6 @@
-//! Ops the server originates: a deadline that locks a cart, an order that
-//! was placed or changed status. A type of their own, so that no client can
+//! Ops the server originates: a deadline that locks a cart (and the
+//! reminder before it), an order that was placed or changed status, the
+//! named approver who is no longer a member. A type of their own, so that no client can
 //! send one (clients send [`Op`](cartroom_protocol::Op)s); the room applies
 //! them under the server's actor, and each is an activity event like any
 //! change.
@@ -25,6 +26,10 @@ pub enum ServerOp {
     /// The deadline set for the cart (Unix ms) has come: lock it. Nothing
     /// happens when the deadline was moved or cleared meanwhile.
     LockAtDeadline { deadline: i64 },
+    /// The deadline (Unix ms) is near: tell the members, once. Nothing
+    /// happens when it was moved, cleared or already reminded of, or when
+    /// the cart is no longer open.
+    RemindOfDeadline { deadline: i64 },
     /// An order of the cart was placed or changed status; the cart follows
     /// (placed: `ordered`; cancelled: `open` again).
     SyncOrder {
@@ -34,6 +39,14 @@ pub enum ServerOp {
         /// Who placed or changed it, for the activity sentence.
         by_name: String,
     },
+    /// The cart's named approver left or was removed (at `at`, Unix ms):
+    /// clear the name, admins approve. Nothing happens when someone else
+    /// is named by then.
+    ForgetApprover {
+        user_id: UserId,
+        name: String,
+        at: i64,
+    },
 }
 
 impl ServerOp {
@@ -41,12 +54,14 @@ impl ServerOp {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::LockAtDeadline { .. } => "deadline_lock",
+            Self::RemindOfDeadline { .. } => "deadline_reminder",
             Self::SyncOrder { status, .. } => match status {
                 OrderStatus::Pending => "order_placed",
                 OrderStatus::Confirmed => "order_confirmed",
                 OrderStatus::Fulfilled => "order_fulfilled",
                 OrderStatus::Cancelled => "order_cancelled",
             },
+            Self::ForgetApprover { .. } => "approver_left",
         }
     }
 
@@ -55,9 +70,13 @@ impl ServerOp {
     pub fn op_id(&self) -> OpId {
         OpId(match self {
             Self::LockAtDeadline { deadline } => format!("deadline-{deadline}"),
+            Self::RemindOfDeadline { deadline } => format!("reminder-{deadline}"),
             Self::SyncOrder {
                 order_id, status, ..
             } => format!("order-{order_id}-{}", status.as_str()),
+            Self::ForgetApprover { user_id, at, .. } => {
+                format!("approver-left-{}-{at}", user_id.0.simple())
+            }
         })
     }
 }

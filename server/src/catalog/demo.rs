@@ -8,6 +8,10 @@ use super::{Catalog, Listing};
 /// The demo store seeded on an empty database.
 pub const DEMO_STORE: (&str, &str, &str) = ("demo", "Cartroom Corner Shop", "USD");
 
+/// The demo store's owner (e-mail, name), seeded with the store; the
+/// password is `--demo-owner-password`. The README names both.
+pub const DEMO_OWNER: (&str, &str) = ("owner@corner.example", "Corner Shop Owner");
+
 /// A seeded product: (sku, name, price in cents, stock, colour, group-buy (min, price)).
 pub type DemoProduct = (
     &'static str,

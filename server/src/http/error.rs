@@ -60,6 +60,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         CartLocked | WrongPhase | ApprovalRequired | PriceChanged => StatusCode::CONFLICT,
         OverBudget | UnassignedQuantity | SplitInvalid => StatusCode::BAD_REQUEST,
         OrderNotFound => StatusCode::NOT_FOUND,
+        // Store staff (docs/protocol.md section 11).
+        AlreadyStaff | LastOwner => StatusCode::CONFLICT,
         Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
         BadMessage | InvalidField | NotSubscribed | TooManySubscriptions | UnknownSku

@@ -12,6 +12,9 @@
 //! - [`auth`], [`catalog`], [`carts`], [`members`]: the API, by resource.
 //! - [`orders`]: the checkout quote, placing orders, their status and payments.
 //! - [`sharing`]: invitations, share links, tokens, password reset, the dev mailbox.
+//! - [`staff`]: the store's owners and staff.
+//! - [`offers`]: carts the staff send to customers, taken live or as a copy.
+//! - [`store_shares`]: carts shoppers share with the store; the store's settings.
 //! - [`system`]: health, metrics, the web client, security headers, unknown paths.
 //! - [`extract`]: the extractors (JSON body, client address, session, cart access).
 //! - [`session`]: tokens in headers and cookies; the Origin rule for cookies.
@@ -24,9 +27,12 @@ pub mod catalog;
 pub mod error;
 pub mod extract;
 pub mod members;
+pub mod offers;
 pub mod orders;
 pub mod session;
 pub mod sharing;
+pub mod staff;
+pub mod store_shares;
 pub mod system;
 pub mod throttle;
 
@@ -51,6 +57,9 @@ pub fn router(state: AppState) -> Router {
         .merge(members::routes())
         .merge(orders::routes())
         .merge(sharing::routes(&state))
+        .merge(staff::routes())
+        .merge(offers::routes())
+        .merge(store_shares::routes())
         .merge(system::routes())
         .route("/ws", get(ws::handler))
         .method_not_allowed_fallback(system::method_not_allowed);

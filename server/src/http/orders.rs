@@ -63,14 +63,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ShareUser {
     }
 }
 
-fn caller(state: &AppState, signed_in: &SignedIn) -> Caller {
-    Caller {
+async fn caller(state: &AppState, signed_in: &SignedIn) -> Result<Caller, AppError> {
+    Ok(Caller {
         actor: signed_in.actor(),
         staff: state
             .services
             .orders
-            .is_staff(signed_in.session.user.email.as_deref()),
-    }
+            .is_staff(signed_in.session.user.id)
+            .await?,
+    })
 }
 
 async fn quote(
@@ -110,7 +111,7 @@ async fn store_orders(
     let orders = state
         .services
         .orders
-        .of_store(&caller(&state, &signed_in))
+        .of_store(&caller(&state, &signed_in).await?)
         .await?;
     Ok(Json(OrdersResponse { orders }))
 }
@@ -123,7 +124,7 @@ async fn order(
     let order = state
         .services
         .orders
-        .get(&id, &caller(&state, &signed_in))
+        .get(&id, &caller(&state, &signed_in).await?)
         .await?;
     Ok(Json(order))
 }
@@ -137,7 +138,7 @@ async fn status(
     let order = state
         .services
         .orders
-        .set_status(&id, body.status, &caller(&state, &signed_in))
+        .set_status(&id, body.status, &caller(&state, &signed_in).await?)
         .await?;
     Ok(Json(order))
 }
@@ -151,7 +152,7 @@ async fn paid(
     let order = state
         .services
         .orders
-        .mark_paid(&id, user, &caller(&state, &signed_in))
+        .mark_paid(&id, user, &caller(&state, &signed_in).await?)
         .await?;
     Ok(Json(order))
 }

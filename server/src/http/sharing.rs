@@ -70,6 +70,14 @@ impl SharingThrottles {
     }
 }
 
+impl SharingThrottles {
+    /// One more token looked up or used from `client` (offers count with
+    /// invitations and links).
+    pub fn token_attempt(&self, client: &IpAddr) -> Result<(), AppError> {
+        self.token_attempts.check(client)
+    }
+}
+
 pub fn routes(state: &AppState) -> Router<AppState> {
     let router = Router::new()
         .route(

@@ -16,8 +16,12 @@
 //! - [`transport`]: SMTP or the dev mailbox.
 //! - [`mailbox`]: the dev mailbox's files.
 //! - [`templates`]: the e-mails' words, text and HTML.
+//! - [`offer`]: the words of a cart the store's staff send to a customer.
+//! - [`reminder`]: the words of a cart's deadline reminder to its members.
 
 pub mod mailbox;
+pub mod offer;
+pub mod reminder;
 pub mod templates;
 pub mod transport;
 pub mod worker;

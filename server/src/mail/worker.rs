@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::offer::{OFFER_PATH, STORE_SHARED_PAGE};
+use super::reminder::cart_page;
 use super::templates::{JOIN_PATH, RESET_PATH, with_link};
 use super::transport::{Outgoing, Transport};
 use super::{MailQueue, PublicUrl};
@@ -101,11 +103,23 @@ impl MailWorker {
     /// One attempt at one e-mail.
     async fn attempt(&self, mail: OutboxMessage) -> Result<()> {
         let now = self.clock.now_ms();
-        let token = new_token();
         let (purpose, path) = match mail.purpose {
             MailPurpose::Invitation => (Purpose::Join, JOIN_PATH),
             MailPurpose::PasswordReset => (Purpose::PasswordReset, RESET_PATH),
+            MailPurpose::Offer => (Purpose::Offer, OFFER_PATH),
+            // No token: the staff open the shared cart by their role.
+            MailPurpose::StoreShare => {
+                let link = format!("{}/{STORE_SHARED_PAGE}", self.public_url.get());
+                return self.deliver(mail, &link).await;
+            }
+            // No token: members open their cart signed in.
+            MailPurpose::DeadlineReminder => {
+                let cart = mail.ref_id.split_once('@').map_or("", |(cart, _)| cart);
+                let link = cart_page(self.public_url.get(), cart);
+                return self.deliver(mail, &link).await;
+            }
         };
+        let token = new_token();
         if !self
             .outbox
             .mint_mail_token(&mail, &purpose_hash(purpose, &token), now)
@@ -116,11 +130,16 @@ impl MailWorker {
             return self.outbox.mail_cancelled(mail.id).await;
         }
         let link = self.public_url.token_link(path, &token);
+        self.deliver(mail, &link).await
+    }
+
+    /// Sends one e-mail with its link filled in, and records how it went.
+    async fn deliver(&self, mail: OutboxMessage, link: &str) -> Result<()> {
         let outgoing = Outgoing {
             to: mail.recipient.clone(),
             subject: mail.subject.clone(),
-            text: with_link(&mail.text, &link, false),
-            html: with_link(&mail.html, &link, true),
+            text: with_link(&mail.text, link, false),
+            html: with_link(&mail.html, link, true),
         };
         let attempt = mail.attempts + 1;
         match self.transport.send(mail.id, &outgoing).await {

@@ -83,6 +83,21 @@ impl Room {
         }
     }
 
+    /// A member who left or was removed is no longer the cart's approver:
+    /// the name is cleared from the document, with an activity event, and
+    /// admins approve. (Whatever the document names, the op path counts
+    /// the approver only while a member: a server stopped between the
+    /// removal and this op leaves the name behind.)
+    pub(super) async fn forget_approver(&mut self, user_id: UserId, name: String) {
+        if !self.mirror.is_named_approver(user_id) {
+            return;
+        }
+        let at = self.env.clock.now_ms();
+        let (reply, _answer) = oneshot::channel();
+        self.server_op(ServerOp::ForgetApprover { user_id, name, at }, reply)
+            .await;
+    }
+
     /// Holds the cart for an order: answers the view once everything made
     /// so far is durable, and until the order's status arrives, a
     /// [`RoomCmd::Release`] or [`HOLD_MAX`], refuses every op but

@@ -100,6 +100,9 @@ impl Room {
                 self.member_changed(user_id, role);
                 self.note_membership(&by, user_id, &member_name, role, added)
                     .await;
+                if role.is_none() {
+                    self.forget_approver(user_id, member_name).await;
+                }
             }
             RoomCmd::Note {
                 by,

@@ -1,14 +1,18 @@
 //! The live WebSocket connections of this node, by id, with the session
 //! each was opened with: signing out ends that session's sockets at once.
-//! Each user holds a bounded number of them.
+//! Each user holds a bounded number of them, and each can be told that its
+//! user's list of carts changed (`carts_changed`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cartroom_protocol::{ConnId, UserId};
+use cartroom_protocol::{CartId, ConnId, ServerMsg, UserId};
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use crate::room::Frame;
 
 /// One live connection, as the rest of the node sees it.
 #[derive(Debug)]
@@ -16,6 +20,10 @@ struct Live {
     token_hash: String,
     /// Cancelled when its session ends; the connection closes with 4001.
     ended: CancellationToken,
+    user: UserId,
+    /// The connection's outbound queue, for messages about the user rather
+    /// than about a cart.
+    outbound: mpsc::Sender<Frame>,
 }
 
 /// Every live connection of the node, bounded.
@@ -94,8 +102,14 @@ impl LiveConnections {
         })
     }
 
-    /// Registers a connection opened with the session `token_hash`.
-    pub fn register(self: &Arc<Self>, token_hash: &str) -> Registration {
+    /// Registers a connection of `user` opened with the session
+    /// `token_hash`, whose writer drains `outbound`.
+    pub fn register(
+        self: &Arc<Self>,
+        token_hash: &str,
+        user: UserId,
+        outbound: mpsc::Sender<Frame>,
+    ) -> Registration {
         let id = ConnId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let ended = CancellationToken::new();
         self.by_id.insert(
@@ -103,6 +117,8 @@ impl LiveConnections {
             Live {
                 token_hash: token_hash.to_owned(),
                 ended: ended.clone(),
+                user,
+                outbound,
             },
         );
         metrics::gauge!("cartroom_connections").increment(1.0);
@@ -118,6 +134,20 @@ impl LiveConnections {
         for live in self.by_id.iter() {
             if live.token_hash == token_hash {
                 live.ended.cancel();
+            }
+        }
+    }
+
+    /// Tells every live connection of `user` that their list of carts
+    /// changed (they joined `cart`, left it, or their role in it changed),
+    /// so an open "My carts" follows without asking. A connection whose
+    /// queue is full misses it: it is about to be closed as too slow, and
+    /// the page loads its list again when it reconnects.
+    pub fn carts_changed(&self, user: UserId, cart: CartId) {
+        let frame = Frame::msg(&ServerMsg::CartsChanged { cart_id: cart });
+        for live in self.by_id.iter() {
+            if live.user == user {
+                let _ = live.outbound.try_send(frame.clone());
             }
         }
     }

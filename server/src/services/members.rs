@@ -1,7 +1,8 @@
 //! Members of a cart. Membership lives in the store; every change is then
 //! told to the cart's room, so that live connections follow at once and the
-//! change becomes an activity event. Members' e-mail addresses are shown
-//! only to those who manage members.
+//! change becomes an activity event, and the member is told on all their
+//! connections (`carts_changed`), so an open list of carts follows.
+//! Members' e-mail addresses are shown only to those who manage members.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use cartroom_protocol::{Capability, CartId, ErrorCode, MemberRole, UserId};
 
 use super::accounts::normalize_email;
 use super::error::{Result, ServiceError};
+use super::live::LiveConnections;
 use crate::cart::Actor;
 use crate::clock::Clock;
 use crate::policy;
@@ -26,6 +28,8 @@ pub struct MemberService {
     accounts: Arc<dyn Accounts>,
     rooms: Arc<Rooms>,
     clock: Arc<dyn Clock>,
+    /// Where a member whose membership changed is told so.
+    live: Arc<LiveConnections>,
 }
 
 impl MemberService {
@@ -34,12 +38,14 @@ impl MemberService {
         accounts: Arc<dyn Accounts>,
         rooms: Arc<Rooms>,
         clock: Arc<dyn Clock>,
+        live: Arc<LiveConnections>,
     ) -> Self {
         Self {
             members,
             accounts,
             rooms,
             clock,
+            live,
         }
     }
 
@@ -142,6 +148,7 @@ impl MemberService {
         };
         // The change is made; a room that cannot take the note now misses only the feed entry.
         let _ = self.rooms.send(cart, cmd).await;
+        self.live.carts_changed(user, cart);
         Ok(())
     }
 }

@@ -10,6 +10,10 @@
 //! - [`checkout`]: the quote of a cart, and placing its order.
 //! - [`orders`]: placed orders: statuses, payments, carts kept in step.
 //! - [`deadlines`]: the timer that locks carts at their deadline.
+//! - [`staff`]: the store's owners and staff, managed by the owners.
+//! - [`offers`]: carts the staff send to customers, taken live or as a copy.
+//! - [`store_shares`]: carts shoppers share with the store.
+//! - [`feed`]: what a service tells a cart's room and a joiner's connections.
 //! - [`live`]: the live connections of this node, so that a sign-out ends them.
 //! - [`error`]: what a use case answers when it fails.
 
@@ -18,11 +22,15 @@ pub mod carts;
 pub mod checkout;
 pub mod deadlines;
 pub mod error;
+pub mod feed;
 pub mod live;
 pub mod members;
+pub mod offers;
 pub mod orders;
 pub mod password_reset;
 pub mod sharing;
+pub mod staff;
+pub mod store_shares;
 
 use std::sync::Arc;
 
@@ -31,11 +39,15 @@ pub use carts::CartService;
 pub use checkout::CheckoutService;
 pub use deadlines::DeadlineTimer;
 pub use error::ServiceError;
+pub use feed::Feed;
 pub use live::LiveConnections;
 pub use members::MemberService;
+pub use offers::OfferService;
 pub use orders::OrderService;
 pub use password_reset::PasswordResetService;
 pub use sharing::SharingService;
+pub use staff::StaffService;
+pub use store_shares::StoreShareService;
 
 use crate::catalog::CatalogHandle;
 use crate::room::Rooms;
@@ -55,6 +67,12 @@ pub struct Services {
     pub orders: Arc<OrderService>,
     /// Locks carts at their deadline.
     pub deadlines: Arc<DeadlineTimer>,
+    /// The store's owners and staff.
+    pub staff: Arc<StaffService>,
+    /// Carts the staff send to customers.
+    pub offers: OfferService,
+    /// Carts shoppers share with the store.
+    pub store_shares: StoreShareService,
     pub catalog: CatalogHandle,
     pub live: Arc<LiveConnections>,
     pub rooms: Arc<Rooms>,

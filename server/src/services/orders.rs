@@ -22,7 +22,7 @@ use crate::clock::Clock;
 use crate::money::format_money;
 use crate::refusal::Refusal;
 use crate::room::{RoomCmd, Rooms};
-use crate::store::{Memberships, Orders, StatusError, UnsyncedOrder};
+use crate::store::{Memberships, Orders, StatusError, StoreStaff, UnsyncedOrder};
 
 /// Who asks about an order.
 #[derive(Clone, Debug)]
@@ -40,8 +40,8 @@ pub struct OrderService {
     catalog: CatalogHandle,
     clock: Arc<dyn Clock>,
     payments: Arc<dyn PaymentProvider>,
-    /// E-mail addresses of the store's staff (lower-cased).
-    staff: Vec<String>,
+    /// The store's owners and staff.
+    staff: Arc<dyn StoreStaff>,
 }
 
 /// What an order service is built from.
@@ -52,7 +52,7 @@ pub struct OrderDeps {
     pub catalog: CatalogHandle,
     pub clock: Arc<dyn Clock>,
     pub payments: Arc<dyn PaymentProvider>,
-    pub staff: Vec<String>,
+    pub staff: Arc<dyn StoreStaff>,
 }
 
 impl OrderService {
@@ -64,13 +64,14 @@ impl OrderService {
             catalog: deps.catalog,
             clock: deps.clock,
             payments: deps.payments,
-            staff: deps.staff.iter().map(|e| e.trim().to_lowercase()).collect(),
+            staff: deps.staff,
         }
     }
 
-    /// Whether the account with this e-mail is the store's staff.
-    pub fn is_staff(&self, email: Option<&str>) -> bool {
-        email.is_some_and(|e| self.staff.contains(&e.trim().to_lowercase()))
+    /// Whether the user has a role in the store (owner or staff).
+    pub async fn is_staff(&self, user: UserId) -> Result<bool> {
+        let store = self.catalog.current().store.id.clone();
+        Ok(self.staff.store_role(&store, user).await?.is_some())
     }
 
     /// A cart's orders, newest first (the caller is a member).

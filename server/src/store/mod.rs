@@ -1,7 +1,9 @@
 //! Durable state, behind one trait per aggregate: accounts, sessions,
 //! memberships, carts, the catalog, each cart's change log with its
 //! commit queue, and sharing (invitations, links, password resets and the
-//! outbox of e-mails, in [`sharing`]).
+//! outbox of e-mails, in [`sharing`]), orders ([`orders`]), the
+//! store's staff ([`staff`]), the carts they send customers ([`offers`])
+//! and the carts customers share with the store ([`store_shares`]).
 //!
 //! [`sqlite`] is the implementation a node runs on (WAL, a group-commit
 //! writer); [`memory`] keeps everything in memory, for tests of the room and
@@ -14,10 +16,13 @@
 
 pub mod error;
 pub mod memory;
+pub mod offers;
 pub mod orders;
 pub mod records;
 pub mod sharing;
 pub mod sqlite;
+pub mod staff;
+pub mod store_shares;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -29,6 +34,7 @@ use cartroom_protocol::{ActivityEvent, CartId, MemberRole, UserId};
 
 use crate::catalog::Catalog;
 pub use error::{CommitError, MemberChangeError, Result, StoreError};
+pub use offers::Offers;
 pub use orders::{
     CheckoutSettings, Deadlines, NewOrder, Orders, PlaceError, Shortage, StatusError, UnsyncedOrder,
 };
@@ -36,6 +42,8 @@ pub use records::{
     CartListing, CartState, ChangeRecord, LoadLimits, MemberChange, NewCart, Snapshot,
 };
 pub use sharing::{Outbox, PasswordResets, Sharing};
+pub use staff::{StaffRemoval, StoreStaff};
+pub use store_shares::StoreShares;
 
 /// Resolves once a queued write is durable (or has failed).
 pub type CommitTicket = Pin<Box<dyn Future<Output = Result<(), CommitError>> + Send>>;
@@ -175,6 +183,12 @@ pub struct Stores {
     pub orders: Arc<dyn Orders>,
     /// Carts' deadlines, for the timer that locks them.
     pub deadlines: Arc<dyn Deadlines>,
+    /// The store's owners and staff.
+    pub staff: Arc<dyn StoreStaff>,
+    /// Carts the staff sent to customers.
+    pub offers: Arc<dyn Offers>,
+    /// Carts shoppers shared with the store.
+    pub store_shares: Arc<dyn StoreShares>,
 }
 
 impl Stores {
@@ -193,6 +207,9 @@ impl Stores {
             + Outbox
             + Orders
             + Deadlines
+            + StoreStaff
+            + Offers
+            + StoreShares
             + 'static,
     {
         Self {
@@ -207,7 +224,10 @@ impl Stores {
             resets: backend.clone(),
             outbox: backend.clone(),
             orders: backend.clone(),
-            deadlines: backend,
+            deadlines: backend.clone(),
+            staff: backend.clone(),
+            offers: backend.clone(),
+            store_shares: backend,
         }
     }
 }

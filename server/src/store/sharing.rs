@@ -19,6 +19,16 @@ use super::{Result, StoreError};
 pub enum MailPurpose {
     Invitation,
     PasswordReset,
+    /// A cart the store's staff sent to a customer (`offers`).
+    Offer,
+    /// Tells a staff member a cart was shared with the store
+    /// (`store_shares`). It carries no token: staff open the cart by their
+    /// role, so its body holds the link already.
+    StoreShare,
+    /// Reminds a cart's member of its deadline (`ref_id`:
+    /// `<cart id>@<deadline ms>`). No token: the member opens the cart as
+    /// a member; the worker links to the cart's page.
+    DeadlineReminder,
 }
 
 impl MailPurpose {
@@ -26,6 +36,9 @@ impl MailPurpose {
         match self {
             Self::Invitation => "invitation",
             Self::PasswordReset => "password_reset",
+            Self::Offer => "offer",
+            Self::StoreShare => "store_share",
+            Self::DeadlineReminder => "deadline_reminder",
         }
     }
 
@@ -33,6 +46,9 @@ impl MailPurpose {
         match s {
             "invitation" => Some(Self::Invitation),
             "password_reset" => Some(Self::PasswordReset),
+            "offer" => Some(Self::Offer),
+            "store_share" => Some(Self::StoreShare),
+            "deadline_reminder" => Some(Self::DeadlineReminder),
             _ => None,
         }
     }
@@ -329,4 +345,11 @@ pub trait Outbox: Send + Sync {
     async fn mail_failed(&self, id: i64, error: &str, retry_at: Option<i64>) -> Result<()>;
 
     async fn mail_cancelled(&self, id: i64) -> Result<()>;
+
+    /// Queues each of `mails` unless the outbox already holds an e-mail of
+    /// the same purpose, `ref_id` and recipient (in any status), all in one
+    /// transaction; returns how many it queued. For e-mails that must go
+    /// out once per cause even when their cause is seen again (a deadline's
+    /// reminder after a restart).
+    async fn queue_mail_once(&self, mails: &[NewMail]) -> Result<usize>;
 }

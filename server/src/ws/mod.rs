@@ -124,13 +124,17 @@ pub async fn handler(
 }
 
 async fn serve(state: AppState, socket: WebSocket, signed_in: SignedIn) {
-    let registration = state.services.live.register(&signed_in.session.token_hash);
-    let conn_id = registration.id;
     let user = &signed_in.session.user;
+    let (outbound, outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
+    let registration =
+        state
+            .services
+            .live
+            .register(&signed_in.session.token_hash, user.id, outbound.clone());
+    let conn_id = registration.id;
     let span = tracing::info_span!("conn", %conn_id, user_id = %user.id);
     async {
         let (sink, mut stream) = socket.split();
-        let (outbound, outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
         let conn = Arc::new(Conn::new(conn_id, signed_in.actor(), outbound));
         conn.deliver(Frame::msg(&ServerMsg::Hello {
             protocol: PROTOCOL_VERSION,

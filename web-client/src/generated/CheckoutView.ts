@@ -18,7 +18,12 @@ deadline: number | null,
 /**
  * Orders over this total need approval (the cart's setting).
  */
-approval_over: number | null, approval: ApprovalView | null, 
+approval_over: number | null, 
+/**
+ * The member named to approve or reject besides the admins (user id);
+ * `null` when none is named.
+ */
+approver: string | null, approver_name: string | null, approval: ApprovalView | null, 
 /**
  * Sorted by name.
  */

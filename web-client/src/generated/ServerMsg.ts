@@ -56,4 +56,4 @@ created?: string | null, } | { "type": "error", code: ErrorCode, message: string
 /**
  * The `seq` of the chat's entry in the cart's activity feed.
  */
-seq: number, user_id: UserId, user_name: string, text: string, at: number, } | { "type": "role_changed", cart_id: CartId, role: MemberRole, capabilities: Array<Capability>, } | { "type": "pong", nonce?: string | number | boolean | null, };
+seq: number, user_id: UserId, user_name: string, text: string, at: number, } | { "type": "role_changed", cart_id: CartId, role: MemberRole, capabilities: Array<Capability>, } | { "type": "carts_changed", cart_id: CartId, } | { "type": "pong", nonce?: string | number | boolean | null, };

@@ -149,15 +149,7 @@ export function renderAuth(opts: AuthOptions): HTMLElement {
     } else if (tab === "signup") {
       const name = h("input", { type: "text", name: "name", autocomplete: "name", required: true, maxlength: 60, testid: "auth-name" });
       const email = h("input", { type: "email", name: "email", autocomplete: "email", required: true, testid: "auth-email" });
-      const password = h("input", {
-        type: "password",
-        name: "password",
-        autocomplete: "new-password",
-        required: true,
-        minlength: 8,
-        maxlength: 128,
-        testid: "auth-password",
-      });
+      const password = newPassword("auth-password");
       mount(
         body,
         h(
@@ -213,19 +205,16 @@ export function renderAuth(opts: AuthOptions): HTMLElement {
   );
 }
 
+/** A field for a new password, with the server's length rules. */
+function newPassword(testid: string): HTMLInputElement {
+  return h("input", { type: "password", name: "password", autocomplete: "new-password", required: true, minlength: 8, maxlength: 128, testid });
+}
+
 /** The page of a password-reset e-mail's link (`/reset#<token>`): a new password, then signed in. */
 export function renderReset(token: string, opts: { onSignedIn(user: User): void }): HTMLElement {
   const error = h("p", { class: "form-error", id: "auth-error", testid: "auth-error", role: "alert", hidden: true });
-  const password = h("input", {
-    type: "password",
-    name: "password",
-    autocomplete: "new-password",
-    required: true,
-    minlength: 8,
-    maxlength: 128,
-    testid: "reset-password",
-    "aria-describedby": "auth-error",
-  });
+  const password = newPassword("reset-password");
+  password.setAttribute("aria-describedby", "auth-error");
   const button = h("button", { type: "submit", class: "primary wide", testid: "reset-confirm" }, "Set the new password");
   return h(
     "div",

@@ -1,16 +1,14 @@
 // My carts: create, rename, open. The list loads again by itself when the
-// connection comes back, when the tab gets the focus, and every little while
-// it stays open, so a cart someone shared shows up without a reload.
+// connection comes back, when the tab gets the focus, and when the server
+// says this person's carts changed (`carts_changed` over the socket), so a
+// cart someone shared shows up without a reload.
 
 import { api, ApiError } from "../api";
 import type { App } from "../app";
 import { h, keepFocus, mount } from "../dom";
 import { money, plural } from "../format";
-import { Retrier } from "../retry";
+import { CARTS_CHANGED_EVENT, Retrier } from "../retry";
 import type { CartSummary } from "../types";
-
-/** How often an open, visible list asks again for new carts. */
-const REFRESH_MS = 10_000;
 
 export function renderCarts(app: App): HTMLElement {
   const list = h("ul", { class: "cart-list", testid: "cart-list" }, h("li", { class: "muted" }, "Loading your carts…"));
@@ -52,15 +50,8 @@ export function renderCarts(app: App): HTMLElement {
       if (!shown) mount(list, h("li", { class: "muted" }, "Your carts will show here as soon as Cartroom answers."));
       return false;
     }
-  });
-  const timer = window.setInterval(() => {
-    if (!page.isConnected) stop();
-    else if (document.visibilityState === "visible" && editingId === undefined) loader.again();
-  }, REFRESH_MS);
-  const stop = () => {
-    loader.stop();
-    window.clearInterval(timer);
-  };
+  }, [CARTS_CHANGED_EVENT]);
+  const stop = () => loader.stop();
 
   const show = (carts: CartSummary[]) => {
     if (editingId !== undefined) return;

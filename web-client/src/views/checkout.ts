@@ -7,7 +7,8 @@
 // the server whenever the document changes.
 //
 // Controls are drawn from the capabilities the server gives (`checkout`,
-// `approve`), never from the role.
+// `approve`), never from the role; besides, the member the document names
+// as approver (`checkout.approver`) gets the approve and reject buttons.
 
 import "./checkout.css";
 import { api, ApiError } from "../api";
@@ -48,6 +49,8 @@ export function readCheckout(doc: Doc | undefined, lines: LineView[]): CheckoutV
     phase: "open",
     deadline: null,
     approval_over: null,
+    approver: null,
+    approver_name: null,
     approval: null,
     budgets: [],
     members,
@@ -60,6 +63,10 @@ export function readCheckout(doc: Doc | undefined, lines: LineView[]): CheckoutV
   view.phase = (str(c["phase"]) || "open") as CartPhase;
   view.deadline = opt(c["deadline"]);
   view.approval_over = opt(c["approval_over"]);
+  if (str(c["approver"])) {
+    view.approver = str(c["approver"]);
+    view.approver_name = str(c["approver_name"]);
+  }
   try {
     view.split = c["split"] ? (JSON.parse(str(c["split"])) as SplitPlan) : null;
   } catch {
@@ -388,6 +395,23 @@ export class CheckoutPanel {
     const comment = this.field("input", "approval-comment", { type: "text", maxlength: 500, placeholder: "Comment", "aria-label": "Approval comment" }) as HTMLInputElement;
     const over = c.approval_over ?? this.quote?.approval_over ?? null;
     const a = c.approval;
+    // The named approver counts while a member; otherwise admins approve.
+    const approverGone = c.approver !== null && this.members.length > 0 && !this.members.some((m) => m.user_id === c.approver);
+    const iApprove = c.approver === this.app.me.id && !approverGone;
+    const people = this.members.length > 0 ? this.members : c.members.map((m) => ({ user_id: m.user_id, name: m.name }));
+    const pickApprover = h(
+      "select",
+      {
+        testid: "approver-select",
+        "aria-label": "Approver",
+        onchange: (ev: Event) => {
+          const user_id = (ev.target as HTMLSelectElement).value;
+          this.send({ kind: "set_approver", user_id: user_id === "" ? null : user_id });
+        },
+      },
+      h("option", { value: "", selected: c.approver === null }, "Admins only"),
+      people.map((m) => h("option", { value: m.user_id, selected: m.user_id === c.approver }, m.name)),
+    );
     return h(
       "div",
       { class: "checkout-block" },
@@ -398,6 +422,16 @@ export class CheckoutPanel {
         over === null ? "No approval needed." : `Orders over ${money(over, v.currency)} need approval.`,
         this.quote?.needs_approval ? " This one does." : "",
       ),
+      h(
+        "p",
+        { class: "small", testid: "approver", "data-approver": c.approver ?? "" },
+        c.approver === null
+          ? "Admins approve."
+          : approverGone
+            ? `${c.approver_name} is no longer a member: admins approve.`
+            : `${c.approver_name}${c.approver === this.app.me.id ? " (you)" : ""} or an admin approves.`,
+      ),
+      admin && (c.phase === "open" || c.phase === "locked") ? h("label", { class: "small" }, "Approver ", pickApprover) : null,
       a
         ? h(
             "p",
@@ -425,7 +459,7 @@ export class CheckoutPanel {
       admin && c.phase === "locked"
         ? h("button", { class: "secondary small", testid: "request-approval", onclick: () => this.send({ kind: "request_approval" }) }, "Ask for approval")
         : null,
-      this.can("approve") && c.phase === "pending_approval"
+      (this.can("approve") || iApprove) && c.phase === "pending_approval"
         ? h(
             "div",
             { class: "inline" },

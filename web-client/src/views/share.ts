@@ -16,6 +16,7 @@ import { h, mount } from "../dom";
 import { timeAgo } from "../format";
 import type { CreatedLink, Invitation, MemberRole, ShareLink } from "../generated";
 import { sharingApi } from "../sharing-api";
+import { shopShareSection } from "./store-share";
 
 const EXPIRIES: [number, string][] = [
   [1, "1 day"],
@@ -141,6 +142,7 @@ class ShareDialog {
         this.created,
         this.links,
       ),
+      shopShareSection(app, cartId),
     );
   }
 

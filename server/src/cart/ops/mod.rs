@@ -75,6 +75,7 @@ pub(super) fn apply(
         | Op::SetBudget { .. }
         | Op::AssignLine { .. }
         | Op::SetApprovalThreshold { .. }
+        | Op::SetApprover { .. }
         | Op::RequestApproval
         | Op::Approve { .. }
         | Op::Reject { .. }

@@ -16,7 +16,9 @@
 //! - [`reads`]: reads wait for the commits queued before them.
 //! - [`membership`]: who is in the room: slow consumers, late leavers.
 //! - [`idle`]: idle unload against a late subscriber.
+//! - [`approver`]: the named approver approves until removed.
 
+mod approver;
 mod client;
 mod delivery;
 mod failures;

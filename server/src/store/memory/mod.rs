@@ -5,8 +5,13 @@
 //! tests decide when a change becomes durable.
 
 mod changelog;
+mod offers;
 mod orders;
+mod outbox;
+mod resets;
 mod sharing;
+mod staff;
+mod store_shares;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -40,10 +45,20 @@ struct State {
     members: HashMap<CartId, Vec<(UserId, MemberRole)>>,
     catalog: Option<(StoreInfo, Vec<Listing>)>,
     logs: HashMap<CartId, CartLog>,
-    /// Invitations, links, password resets and the outbox.
+    /// Invitations and links.
     sharing: sharing::SharingState,
+    /// Password resets.
+    resets: Vec<resets::ResetRow>,
+    /// E-mails waiting for (or done by) the mail worker.
+    outbox: Vec<outbox::MailRow>,
+    /// Carts the store's staff sent to customers.
+    offers: Vec<offers::OfferRow>,
+    /// Carts shoppers shared with the store.
+    store_shares: store_shares::StoreSharesState,
     /// Orders and the store's checkout settings.
     orders: orders::OrdersState,
+    /// The store's staff.
+    staff: Vec<staff::StaffRow>,
 }
 
 struct UserRow {

@@ -1,17 +1,17 @@
-//! Sharing in memory: invitations, share links, password resets and the
-//! outbox, under the store's one lock, so that each call is as atomic as
-//! its SQLite transaction (a single-use link joins exactly one member).
+//! Sharing in memory: invitations and share links, under the store's one
+//! lock, so that each call is as atomic as its SQLite transaction (a
+//! single-use link joins exactly one member). Password resets are in
+//! [`super::resets`], the outbox in [`super::outbox`].
 
 use async_trait::async_trait;
-use cartroom_protocol::http::User;
-use cartroom_protocol::sharing::{DeliveryStatus, InvitationId, LinkId};
+use cartroom_protocol::sharing::{InvitationId, LinkId};
 use cartroom_protocol::{CartId, MemberRole, UserId};
 
 use super::{MemoryStore, State};
 use crate::store::Result;
 use crate::store::sharing::{
-    DeliveryRecord, InvitationRecord, JoinError, Joined, LinkRecord, MailPurpose, NewInvitation,
-    NewLink, NewMail, NewReset, Outbox, OutboxMessage, PasswordResets, Sharing,
+    InvitationRecord, JoinError, Joined, LinkRecord, MailPurpose, NewInvitation, NewLink, NewMail,
+    Sharing,
 };
 
 /// Everything sharing keeps.
@@ -21,8 +21,6 @@ pub(super) struct SharingState {
     links: Vec<LinkRow>,
     /// (link, user) pairs that joined.
     link_uses: Vec<(LinkId, UserId)>,
-    resets: Vec<ResetRow>,
-    outbox: Vec<MailRow>,
 }
 
 struct InvitationRow {
@@ -40,24 +38,8 @@ struct LinkRow {
     revoked_at: Option<i64>,
 }
 
-struct ResetRow {
-    new: NewReset,
-    token_hash: Option<String>,
-    used_at: Option<i64>,
-}
-
-struct MailRow {
-    id: i64,
-    mail: NewMail,
-    status: DeliveryStatus,
-    attempts: u32,
-    last_error: Option<String>,
-    next_attempt_at: Option<i64>,
-    sent_at: Option<i64>,
-}
-
 impl State {
-    fn name_of(&self, user: UserId) -> String {
+    pub(super) fn name_of(&self, user: UserId) -> String {
         self.users
             .get(&user)
             .map(|u| u.user.name.clone())
@@ -66,19 +48,7 @@ impl State {
 
     fn invitation_record(&self, row: &InvitationRow) -> InvitationRecord {
         let id = row.new.id.to_string();
-        let delivery = self
-            .sharing
-            .outbox
-            .iter()
-            .rev()
-            .find(|m| m.mail.purpose == MailPurpose::Invitation && m.mail.ref_id == id)
-            .map(|m| DeliveryRecord {
-                status: m.status,
-                attempts: m.attempts,
-                last_error: m.last_error.clone(),
-                next_attempt_at: m.next_attempt_at,
-                sent_at: m.sent_at,
-            });
+        let delivery = self.latest_delivery(MailPurpose::Invitation, &id);
         InvitationRecord {
             id: row.new.id,
             cart: row.new.cart,
@@ -121,7 +91,7 @@ impl State {
     }
 
     /// As the SQLite `join`: (role before, role now); never lowers a role.
-    fn join(
+    pub(super) fn join(
         &mut self,
         cart: CartId,
         user: UserId,
@@ -144,32 +114,24 @@ impl State {
             Some((_, had)) => Ok((Some(*had), *had)),
         }
     }
+}
 
-    fn queue_mail(&mut self, mail: &NewMail) {
-        let id = self.sharing.outbox.len() as i64 + 1;
-        self.sharing.outbox.push(MailRow {
-            id,
-            mail: mail.clone(),
-            status: DeliveryStatus::Queued,
-            attempts: 0,
-            last_error: None,
-            next_attempt_at: Some(mail.now_ms),
-            sent_at: None,
-        });
-    }
-
-    fn cancel_unsent(&mut self, purpose: MailPurpose, ref_id: &str) {
-        for m in &mut self.sharing.outbox {
-            let unsent = matches!(m.status, DeliveryStatus::Queued | DeliveryStatus::Retrying);
-            if unsent && m.mail.purpose == purpose && m.mail.ref_id == ref_id {
-                m.status = DeliveryStatus::Cancelled;
-                m.next_attempt_at = None;
-            }
-        }
-    }
-
-    fn mail_mut(&mut self, id: i64) -> Option<&mut MailRow> {
-        self.sharing.outbox.iter_mut().find(|m| m.id == id)
+impl State {
+    /// Stores the hash of an invitation e-mail's token while the
+    /// invitation is open; false otherwise (the outbox's `mint_mail_token`).
+    pub(super) fn mint_invitation_token(
+        &mut self,
+        id: &str,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> bool {
+        self.sharing
+            .invitations
+            .iter_mut()
+            .find(|r| r.new.id.to_string() == id)
+            .filter(|r| refuse_unless_open(r, now_ms).is_ok())
+            .map(|r| r.token_hash = Some(token_hash.to_owned()))
+            .is_some()
     }
 }
 
@@ -450,160 +412,14 @@ impl Sharing for MemoryStore {
     }
 }
 
-#[async_trait]
-impl PasswordResets for MemoryStore {
-    async fn create_reset(&self, reset: &NewReset, mail: &NewMail) -> Result<()> {
-        let mut state = self.state();
-        state.sharing.resets.push(ResetRow {
-            new: reset.clone(),
-            token_hash: None,
-            used_at: None,
-        });
-        state.queue_mail(mail);
-        Ok(())
-    }
-
-    async fn use_reset(
-        &self,
-        token_hash: &str,
-        password_hash: &str,
-        now_ms: i64,
-    ) -> Result<Option<User>> {
-        let mut state = self.state();
-        let Some(row) = state.sharing.resets.iter_mut().find(|r| {
-            r.token_hash.as_deref() == Some(token_hash)
-                && r.used_at.is_none()
-                && r.new.expires_at > now_ms
-        }) else {
-            return Ok(None);
-        };
-        let user = row.new.user;
-        for r in state
-            .sharing
-            .resets
-            .iter_mut()
-            .filter(|r| r.new.user == user)
-        {
-            r.used_at.get_or_insert(now_ms);
-        }
-        state.sessions.retain(|_, (u, _)| *u != user);
-        let Some(row) = state.users.get_mut(&user) else {
-            return Ok(None);
-        };
-        if !row.user.guest {
-            row.password_hash = Some(password_hash.to_owned());
-        }
-        Ok(Some(row.user.clone()))
-    }
-}
-
-#[async_trait]
-impl Outbox for MemoryStore {
-    async fn due_mail(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxMessage>> {
-        let state = self.state();
-        let mut due: Vec<&MailRow> = state
-            .sharing
-            .outbox
-            .iter()
-            .filter(|m| m.next_attempt_at.is_some_and(|at| at <= now_ms))
-            .collect();
-        due.sort_by_key(|m| (m.next_attempt_at, m.id));
-        Ok(due
-            .into_iter()
-            .take(limit)
-            .map(|m| OutboxMessage {
-                id: m.id,
-                purpose: m.mail.purpose,
-                ref_id: m.mail.ref_id.clone(),
-                recipient: m.mail.recipient.clone(),
-                subject: m.mail.subject.clone(),
-                text: m.mail.text.clone(),
-                html: m.mail.html.clone(),
-                attempts: m.attempts,
-            })
-            .collect())
-    }
-
-    async fn next_mail_due(&self) -> Result<Option<i64>> {
-        Ok(self
-            .state()
-            .sharing
-            .outbox
-            .iter()
-            .filter_map(|m| m.next_attempt_at)
-            .min())
-    }
-
-    async fn mint_mail_token(
-        &self,
-        mail: &OutboxMessage,
-        token_hash: &str,
-        now_ms: i64,
-    ) -> Result<bool> {
-        let mut state = self.state();
-        let waiting = state.sharing.outbox.iter().any(|m| {
-            m.id == mail.id && matches!(m.status, DeliveryStatus::Queued | DeliveryStatus::Retrying)
-        });
-        if !waiting {
-            return Ok(false);
-        }
-        let minted = match mail.purpose {
-            MailPurpose::Invitation => state
-                .sharing
-                .invitations
-                .iter_mut()
-                .find(|r| r.new.id.to_string() == mail.ref_id)
-                .filter(|r| refuse_unless_open(r, now_ms).is_ok())
-                .map(|r| r.token_hash = Some(token_hash.to_owned())),
-            MailPurpose::PasswordReset => state
-                .sharing
-                .resets
-                .iter_mut()
-                .find(|r| r.new.id == mail.ref_id)
-                .filter(|r| r.used_at.is_none() && r.new.expires_at > now_ms)
-                .map(|r| r.token_hash = Some(token_hash.to_owned())),
-        };
-        Ok(minted.is_some())
-    }
-
-    async fn mail_sent(&self, id: i64, now_ms: i64) -> Result<()> {
-        if let Some(m) = self.state().mail_mut(id) {
-            m.status = DeliveryStatus::Sent;
-            m.sent_at = Some(now_ms);
-            m.attempts += 1;
-            m.next_attempt_at = None;
-            m.last_error = None;
-        }
-        Ok(())
-    }
-
-    async fn mail_failed(&self, id: i64, error: &str, retry_at: Option<i64>) -> Result<()> {
-        if let Some(m) = self.state().mail_mut(id) {
-            m.status = if retry_at.is_some() {
-                DeliveryStatus::Retrying
-            } else {
-                DeliveryStatus::Failed
-            };
-            m.attempts += 1;
-            m.last_error = Some(error.to_owned());
-            m.next_attempt_at = retry_at;
-        }
-        Ok(())
-    }
-
-    async fn mail_cancelled(&self, id: i64) -> Result<()> {
-        if let Some(m) = self.state().mail_mut(id) {
-            m.status = DeliveryStatus::Cancelled;
-            m.next_attempt_at = None;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use cartroom_protocol::http::User;
+    use cartroom_protocol::sharing::DeliveryStatus;
+
     use super::*;
     use crate::auth::purpose::{Purpose, new_token, purpose_hash};
+    use crate::store::sharing::Outbox;
     use crate::store::{Accounts, Carts, NewCart};
 
     async fn user(store: &MemoryStore, name: &str) -> UserId {

@@ -9,11 +9,16 @@ mod accounts;
 mod carts;
 mod catalog;
 mod changelog;
+mod join;
 mod members;
+mod offers;
 mod orders;
 mod outbox;
+mod resets;
 mod sessions;
 mod sharing;
+mod staff;
+mod store_shares;
 mod writer;
 
 use std::str::FromStr;

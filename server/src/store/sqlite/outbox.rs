@@ -6,7 +6,9 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use super::SqliteStore;
-use crate::store::sharing::{MailPurpose, NewMail, Outbox, OutboxMessage};
+use crate::store::sharing::{
+    DeliveryRecord, MailPurpose, NewMail, Outbox, OutboxMessage, parse_delivery_status,
+};
 use crate::store::{Result, StoreError};
 
 /// Queues `mail` inside the caller's transaction.
@@ -45,6 +47,23 @@ pub(super) async fn cancel_unsent(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The latest e-mail of a row selected with its outbox columns aliased
+/// `d_status`, `d_attempts`, `d_error`, `d_next`, `d_sent` (`None`: no
+/// e-mail).
+pub(super) fn delivery_from_row(row: &SqliteRow) -> Result<Option<DeliveryRecord>> {
+    let status: Option<String> = row.get("d_status");
+    Ok(match status {
+        Some(status) => Some(DeliveryRecord {
+            status: parse_delivery_status(&status)?,
+            attempts: row.get::<i64, _>("d_attempts") as u32,
+            last_error: row.get("d_error"),
+            next_attempt_at: row.get("d_next"),
+            sent_at: row.get("d_sent"),
+        }),
+        None => None,
+    })
 }
 
 fn message_from_row(row: &SqliteRow) -> Result<OutboxMessage> {
@@ -112,6 +131,12 @@ impl Outbox for SqliteStore {
                 "UPDATE password_resets SET token_hash = ?
                  WHERE id = ? AND used_at IS NULL AND expires_at > ?"
             }
+            // No token to store; the worker does not mint one.
+            MailPurpose::StoreShare | MailPurpose::DeadlineReminder => return Ok(true),
+            MailPurpose::Offer => {
+                "UPDATE offers SET token_hash = ?
+                 WHERE id = ? AND accepted_at IS NULL AND expires_at > ?"
+            }
         };
         let updated = sqlx::query(sql)
             .bind(token_hash)
@@ -163,5 +188,26 @@ impl Outbox for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn queue_mail_once(&self, mails: &[NewMail]) -> Result<usize> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut queued = 0;
+        for mail in mails {
+            let known: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM outbox WHERE purpose = ? AND ref_id = ? AND recipient = ? LIMIT 1",
+            )
+            .bind(mail.purpose.as_str())
+            .bind(&mail.ref_id)
+            .bind(&mail.recipient)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if known.is_none() {
+                queue_mail(&mut tx, mail).await?;
+                queued += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(queued)
     }
 }

@@ -1,23 +1,24 @@
-//! Invitations, share links and password resets. Each write that causes an
+//! Invitations and share links (password resets are in [`super::resets`]).
+//! Each write that causes an
 //! e-mail queues it in the same transaction ([`queue_mail`]); joining checks
 //! the token, changes the membership and counts the use in one `BEGIN
 //! IMMEDIATE` transaction, so two joins with one single-use link cannot
 //! both pass the check.
 
 use async_trait::async_trait;
-use cartroom_protocol::http::User;
 use cartroom_protocol::sharing::{InvitationId, LinkId};
-use cartroom_protocol::{CartId, MemberRole, UserId};
+use cartroom_protocol::{CartId, UserId};
+use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
 
-use super::outbox::{cancel_unsent, queue_mail};
+use super::join::{join, role_in};
+use super::outbox::{cancel_unsent, delivery_from_row, queue_mail};
 use super::{SqliteStore, parse_id, parse_role};
+use crate::store::Result;
 use crate::store::sharing::{
-    DeliveryRecord, InvitationRecord, JoinError, Joined, LinkRecord, MailPurpose, NewInvitation,
-    NewLink, NewMail, NewReset, PasswordResets, Sharing, parse_delivery_status,
+    InvitationRecord, JoinError, Joined, LinkRecord, MailPurpose, NewInvitation, NewLink, NewMail,
+    Sharing,
 };
-use crate::store::{Result, StoreError};
 
 /// An invitation with its inviter's and acceptor's names and its latest e-mail.
 const INVITATION: &str = "
@@ -47,17 +48,7 @@ fn invitation_from_row(row: &SqliteRow) -> Result<InvitationRecord> {
         )),
         None => None,
     };
-    let status: Option<String> = row.get("d_status");
-    let delivery = match status {
-        Some(status) => Some(DeliveryRecord {
-            status: parse_delivery_status(&status)?,
-            attempts: row.get::<i64, _>("d_attempts") as u32,
-            last_error: row.get("d_error"),
-            next_attempt_at: row.get("d_next"),
-            sent_at: row.get("d_sent"),
-        }),
-        None => None,
-    };
+    let delivery = delivery_from_row(row)?;
     Ok(InvitationRecord {
         id: parse_id(row.get::<&str, _>("id"))?,
         cart: parse_id(row.get::<&str, _>("cart_id"))?,
@@ -89,71 +80,6 @@ fn link_from_row(row: &SqliteRow) -> Result<LinkRecord> {
         uses: row.get::<i64, _>("uses") as u32,
         revoked_at: row.get("revoked_at"),
     })
-}
-
-/// Makes `user` a member of `cart` with at least `role`, inside the
-/// caller's transaction: (role before, role now). The members table's rules
-/// hold: at most `max_members`, and no role is lowered (so no admin is lost).
-async fn join(
-    conn: &mut SqliteConnection,
-    cart: &str,
-    user: &str,
-    role: MemberRole,
-    now_ms: i64,
-    max_members: usize,
-) -> Result<(Option<MemberRole>, MemberRole), JoinError> {
-    let current: Option<String> =
-        sqlx::query_scalar("SELECT role FROM members WHERE cart_id = ? AND user_id = ?")
-            .bind(cart)
-            .bind(user)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let current = current.as_deref().map(parse_role).transpose()?;
-    match current {
-        None => {
-            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE cart_id = ?")
-                .bind(cart)
-                .fetch_one(&mut *conn)
-                .await?;
-            if count as usize >= max_members {
-                return Err(JoinError::TooMany(max_members));
-            }
-            sqlx::query(
-                "INSERT INTO members (cart_id, user_id, role, added_at) VALUES (?, ?, ?, ?)",
-            )
-            .bind(cart)
-            .bind(user)
-            .bind(role.as_str())
-            .bind(now_ms)
-            .execute(&mut *conn)
-            .await?;
-            Ok((None, role))
-        }
-        Some(had) if had < role => {
-            sqlx::query("UPDATE members SET role = ? WHERE cart_id = ? AND user_id = ?")
-                .bind(role.as_str())
-                .bind(cart)
-                .bind(user)
-                .execute(&mut *conn)
-                .await?;
-            Ok((Some(had), role))
-        }
-        Some(had) => Ok((Some(had), had)),
-    }
-}
-
-async fn role_in(
-    conn: &mut SqliteConnection,
-    cart: &str,
-    user: &str,
-) -> Result<Option<MemberRole>> {
-    let role: Option<String> =
-        sqlx::query_scalar("SELECT role FROM members WHERE cart_id = ? AND user_id = ?")
-            .bind(cart)
-            .bind(user)
-            .fetch_optional(conn)
-            .await?;
-    role.as_deref().map(parse_role).transpose()
 }
 
 #[async_trait]
@@ -483,71 +409,4 @@ fn refuse_unless_open(inv: &InvitationRecord, now_ms: i64) -> Result<(), JoinErr
         return Err(JoinError::Expired);
     }
     Ok(())
-}
-
-#[async_trait]
-impl PasswordResets for SqliteStore {
-    async fn create_reset(&self, reset: &NewReset, mail: &NewMail) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "INSERT INTO password_resets (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(&reset.id)
-        .bind(reset.user.to_string())
-        .bind(reset.now_ms)
-        .bind(reset.expires_at)
-        .execute(&mut *tx)
-        .await?;
-        queue_mail(&mut tx, mail).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn use_reset(
-        &self,
-        token_hash: &str,
-        password_hash: &str,
-        now_ms: i64,
-    ) -> Result<Option<User>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let user: Option<String> = sqlx::query_scalar(
-            "UPDATE password_resets SET used_at = ?
-             WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
-             RETURNING user_id",
-        )
-        .bind(now_ms)
-        .bind(token_hash)
-        .bind(now_ms)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(user) = user else {
-            return Ok(None);
-        };
-        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ? AND is_guest = 0")
-            .bind(password_hash)
-            .bind(&user)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
-            .bind(&user)
-            .execute(&mut *tx)
-            .await?;
-        // Other resets of the account asked for before die with this one.
-        sqlx::query("UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL")
-            .bind(now_ms)
-            .bind(&user)
-            .execute(&mut *tx)
-            .await?;
-        let row = sqlx::query("SELECT id, email, name, is_guest FROM users WHERE id = ?")
-            .bind(&user)
-            .fetch_optional(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let Some(row) = row else {
-            return Err(StoreError::Corrupt(format!(
-                "reset of a missing user {user}"
-            )));
-        };
-        super::accounts::user_from_row(&row).map(Some)
-    }
 }

@@ -1,0 +1,94 @@
+//! `/api/store/staff` (the store's owners manage its staff) and
+//! `/api/store/role` (anyone signed in: their own role in the store).
+//! Additions are throttled per user like member additions: each one probes
+//! an e-mail.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::routing::{delete, get};
+use axum::{Extension, Json, Router, extract::FromRequestParts};
+use cartroom_protocol::store::{AddStaffRequest, StaffMember, StaffResponse, StoreRoleResponse};
+use cartroom_protocol::{ErrorCode, UserId};
+
+use super::error::AppError;
+use super::extract::{AppJson, SignedIn, path_param};
+use super::throttle::Throttles;
+use crate::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/store/role", get(role))
+        .route("/api/store/staff", get(list).post(add))
+        .route("/api/store/staff/{user_id}", delete(remove))
+}
+
+/// The route's `{user_id}`; `not_found` when it is not a user id.
+struct StaffUser(UserId);
+
+impl<S: Send + Sync> FromRequestParts<S> for StaffUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        path_param(parts, "user_id")
+            .await?
+            .and_then(|id| id.parse().ok())
+            .map(Self)
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::NotFound,
+                    "this person is not on the store's staff",
+                )
+            })
+    }
+}
+
+async fn role(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Json<StoreRoleResponse>, AppError> {
+    let staff = &state.services.staff;
+    Ok(Json(StoreRoleResponse {
+        store_id: staff.store_id(),
+        role: staff.role_of(signed_in.session.user.id).await?,
+    }))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Json<StaffResponse>, AppError> {
+    let staff = state.services.staff.list(signed_in.session.user.id).await?;
+    Ok(Json(StaffResponse { staff }))
+}
+
+async fn add(
+    State(state): State<AppState>,
+    Extension(throttles): Extension<Arc<Throttles>>,
+    signed_in: SignedIn,
+    AppJson(body): AppJson<AddStaffRequest>,
+) -> Result<(StatusCode, Json<StaffMember>), AppError> {
+    let caller = signed_in.session.user.id;
+    throttles.member_addition(caller)?;
+    let member = state
+        .services
+        .staff
+        .add(caller, &body.email, body.role)
+        .await?;
+    Ok((StatusCode::CREATED, Json(member)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    StaffUser(user): StaffUser,
+) -> Result<StatusCode, AppError> {
+    state
+        .services
+        .staff
+        .remove(signed_in.session.user.id, user)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

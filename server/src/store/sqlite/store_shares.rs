@@ -1,0 +1,120 @@
+//! Carts shared with the store, and the setting that allows it.
+
+use async_trait::async_trait;
+use cartroom_protocol::store::StoreShareId;
+use cartroom_protocol::{CartId, MemberRole, UserId};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::join::join;
+use super::outbox::queue_mail;
+use super::{SqliteStore, parse_id};
+use crate::store::Result;
+use crate::store::sharing::{JoinError, NewMail};
+use crate::store::store_shares::{NewStoreShare, StoreShareRecord, StoreShares};
+
+const SHARE: &str = "
+    SELECT s.id, s.cart_id, c.name AS cart_name, c.line_count, c.subtotal, s.name, s.email,
+           s.message, s.created_at
+    FROM store_shares s JOIN carts c ON c.id = s.cart_id";
+
+fn share_from_row(row: &SqliteRow) -> Result<StoreShareRecord> {
+    Ok(StoreShareRecord {
+        id: parse_id(row.get::<&str, _>("id"))?,
+        cart: parse_id(row.get::<&str, _>("cart_id"))?,
+        cart_name: row.get("cart_name"),
+        line_count: row.get("line_count"),
+        subtotal: row.get("subtotal"),
+        name: row.get("name"),
+        email: row.get("email"),
+        message: row.get("message"),
+        created_at: row.get("created_at"),
+    })
+}
+
+#[async_trait]
+impl StoreShares for SqliteStore {
+    async fn customer_shares(&self, store: &str) -> Result<bool> {
+        let allowed: Option<i64> =
+            sqlx::query_scalar("SELECT customer_shares FROM store_sharing WHERE store_id = ?")
+                .bind(store)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(allowed.is_some_and(|a| a != 0))
+    }
+
+    async fn set_customer_shares(&self, store: &str, allowed: bool) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO store_sharing (store_id, customer_shares) VALUES (?, ?)
+             ON CONFLICT (store_id) DO UPDATE SET customer_shares = excluded.customer_shares",
+        )
+        .bind(store)
+        .bind(allowed as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn create_store_share(&self, share: &NewStoreShare, mails: &[NewMail]) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO store_shares (id, store_id, cart_id, shared_by, name, email, message,
+                                       created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(share.id.to_string())
+        .bind(&share.store)
+        .bind(share.cart.to_string())
+        .bind(share.shared_by.to_string())
+        .bind(&share.name)
+        .bind(&share.email)
+        .bind(&share.message)
+        .bind(share.now_ms)
+        .execute(&mut *tx)
+        .await?;
+        for mail in mails {
+            queue_mail(&mut tx, mail).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn store_shares(&self, store: &str) -> Result<Vec<StoreShareRecord>> {
+        let rows = sqlx::query(&format!(
+            "{SHARE} WHERE s.store_id = ? ORDER BY s.created_at DESC, s.id DESC"
+        ))
+        .bind(store)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(share_from_row).collect()
+    }
+
+    async fn open_store_share(
+        &self,
+        store: &str,
+        id: StoreShareId,
+        user: UserId,
+        now_ms: i64,
+        max_members: usize,
+    ) -> Result<(CartId, Option<MemberRole>, MemberRole), JoinError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let cart: Option<String> =
+            sqlx::query_scalar("SELECT cart_id FROM store_shares WHERE store_id = ? AND id = ?")
+                .bind(store)
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let cart = cart.ok_or(JoinError::NotFound)?;
+        let (previous, role) = join(
+            &mut tx,
+            &cart,
+            &user.to_string(),
+            MemberRole::Editor,
+            now_ms,
+            max_members,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((parse_id(&cart)?, previous, role))
+    }
+}
