@@ -29,7 +29,7 @@ export function offerStatus(offer: Offer): string {
 
 /** Draws the store page for `app`'s user. */
 export function renderStore(app: App): HTMLElement {
-  const page = h("section", { class: "store-page", testid: "store-page", "aria-labelledby": "store-title" });
+  const page = h("section", { class: "store-page page narrow", testid: "store-page", "aria-labelledby": "store-title" });
   mount(page, h("h1", { id: "store-title" }, "Store"), h("p", { class: "muted" }, "Loading…"));
   void draw(app, page);
   return page;
@@ -101,7 +101,7 @@ function sharedSection(app: App): HTMLElement {
     }
   };
   void refresh();
-  return h("section", { "aria-labelledby": "shared-title" }, h("h2", { id: "shared-title" }, "Shared with us"), list);
+  return h("section", { class: "card", "aria-labelledby": "shared-title" }, h("h2", { id: "shared-title" }, "Shared with us"), list);
 }
 
 /** Send one of the user's carts to a customer, and each offer's status. */
@@ -165,7 +165,7 @@ function sendSection(): HTMLElement {
     h("button", { class: "primary", type: "submit", testid: "offer-send" }, "Send to customer"),
     sent,
   );
-  return h("section", { "aria-labelledby": "send-title" }, h("h2", { id: "send-title" }, "Send a cart to a customer"), form, offers);
+  return h("section", { class: "card", "aria-labelledby": "send-title" }, h("h2", { id: "send-title" }, "Send a cart to a customer"), form, offers);
 }
 
 /** The store's staff (owners). */
@@ -227,7 +227,7 @@ function staffSection(app: App): HTMLElement {
     h("label", { class: "field", for: "staff-role" }, h("span", null, "Role"), role),
     h("button", { type: "submit", testid: "staff-add" }, "Add to the staff"),
   );
-  return h("section", { "aria-labelledby": "staff-title" }, h("h2", { id: "staff-title" }, "Staff"), list, form);
+  return h("section", { class: "card", "aria-labelledby": "staff-title" }, h("h2", { id: "staff-title" }, "Staff"), list, form);
 }
 
 /** The store's settings (owners). */
@@ -244,7 +244,7 @@ function settingsSection(app: App): HTMLElement {
   });
   return h(
     "section",
-    { "aria-labelledby": "settings-title" },
+    { class: "card", "aria-labelledby": "settings-title" },
     h("h2", { id: "settings-title" }, "Settings"),
     h("label", { class: "field-inline", for: "setting-customer-shares" }, box, " Shoppers may share their carts with the store"),
   );
