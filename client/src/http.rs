@@ -161,6 +161,8 @@ impl Account {
         let body = SigninRequest {
             email: email.into(),
             password: password.into(),
+            code: None,
+            recovery_code: None,
         };
         Self::start_session(base_url, "/api/auth/signin", body, None).await
     }

@@ -98,6 +98,18 @@ pub enum ErrorCode {
     AlreadyStaff,
     /// The change would leave the store without an owner.
     LastOwner,
+    /// The password is right and the account has two-factor sign-in on:
+    /// send it again with `code` or `recovery_code`. No session was started.
+    TotpRequired,
+    /// The authenticator code or recovery code is wrong (or the recovery
+    /// code was used already).
+    TotpInvalid,
+    /// The authenticator code is right but its 30-second time step was
+    /// used already (a replay); wait for the next code.
+    TotpReplayed,
+    /// Two-factor sign-in is on already (enrol) or not on (disable), or
+    /// there is no pending enrolment to confirm.
+    TotpState,
 }
 
 impl ErrorCode {
@@ -143,6 +155,10 @@ impl ErrorCode {
             Self::OrderNotFound => "order_not_found",
             Self::AlreadyStaff => "already_staff",
             Self::LastOwner => "last_owner",
+            Self::TotpRequired => "totp_required",
+            Self::TotpInvalid => "totp_invalid",
+            Self::TotpReplayed => "totp_replayed",
+            Self::TotpState => "totp_state",
         }
     }
 }

@@ -54,6 +54,60 @@ pub struct SignupRequest {
 pub struct SigninRequest {
     pub email: String,
     pub password: String,
+    /// The 6-digit code of the authenticator app, for an account with
+    /// two-factor sign-in on (docs/protocol.md section 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// One of the account's recovery codes, instead of `code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_code: Option<String>,
+}
+
+/// `GET /api/auth/totp`: whether the account has two-factor sign-in on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct TotpStatus {
+    pub enabled: bool,
+}
+
+/// `POST /api/auth/totp/enrol`: a fresh secret, pending until confirmed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct TotpEnrolResponse {
+    /// The shared secret, base32 (for typing into an app by hand).
+    pub secret: String,
+    /// The `otpauth://totp/...` URI the QR code holds.
+    pub otpauth_uri: String,
+    /// The QR code of `otpauth_uri`, as an SVG document.
+    pub qr_svg: String,
+}
+
+/// `POST /api/auth/totp/confirm`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct TotpConfirmRequest {
+    /// A current 6-digit code of the pending secret.
+    pub code: String,
+}
+
+/// The answer to `POST /api/auth/totp/confirm`: shown once, never again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct TotpConfirmResponse {
+    /// Single-use codes that stand in for `code` when the app is lost.
+    pub recovery_codes: Vec<String>,
+}
+
+/// `POST /api/auth/totp/disable`: one of the two.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct TotpDisableRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_code: Option<String>,
 }
 
 /// `POST /api/auth/guest`; the body is optional.

@@ -31,6 +31,7 @@ use crate::http::{
     ActivityResponse, AddMemberRequest, CartResponse, CartSummary, CartView, CartsResponse,
     CatalogResponse, ErrorBody, GuestRequest, MeResponse, MembersResponse, NameRequest, OpAck,
     OpRequest, RoleRequest, SessionResponse, SigninRequest, SignupRequest, StoreInfo,
+    TotpConfirmRequest, TotpConfirmResponse, TotpDisableRequest, TotpEnrolResponse, TotpStatus,
 };
 use crate::ids::{CartId, ConnId, Heads, LineId, OpId, SuggestionId, UserId};
 use crate::merchant::{
@@ -112,6 +113,11 @@ impl Render {
         r.add::<ErrorBody>();
         r.add::<SignupRequest>();
         r.add::<SigninRequest>();
+        r.add::<TotpStatus>();
+        r.add::<TotpEnrolResponse>();
+        r.add::<TotpConfirmRequest>();
+        r.add::<TotpConfirmResponse>();
+        r.add::<TotpDisableRequest>();
         r.add::<GuestRequest>();
         r.add::<SessionResponse>();
         r.add::<MeResponse>();

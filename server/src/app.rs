@@ -28,7 +28,7 @@ use crate::services::store_shares::StoreShareDeps;
 use crate::services::{
     AccountService, CartService, CheckoutService, DeadlineTimer, Feed, LiveConnections,
     MemberService, OfferService, OrderService, PasswordResetService, ServiceError, Services,
-    SharingService, StaffService, StoreShareService,
+    SharingService, StaffService, StoreShareService, TotpService,
 };
 use crate::store::sqlite::SqliteStore;
 use crate::store::{StoreError, Stores};
@@ -167,6 +167,7 @@ async fn services(
         clock: clock.clone(),
         mail: mail.queue.clone(),
     });
+    let totp = Arc::new(TotpService::new(stores.two_factor.clone(), clock.clone()));
     Ok(Services {
         accounts: AccountService::new(
             stores.accounts.clone(),
@@ -174,7 +175,9 @@ async fn services(
             clock.clone(),
             config.session_ttl_ms(),
             live.clone(),
+            totp.clone(),
         ),
+        totp,
         carts: CartService::new(
             stores.carts.clone(),
             stores.members.clone(),

@@ -22,6 +22,11 @@ import type {
   SigninRequest,
   SignupRequest,
   StoreInfo,
+  TotpConfirmRequest,
+  TotpConfirmResponse,
+  TotpDisableRequest,
+  TotpEnrolResponse,
+  TotpStatus,
 } from "./generated";
 
 export class ApiError extends Error {
@@ -109,11 +114,28 @@ async function callFresh<T>(
   return { value: json as T, copy };
 }
 
+/** Six digits (spaces aside) are an app's code; anything else is taken for a recovery code. */
+function secondFactor(second: string | undefined): TotpDisableRequest {
+  const text = second?.trim() ?? "";
+  if (!text) return {};
+  return /^\d{6}$/.test(text.replace(/\s/g, "")) ? { code: text } : { recovery_code: text };
+}
+
 // Request and answer bodies are the generated wire types (src/generated).
 export const api = {
   me: () => call<MeResponse>("GET", "/api/me").then((r) => r.user),
-  signin: (email: string, password: string) =>
-    call<SessionResponse>("POST", "/api/auth/signin", { email, password } satisfies SigninRequest).then((r) => r.user),
+  /** `second`: the authenticator app's code or a recovery code, for an account with two-factor sign-in. */
+  signin: (email: string, password: string, second?: string) =>
+    call<SessionResponse>("POST", "/api/auth/signin", { email, password, ...secondFactor(second) } satisfies SigninRequest).then(
+      (r) => r.user,
+    ),
+  totpStatus: () => call<TotpStatus>("GET", "/api/auth/totp"),
+  /** A pending two-factor secret with its QR code. */
+  totpEnrol: () => call<TotpEnrolResponse>("POST", "/api/auth/totp/enrol"),
+  /** Turns two-factor sign-in on; the recovery codes, shown once. */
+  totpConfirm: (code: string) => call<TotpConfirmResponse>("POST", "/api/auth/totp/confirm", { code } satisfies TotpConfirmRequest),
+  totpDisable: (second: string) =>
+    call<void>("POST", "/api/auth/totp/disable", secondFactor(second) satisfies TotpDisableRequest),
   signup: (email: string, password: string, name: string) =>
     call<SessionResponse>("POST", "/api/auth/signup", { email, password, name } satisfies SignupRequest).then((r) => r.user),
   guest: (name?: string) =>

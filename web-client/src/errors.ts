@@ -47,6 +47,10 @@ const WORDS: Record<ErrorCode, string> = {
   // The store's staff.
   already_staff: "That person is already on the store's staff.",
   last_owner: "The store needs at least one owner.",
+  totp_required: "Enter the code of your authenticator app.",
+  totp_invalid: "That code is wrong (or the recovery code was used already).",
+  totp_replayed: "That code was just used; wait for the next one.",
+  totp_state: "Two-factor sign-in is not in a state that allows this; reload the page.",
 };
 
 export function humanError(code: string | undefined, fallback?: string): string {

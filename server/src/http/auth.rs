@@ -1,6 +1,7 @@
 //! `/api/auth/*` and `/api/me`: sessions start with the token in the body
 //! and in the HttpOnly cookie. Sign-ins and new accounts are throttled per
-//! client address ([`Throttles`]).
+//! client address ([`Throttles`]), and so are two-factor codes, whether
+//! they come with a sign-in or confirm or disable TOTP.
 
 use std::sync::Arc;
 
@@ -10,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router, routing::get, routing::post};
 use axum_extra::extract::CookieJar;
 use cartroom_protocol::http::{
-    GuestRequest, MeResponse, SessionResponse, SigninRequest, SignupRequest,
+    GuestRequest, MeResponse, SessionResponse, SigninRequest, SignupRequest, TotpConfirmRequest,
+    TotpConfirmResponse, TotpDisableRequest, TotpEnrolResponse, TotpStatus,
 };
 
 use super::error::AppError;
@@ -26,6 +28,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/auth/signin", post(signin))
         .route("/api/auth/guest", post(guest))
         .route("/api/auth/signout", post(signout))
+        .route("/api/auth/totp", get(totp_status))
+        .route("/api/auth/totp/enrol", post(totp_enrol))
+        .route("/api/auth/totp/confirm", post(totp_confirm))
+        .route("/api/auth/totp/disable", post(totp_disable))
         .route("/api/me", get(me))
 }
 
@@ -104,4 +110,61 @@ async fn me(signed_in: SignedIn) -> Json<MeResponse> {
     Json(MeResponse {
         user: signed_in.session.user,
     })
+}
+
+/// The sign-in throttle's key for a signed-in account's code attempts:
+/// its e-mail, as a sign-in would use.
+fn throttle_key(signed_in: &SignedIn) -> String {
+    let user = &signed_in.session.user;
+    user.email
+        .as_deref()
+        .map_or_else(|| user.id.to_string(), normalize_email)
+}
+
+async fn totp_status(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Json<TotpStatus>, AppError> {
+    let enabled = state.services.totp.is_on(signed_in.session.user.id).await?;
+    Ok(Json(TotpStatus { enabled }))
+}
+
+async fn totp_enrol(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Json<TotpEnrolResponse>, AppError> {
+    let enrolment = state.services.totp.enrol(&signed_in.session.user).await?;
+    Ok(Json(enrolment))
+}
+
+async fn totp_confirm(
+    State(state): State<AppState>,
+    Extension(throttles): Extension<Arc<Throttles>>,
+    ClientAddr(client): ClientAddr,
+    signed_in: SignedIn,
+    AppJson(body): AppJson<TotpConfirmRequest>,
+) -> Result<Json<TotpConfirmResponse>, AppError> {
+    throttles.signin(client, &throttle_key(&signed_in))?;
+    let codes = state
+        .services
+        .totp
+        .confirm(&signed_in.session.user, &body.code)
+        .await?;
+    Ok(Json(codes))
+}
+
+async fn totp_disable(
+    State(state): State<AppState>,
+    Extension(throttles): Extension<Arc<Throttles>>,
+    ClientAddr(client): ClientAddr,
+    signed_in: SignedIn,
+    AppJson(body): AppJson<TotpDisableRequest>,
+) -> Result<StatusCode, AppError> {
+    throttles.signin(client, &throttle_key(&signed_in))?;
+    state
+        .services
+        .totp
+        .disable(&signed_in.session.user, &body)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -62,6 +62,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         OrderNotFound => StatusCode::NOT_FOUND,
         // Store staff (docs/protocol.md section 11).
         AlreadyStaff | LastOwner => StatusCode::CONFLICT,
+        // Two-factor sign-in (docs/protocol.md section 1).
+        TotpRequired | TotpInvalid | TotpReplayed => StatusCode::UNAUTHORIZED,
+        TotpState => StatusCode::CONFLICT,
         Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
         BadMessage | InvalidField | NotSubscribed | TooManySubscriptions | UnknownSku

@@ -10,6 +10,7 @@ use cartroom_protocol::{ErrorCode, UserId};
 
 use super::error::Result;
 use super::live::LiveConnections;
+use super::totp::{SecondFactor, TotpService};
 use crate::auth::password::{hash_password, verify_password};
 use crate::auth::token::{new_token, token_hash};
 use crate::clock::Clock;
@@ -41,6 +42,8 @@ pub struct AccountService {
     clock: Arc<dyn Clock>,
     session_ttl_ms: i64,
     live: Arc<LiveConnections>,
+    /// The second factor of accounts that turned it on.
+    totp: Arc<TotpService>,
 }
 
 impl AccountService {
@@ -50,6 +53,7 @@ impl AccountService {
         clock: Arc<dyn Clock>,
         session_ttl_ms: i64,
         live: Arc<LiveConnections>,
+        totp: Arc<TotpService>,
     ) -> Self {
         Self {
             accounts,
@@ -57,6 +61,7 @@ impl AccountService {
             clock,
             session_ttl_ms,
             live,
+            totp,
         }
     }
 
@@ -114,7 +119,8 @@ impl AccountService {
     /// Starts a session for the right e-mail and password. Every wrong pair
     /// gets the same answer after one password verification, so that
     /// neither the answer nor its timing tells whether the e-mail has an
-    /// account.
+    /// account. With the right password, an account with two-factor
+    /// sign-in on also needs a code (`totp_required` without one).
     pub async fn sign_in(&self, req: SigninRequest) -> Result<SessionResponse> {
         let email = normalize_email(&req.email);
         let (user, hash) = match self.accounts.user_by_email(&email).await? {
@@ -123,7 +129,14 @@ impl AccountService {
         };
         let matches = check_password(req.password, hash).await;
         match user {
-            Some(user) if matches => self.start_session(user).await,
+            Some(user) if matches => {
+                let factor = SecondFactor {
+                    code: req.code.as_deref(),
+                    recovery_code: req.recovery_code.as_deref(),
+                };
+                self.totp.verify(user.id, factor).await?;
+                self.start_session(user).await
+            }
             _ => Err(Refusal::new(ErrorCode::BadCredentials, "wrong e-mail or password").into()),
         }
     }
@@ -178,8 +191,17 @@ impl AccountService {
     }
 
     /// A new session for `user`, whose identity another use case has
-    /// checked (a password-reset link).
+    /// checked (a password-reset link). An e-mail is not a second factor:
+    /// an account with TOTP on gets `totp_required` and signs in with its
+    /// new password and a code.
     pub async fn session_for(&self, user: User) -> Result<SessionResponse> {
+        if self.totp.is_on(user.id).await? {
+            return Err(Refusal::new(
+                ErrorCode::TotpRequired,
+                "password changed; sign in with it and the code of your authenticator app",
+            )
+            .into());
+        }
         self.start_session(user).await
     }
 

@@ -31,6 +31,7 @@ pub mod password_reset;
 pub mod sharing;
 pub mod staff;
 pub mod store_shares;
+pub mod totp;
 
 use std::sync::Arc;
 
@@ -48,6 +49,7 @@ pub use password_reset::PasswordResetService;
 pub use sharing::SharingService;
 pub use staff::StaffService;
 pub use store_shares::StoreShareService;
+pub use totp::TotpService;
 
 use crate::catalog::CatalogHandle;
 use crate::room::Rooms;
@@ -73,6 +75,8 @@ pub struct Services {
     pub offers: OfferService,
     /// Carts shoppers share with the store.
     pub store_shares: StoreShareService,
+    /// Two-factor sign-in: enrolment and codes.
+    pub totp: Arc<TotpService>,
     pub catalog: CatalogHandle,
     pub live: Arc<LiveConnections>,
     pub rooms: Arc<Rooms>,

@@ -2,8 +2,9 @@
 //! memberships, carts, the catalog, each cart's change log with its
 //! commit queue, and sharing (invitations, links, password resets and the
 //! outbox of e-mails, in [`sharing`]), orders ([`orders`]), the
-//! store's staff ([`staff`]), the carts they send customers ([`offers`])
-//! and the carts customers share with the store ([`store_shares`]).
+//! store's staff ([`staff`]), the carts they send customers ([`offers`]),
+//! the carts customers share with the store ([`store_shares`]) and
+//! two-factor sign-in ([`totp`]).
 //!
 //! [`sqlite`] is the implementation a node runs on (WAL, a group-commit
 //! writer); [`memory`] keeps everything in memory, for tests of the room and
@@ -23,6 +24,7 @@ pub mod sharing;
 pub mod sqlite;
 pub mod staff;
 pub mod store_shares;
+pub mod totp;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -44,6 +46,7 @@ pub use records::{
 pub use sharing::{Outbox, PasswordResets, Sharing};
 pub use staff::{StaffRemoval, StoreStaff};
 pub use store_shares::StoreShares;
+pub use totp::{TotpRecord, TwoFactor};
 
 /// Resolves once a queued write is durable (or has failed).
 pub type CommitTicket = Pin<Box<dyn Future<Output = Result<(), CommitError>> + Send>>;
@@ -189,6 +192,8 @@ pub struct Stores {
     pub offers: Arc<dyn Offers>,
     /// Carts shoppers shared with the store.
     pub store_shares: Arc<dyn StoreShares>,
+    /// Two-factor sign-in: TOTP secrets and recovery codes.
+    pub two_factor: Arc<dyn TwoFactor>,
 }
 
 impl Stores {
@@ -210,6 +215,7 @@ impl Stores {
             + StoreStaff
             + Offers
             + StoreShares
+            + TwoFactor
             + 'static,
     {
         Self {
@@ -227,7 +233,8 @@ impl Stores {
             deadlines: backend.clone(),
             staff: backend.clone(),
             offers: backend.clone(),
-            store_shares: backend,
+            store_shares: backend.clone(),
+            two_factor: backend,
         }
     }
 }

@@ -3,4 +3,13 @@
 /**
  * `POST /api/auth/signin`.
  */
-export type SigninRequest = { email: string, password: string, };
+export type SigninRequest = { email: string, password: string, 
+/**
+ * The 6-digit code of the authenticator app, for an account with
+ * two-factor sign-in on (docs/protocol.md section 1).
+ */
+code?: string | null, 
+/**
+ * One of the account's recovery codes, instead of `code`.
+ */
+recovery_code?: string | null, };

@@ -84,13 +84,29 @@ export function renderAuth(opts: AuthOptions): HTMLElement {
     if (tab === "signin") {
       const email = h("input", { type: "email", name: "email", autocomplete: "email", required: true, testid: "auth-email" });
       const password = h("input", { type: "password", name: "password", autocomplete: "current-password", required: true, testid: "auth-password" });
+      // The second step, shown when the server answers totp_required.
+      const code = h("input", { type: "text", name: "code", autocomplete: "one-time-code", inputmode: "numeric", maxlength: 64, testid: "auth-code" });
+      const codeField = field("Code from your authenticator app (or a recovery code)", code);
+      codeField.hidden = true;
+      const signin = async () => {
+        try {
+          return await api.signin(email.value.trim(), password.value, codeField.hidden ? undefined : code.value);
+        } catch (e) {
+          if (e instanceof ApiError && e.code === "totp_required" && codeField.hidden) {
+            codeField.hidden = false;
+            queueMicrotask(() => code.focus());
+          }
+          throw e;
+        }
+      };
       mount(
         body,
         h(
           "form",
-          { onsubmit: (ev: Event) => submit(ev, () => api.signin(email.value.trim(), password.value)) },
+          { onsubmit: (ev: Event) => submit(ev, signin) },
           field("E-mail", email),
           field("Password", password),
+          codeField,
           error,
           h("button", { type: "submit", class: "primary wide", testid: "signin-submit" }, "Sign in"),
           h(

@@ -2,7 +2,8 @@
 // e-mails about shared carts point): for the store's staff, the carts
 // shoppers shared with the store (open one live) and "send to customer"
 // (one of their carts by e-mail, with each offer's status); for owners
-// also the staff and the store's settings. Anyone else reads that the page
+// also the staff and the store's settings; for everyone on it, two-factor
+// sign-in (set up with a QR code). Anyone else reads that the page
 // is for the staff.
 
 import { ApiError } from "../api";
@@ -54,7 +55,119 @@ async function draw(app: App, page: HTMLElement): Promise<void> {
     sendSection(),
     role === "owner" ? staffSection(app) : null,
     role === "owner" ? settingsSection(app) : null,
+    twoFactorSection(),
   );
+}
+
+/** Two-factor sign-in for the signed-in staff member: enrol with a QR code, confirm, disable. */
+function twoFactorSection(): HTMLElement {
+  const body = h("div", { testid: "totp-body" });
+  const error = h("p", { class: "form-error", role: "alert", testid: "totp-error", hidden: true });
+  const fail = (e: unknown) => {
+    error.textContent = message(e);
+    error.hidden = false;
+  };
+  const codeInput = (testid: string) =>
+    h("input", { type: "text", required: true, maxlength: 64, autocomplete: "one-time-code", testid, id: testid });
+
+  const showOff = () =>
+    mount(
+      body,
+      h("p", { class: "muted" }, "Sign in with a code from an authenticator app as well as your password."),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "primary",
+          testid: "totp-enrol",
+          onclick: async () => {
+            error.hidden = true;
+            try {
+              showPending(await api.totpEnrol());
+            } catch (e) {
+              fail(e);
+            }
+          },
+        },
+        "Set up two-factor sign-in",
+      ),
+    );
+
+  const showPending = (enrolment: { secret: string; qr_svg: string }) => {
+    const code = codeInput("totp-confirm-code");
+    const qr = h("img", {
+      src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(enrolment.qr_svg)}`,
+      alt: "QR code for your authenticator app",
+      width: 200,
+      height: 200,
+      testid: "totp-qr",
+    });
+    mount(
+      body,
+      h("p", null, "Scan this with your authenticator app, or type the key into it, then enter the code it shows."),
+      qr,
+      h("p", { class: "small" }, "Key: ", h("code", { testid: "totp-secret" }, enrolment.secret)),
+      h(
+        "form",
+        {
+          testid: "totp-confirm-form",
+          onsubmit: async (ev: Event) => {
+            ev.preventDefault();
+            error.hidden = true;
+            try {
+              const { recovery_codes } = await api.totpConfirm(code.value);
+              showRecovery(recovery_codes);
+            } catch (e) {
+              fail(e);
+            }
+          },
+        },
+        h("label", { class: "field", for: "totp-confirm-code" }, h("span", null, "Code"), code),
+        h("button", { type: "submit", class: "primary", testid: "totp-confirm" }, "Turn on"),
+      ),
+    );
+  };
+
+  const showRecovery = (codes: string[]) =>
+    mount(
+      body,
+      h("p", { role: "status" }, "Two-factor sign-in is on. Keep these recovery codes somewhere safe: each signs you in once if you lose your app. They are not shown again."),
+      h("ul", { testid: "totp-recovery-codes" }, codes.map((c) => h("li", null, h("code", null, c)))),
+      h("button", { type: "button", testid: "totp-done", onclick: () => showOn() }, "Done"),
+    );
+
+  const showOn = () => {
+    const code = codeInput("totp-disable-code");
+    mount(
+      body,
+      h("p", { testid: "totp-on" }, "Two-factor sign-in is on."),
+      h(
+        "form",
+        {
+          testid: "totp-disable-form",
+          onsubmit: async (ev: Event) => {
+            ev.preventDefault();
+            error.hidden = true;
+            try {
+              await api.totpDisable(code.value);
+              showOff();
+            } catch (e) {
+              fail(e);
+            }
+          },
+        },
+        h("label", { class: "field", for: "totp-disable-code" }, h("span", null, "Code or recovery code"), code),
+        h("button", { type: "submit", testid: "totp-disable" }, "Turn off"),
+      ),
+    );
+  };
+
+  mount(body, h("p", { class: "muted" }, "Loading…"));
+  void api.totpStatus().then(
+    (s) => (s.enabled ? showOn() : showOff()),
+    (e: unknown) => fail(e),
+  );
+  return h("section", { class: "card", "aria-labelledby": "totp-title" }, h("h2", { id: "totp-title" }, "Two-factor sign-in"), body, error);
 }
 
 function message(e: unknown): string {

@@ -12,6 +12,7 @@ mod resets;
 mod sharing;
 mod staff;
 mod store_shares;
+mod totp;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -59,6 +60,8 @@ struct State {
     orders: orders::OrdersState,
     /// The store's staff.
     staff: Vec<staff::StaffRow>,
+    /// Two-factor enrolments.
+    totp: HashMap<UserId, totp::TotpRow>,
 }
 
 struct UserRow {

@@ -19,6 +19,7 @@ mod sessions;
 mod sharing;
 mod staff;
 mod store_shares;
+mod totp;
 mod writer;
 
 use std::str::FromStr;
