@@ -2,21 +2,14 @@
 // turning the guest into an account, signing out and in, errors in words.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { ApiClient, appReady, byTest, cartReady, COLD_START_MS, openApp, startBrowser, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
+import { test } from "node:test";
+import { ApiClient, appReady, byTest, cartReady, openApp, uniqueEmail, waitFor, withServerAndBrowser } from "./helpers.mjs";
 
 let server;
 let browser;
-before(
-  async () => {
-    server = await startServer();
-    browser = await startBrowser(server);
-  },
-  { timeout: COLD_START_MS + 30_000 },
-);
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+withServerAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 test("a guest makes carts, switches and renames them, then keeps them as an account", { timeout: 90_000 }, async () => {

@@ -4,24 +4,17 @@
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { byTest, cartReady, COLD_START_MS, openApp, repoRoot, startBrowser, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
+import { test } from "node:test";
+import { byTest, cartReady, openApp, repoRoot, uniqueEmail, waitFor, withServerAndBrowser } from "./helpers.mjs";
 
 const LIVE_WITHIN_MS = 1_000;
 const screenshots = join(repoRoot, "target", "screenshots");
 
 let server;
 let browser;
-before(
-  async () => {
-    server = await startServer();
-    browser = await startBrowser(server);
-  },
-  { timeout: COLD_START_MS + 30_000 },
-);
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+withServerAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 async function signUp(page, name, email) {

@@ -7,23 +7,16 @@
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { ApiClient, byTest, cartReady, COLD_START_MS, openApp, READY_MS, repoRoot, signedInContext, startBrowser, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
+import { test } from "node:test";
+import { ApiClient, byTest, cartReady, openApp, READY_MS, repoRoot, signedInContext, uniqueEmail, waitFor, withServerAndBrowser } from "./helpers.mjs";
 
 const screenshots = join(repoRoot, "target", "screenshots");
 
 let server;
 let browser;
-before(
-  async () => {
-    server = await startServer();
-    browser = await startBrowser(server);
-  },
-  { timeout: COLD_START_MS + 30_000 },
-);
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+withServerAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 const phaseOf = (page) => page.locator(byTest("checkout-phase")).getAttribute("data-phase");

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
@@ -144,6 +145,27 @@ export async function startBrowser(server) {
     throw e;
   }
   return browser;
+}
+
+/**
+ * A test file's server and warmed-up Chromium: started in `before`, handed
+ * to `use`, and stopped in `after`.
+ */
+export function withServerAndBrowser(use) {
+  let server;
+  let browser;
+  before(
+    async () => {
+      server = await startServer();
+      browser = await startBrowser(server);
+      use(server, browser);
+    },
+    { timeout: COLD_START_MS + 30_000 },
+  );
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
 }
 
 /** Waits until the app has loaded Automerge's wasm and drawn its first screen. */

@@ -7,21 +7,14 @@
 // "shared with us" list.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { ApiClient, axeViolations, byTest, cartReady, COLD_START_MS, openApp, signedInContext, startBrowser, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
+import { test } from "node:test";
+import { ApiClient, axeViolations, byTest, cartReady, openApp, signedInContext, uniqueEmail, waitFor, withServerAndBrowser } from "./helpers.mjs";
 
 let server;
 let browser;
-before(
-  async () => {
-    server = await startServer();
-    browser = await startBrowser(server);
-  },
-  { timeout: COLD_START_MS + 30_000 },
-);
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+withServerAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 async function signIn(email, password) {

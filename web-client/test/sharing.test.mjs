@@ -5,21 +5,14 @@
 // opened by a guest.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { ApiClient, byTest, cartReady, COLD_START_MS, openApp, signedInContext, startBrowser, startServer, uniqueEmail, waitFor } from "./helpers.mjs";
+import { test } from "node:test";
+import { ApiClient, byTest, cartReady, openApp, signedInContext, uniqueEmail, waitFor, withServerAndBrowser } from "./helpers.mjs";
 
 let server;
 let browser;
-before(
-  async () => {
-    server = await startServer();
-    browser = await startBrowser(server);
-  },
-  { timeout: COLD_START_MS + 30_000 },
-);
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+withServerAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 const line = (page, sku) => page.locator(`[data-testid="line"][data-sku="${sku}"]`);

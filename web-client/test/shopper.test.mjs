@@ -5,13 +5,12 @@
 // 1280x860 and, where the finding is about phones, at 390x844.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import {
   ApiClient,
   axeViolations,
   byTest,
   cartReady,
-  COLD_START_MS,
   DESKTOP,
   focused,
   liveRegions,
@@ -20,25 +19,17 @@ import {
   scrollBoxes,
   signedInContext,
   smallTargets,
-  startBrowser,
-  startServer,
   tabTo,
   uniqueEmail,
   waitFor,
+  withServerAndBrowser,
 } from "./helpers.mjs";
 
 let server;
 let browser;
-before(
-  async () => {
-    server = await startServer();
-    browser = await startBrowser(server);
-  },
-  { timeout: COLD_START_MS + 30_000 },
-);
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+withServerAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 const line = (page, sku) => page.locator(`[data-testid="line"][data-sku="${sku}"]`);

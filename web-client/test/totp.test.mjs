@@ -7,22 +7,15 @@
 // the next 30-second step.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { Secret, TOTP } from "otpauth";
-import { ApiClient, byTest, COLD_START_MS, DESKTOP, openApp, signedInContext, startBrowser, startServer, uniqueEmail } from "./helpers.mjs";
+import { ApiClient, byTest, DESKTOP, openApp, signedInContext, uniqueEmail, withServerAndBrowser } from "./helpers.mjs";
 
 let server;
 let browser;
-before(
-  async () => {
-    server = await startServer();
-    browser = await startBrowser(server);
-  },
-  { timeout: COLD_START_MS + 30_000 },
-);
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+withServerAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 /** The code (SHA-1, 6 digits, 30 s, as the server makes them) of `secret` now. */
