@@ -5,6 +5,7 @@
 //! tests decide when a change becomes durable.
 
 mod changelog;
+mod join;
 mod offers;
 mod orders;
 mod outbox;

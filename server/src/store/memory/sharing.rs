@@ -1,11 +1,12 @@
 //! Sharing in memory: invitations and share links, under the store's one
 //! lock, so that each call is as atomic as its SQLite transaction (a
 //! single-use link joins exactly one member). Password resets are in
-//! [`super::resets`], the outbox in [`super::outbox`].
+//! [`super::resets`], the outbox in [`super::outbox`], joining in
+//! [`super::join`].
 
 use async_trait::async_trait;
 use cartroom_protocol::sharing::{InvitationId, LinkId};
-use cartroom_protocol::{CartId, MemberRole, UserId};
+use cartroom_protocol::{CartId, UserId};
 
 use super::{MemoryStore, State};
 use crate::store::Result;
@@ -39,13 +40,6 @@ struct LinkRow {
 }
 
 impl State {
-    pub(super) fn name_of(&self, user: UserId) -> String {
-        self.users
-            .get(&user)
-            .map(|u| u.user.name.clone())
-            .unwrap_or_default()
-    }
-
     fn invitation_record(&self, row: &InvitationRow) -> InvitationRecord {
         let id = row.new.id.to_string();
         let delivery = self.latest_delivery(MailPurpose::Invitation, &id);
@@ -79,39 +73,6 @@ impl State {
             max_uses: row.new.max_uses,
             uses: row.uses,
             revoked_at: row.revoked_at,
-        }
-    }
-
-    fn role_in(&self, cart: CartId, user: UserId) -> Option<MemberRole> {
-        self.members
-            .get(&cart)?
-            .iter()
-            .find(|(u, _)| *u == user)
-            .map(|(_, r)| *r)
-    }
-
-    /// As the SQLite `join`: (role before, role now); never lowers a role.
-    pub(super) fn join(
-        &mut self,
-        cart: CartId,
-        user: UserId,
-        role: MemberRole,
-        max_members: usize,
-    ) -> Result<(Option<MemberRole>, MemberRole), JoinError> {
-        let members = self.members.entry(cart).or_default();
-        let full = members.len() >= max_members;
-        match members.iter_mut().find(|(u, _)| *u == user) {
-            None if full => Err(JoinError::TooMany(max_members)),
-            None => {
-                members.push((user, role));
-                Ok((None, role))
-            }
-            Some((_, had)) if *had < role => {
-                let before = *had;
-                *had = role;
-                Ok((Some(before), role))
-            }
-            Some((_, had)) => Ok((Some(*had), *had)),
         }
     }
 }
@@ -413,122 +374,4 @@ impl Sharing for MemoryStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use cartroom_protocol::http::User;
-    use cartroom_protocol::sharing::DeliveryStatus;
-
-    use super::*;
-    use crate::auth::purpose::{Purpose, new_token, purpose_hash};
-    use crate::store::sharing::Outbox;
-    use crate::store::{Accounts, Carts, NewCart};
-
-    async fn user(store: &MemoryStore, name: &str) -> UserId {
-        let user = User {
-            id: UserId::new_random(),
-            email: Some(format!("{name}@example.com")),
-            name: name.into(),
-            guest: false,
-        };
-        store.insert_user(&user, Some("hash"), 0).await.unwrap();
-        user.id
-    }
-
-    async fn cart(store: &MemoryStore, admin: UserId) -> CartId {
-        let id = CartId::new_random();
-        store
-            .create_cart(NewCart {
-                id,
-                store_id: "demo",
-                name: "BBQ",
-                creator: admin,
-                snapshot: &[],
-                now_ms: 0,
-            })
-            .await
-            .unwrap();
-        id
-    }
-
-    #[tokio::test]
-    async fn a_single_use_link_joins_one_member_and_never_lowers_a_role() {
-        let store = MemoryStore::new();
-        let ana = user(&store, "ana").await;
-        let (ben, kim) = (user(&store, "ben").await, user(&store, "kim").await);
-        let cart = cart(&store, ana).await;
-        let token = new_token();
-        let hash = purpose_hash(Purpose::Join, &token);
-        store
-            .create_link(&NewLink {
-                id: LinkId::new_random(),
-                cart,
-                role: MemberRole::Editor,
-                created_by: ana,
-                now_ms: 0,
-                expires_at: 1000,
-                token_hash: hash.clone(),
-                max_uses: Some(1),
-            })
-            .await
-            .unwrap();
-        // The admin opening her own link takes no use and stays admin.
-        let own = store.accept_link(&hash, ana, 1, 100).await.unwrap();
-        assert!(own.already_member);
-        assert_eq!(own.role, MemberRole::Admin);
-        let joined = store.accept_link(&hash, ben, 1, 100).await.unwrap();
-        assert_eq!((joined.previous, joined.role), (None, MemberRole::Editor));
-        assert!(!joined.already_member);
-        // Ben again: the same answer; Kim: no use left.
-        assert!(
-            store
-                .accept_link(&hash, ben, 2, 100)
-                .await
-                .unwrap()
-                .already_member
-        );
-        assert!(matches!(
-            store.accept_link(&hash, kim, 2, 100).await,
-            Err(JoinError::UsedUp)
-        ));
-        assert_eq!(store.links(cart).await.unwrap()[0].uses, 1);
-    }
-
-    #[tokio::test]
-    async fn an_invitation_mail_mints_its_token_only_while_it_is_open() {
-        let store = MemoryStore::new();
-        let ana = user(&store, "ana").await;
-        let cart = cart(&store, ana).await;
-        let id = InvitationId::new_random();
-        let mail = NewMail {
-            purpose: MailPurpose::Invitation,
-            ref_id: id.to_string(),
-            recipient: "grandma@example.com".into(),
-            subject: "s".into(),
-            text: "t".into(),
-            html: "h".into(),
-            now_ms: 0,
-        };
-        let inv = NewInvitation {
-            id,
-            cart,
-            email: "grandma@example.com".into(),
-            message: String::new(),
-            role: MemberRole::Viewer,
-            invited_by: ana,
-            now_ms: 0,
-            expires_at: 100,
-        };
-        store.create_invitation(&inv, &mail).await.unwrap();
-        let due = store.due_mail(0, 10).await.unwrap();
-        assert_eq!(due.len(), 1);
-        assert!(!store.mint_mail_token(&due[0], "h1", 100).await.unwrap());
-        assert!(store.mint_mail_token(&due[0], "h1", 99).await.unwrap());
-        store.revoke_invitation(cart, id, 50).await.unwrap();
-        assert!(!store.mint_mail_token(&due[0], "h2", 60).await.unwrap());
-        let record = store.invitation(cart, id).await.unwrap().unwrap();
-        assert_eq!(record.delivery.unwrap().status, DeliveryStatus::Cancelled);
-        assert!(matches!(
-            store.accept_invitation("h1", ana, 60, 100).await,
-            Err(JoinError::Revoked)
-        ));
-    }
-}
+mod tests;
