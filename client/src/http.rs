@@ -4,9 +4,9 @@ use std::fmt;
 
 use anyhow::Context as _;
 use cartroom_protocol::http::{
-    ActivityResponse, AddMemberRequest, CartResponse, CartSummary, CartsResponse, ErrorBody,
-    GuestRequest, MeResponse, Member, MembersResponse, NameRequest, OpAck, OpRequest, RoleRequest,
-    SessionResponse, SigninRequest, SignupRequest, User,
+    ActivityResponse, AddMemberRequest, CartResponse, CartSummary, CartsResponse,
+    CreateCartRequest, ErrorBody, GuestRequest, MeResponse, Member, MembersResponse, OpAck,
+    OpRequest, RoleRequest, SessionResponse, SigninRequest, SignupRequest, User,
 };
 use cartroom_protocol::{ActivityEvent, CartId, MemberRole, Op, OpId, UserId};
 pub use reqwest::Method;
@@ -243,9 +243,23 @@ impl Account {
         Ok(me.user)
     }
 
-    /// `POST /api/carts`; the creator is its admin.
+    /// `POST /api/carts`: a cart of the default store; the creator is its
+    /// admin.
     pub async fn create_cart(&self, name: &str) -> anyhow::Result<CartId> {
-        let body = NameRequest { name: name.into() };
+        let body = CreateCartRequest {
+            name: name.into(),
+            store_id: None,
+        };
+        let cart: CartResponse = self.call(Method::POST, "/api/carts", Some(&body)).await?;
+        Ok(cart.id)
+    }
+
+    /// `POST /api/carts` with `store_id`: a cart of that store.
+    pub async fn create_cart_in(&self, store: &str, name: &str) -> anyhow::Result<CartId> {
+        let body = CreateCartRequest {
+            name: name.into(),
+            store_id: Some(store.into()),
+        };
         let cart: CartResponse = self.call(Method::POST, "/api/carts", Some(&body)).await?;
         Ok(cart.id)
     }

@@ -37,9 +37,26 @@ impl Account {
         let body = AddStaffRequest {
             email: email.to_owned(),
             role,
+            customer_update: false,
         };
         self.call(Method::POST, "/api/store/staff", Some(&body))
             .await
+    }
+
+    /// `POST /api/store/staff?store=<store>` (the store's owners).
+    pub async fn add_staff_in(
+        &self,
+        store: &str,
+        body: &AddStaffRequest,
+    ) -> anyhow::Result<StaffMember> {
+        let path = format!("/api/store/staff?store={store}");
+        self.call(Method::POST, &path, Some(body)).await
+    }
+
+    /// `GET /api/store/role?store=<store>`: this account's place in a store.
+    pub async fn store_role_in(&self, store: &str) -> anyhow::Result<StoreRoleResponse> {
+        let path = format!("/api/store/role?store={store}");
+        self.call::<(), _>(Method::GET, &path, None).await
     }
 
     /// `DELETE /api/store/staff/{user_id}` (owners).

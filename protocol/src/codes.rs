@@ -26,6 +26,8 @@ pub enum ErrorCode {
     TooManySubscriptions,
     /// The sku is not in the store's catalog.
     UnknownSku,
+    /// No store has this id.
+    StoreNotFound,
     /// The line does not exist (never added, or removed).
     LineNotFound,
     /// The suggestion does not exist.
@@ -110,6 +112,17 @@ pub enum ErrorCode {
     /// Two-factor sign-in is on already (enrol) or not on (disable), or
     /// there is no pending enrolment to confirm.
     TotpState,
+    /// No help code like this one is waiting (wrong digits, used already,
+    /// or for a cart of a store the agent does not work for).
+    HelpCodeInvalid,
+    /// The help code was right but its 10 minutes are over: ask the
+    /// shopper for a new one.
+    HelpCodeExpired,
+    /// The cart has a takeover requested or active already.
+    TakeoverInProgress,
+    /// The takeover is not in a state that allows this (answered already,
+    /// ended, declined).
+    TakeoverState,
 }
 
 impl ErrorCode {
@@ -125,6 +138,7 @@ impl ErrorCode {
             Self::NotSubscribed => "not_subscribed",
             Self::TooManySubscriptions => "too_many_subscriptions",
             Self::UnknownSku => "unknown_sku",
+            Self::StoreNotFound => "store_not_found",
             Self::LineNotFound => "line_not_found",
             Self::SuggestionNotFound => "suggestion_not_found",
             Self::QuantityOutOfRange => "quantity_out_of_range",
@@ -159,6 +173,10 @@ impl ErrorCode {
             Self::TotpInvalid => "totp_invalid",
             Self::TotpReplayed => "totp_replayed",
             Self::TotpState => "totp_state",
+            Self::HelpCodeInvalid => "help_code_invalid",
+            Self::HelpCodeExpired => "help_code_expired",
+            Self::TakeoverInProgress => "takeover_in_progress",
+            Self::TakeoverState => "takeover_state",
         }
     }
 }

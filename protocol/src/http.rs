@@ -144,6 +144,16 @@ pub struct StoreInfo {
     pub id: String,
     pub name: String,
     pub currency: String,
+    /// The IANA time zone the store's people read times in, e.g.
+    /// `America/New_York`.
+    pub time_zone: String,
+}
+
+/// `GET /api/stores`: every store of the server, by id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct StoresResponse {
+    pub stores: Vec<StoreInfo>,
 }
 
 /// A lower unit price once a group buys at least `min_quantity`.
@@ -175,7 +185,7 @@ pub struct CatalogResponse {
     pub products: Vec<Product>,
 }
 
-/// `POST /api/carts` and `PATCH /api/carts/{id}`.
+/// `PATCH /api/carts/{id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
@@ -183,11 +193,25 @@ pub struct NameRequest {
     pub name: String,
 }
 
+/// `POST /api/carts`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct CreateCartRequest {
+    pub name: String,
+    /// The store the cart buys from (`GET /api/stores`); the default store
+    /// when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<String>,
+}
+
 /// A cart as listed for one of its members.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CartSummary {
     pub id: CartId,
+    /// The store the cart buys from.
+    pub store_id: String,
     pub name: String,
     pub role: MemberRole,
     /// What the role allows (see `Capability`).
@@ -275,6 +299,8 @@ pub struct CartView {
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CartResponse {
     pub id: CartId,
+    /// The store the cart buys from: its catalog is the one ops use.
+    pub store_id: String,
     pub role: MemberRole,
     pub capabilities: Vec<Capability>,
     #[serde(flatten)]

@@ -61,6 +61,18 @@ uuid_id!(
     /// A cart a shopper shared with the store.
     StoreShareId
 );
+uuid_id!(
+    /// A shopper as one store knows them (support desk).
+    CustomerId
+);
+uuid_id!(
+    /// A conversation between a customer and a store's staff.
+    ConversationId
+);
+uuid_id!(
+    /// An agent's takeover of a shopper's cart (support desk).
+    TakeoverId
+);
 
 /// A line of a cart. Lines are keyed by the product's sku, so that two people
 /// adding the same product land on the same line and their quantities add up.

@@ -17,6 +17,10 @@
 //!   accepting with a token, password reset).
 //! - [`merchant`]: carts the store's staff send to a customer (live or copy).
 //! - [`store`]: the store's staff (owners and staff) and their API bodies.
+//! - [`support`]: the support desk's customers, conversations, messages
+//!   and cart activity tips.
+//! - [`takeover`]: the support desk's cart panel, takeovers, help codes
+//!   and history.
 //! - [`frame`]: the binary frame codec.
 //! - [`codes`]: stable error codes and WebSocket close codes.
 //! - [`limits`]: the bounds every frame and field must respect.
@@ -36,6 +40,8 @@ pub mod merchant;
 pub mod messages;
 pub mod sharing;
 pub mod store;
+pub mod support;
+pub mod takeover;
 #[cfg(test)]
 mod typescript;
 

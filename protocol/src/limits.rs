@@ -20,7 +20,9 @@ pub const MAX_LINES: usize = 250;
 pub const MAX_SUGGESTIONS: usize = 100;
 /// Quantity of a line (and of a suggestion) is kept within this range.
 pub const QUANTITY_RANGE: std::ops::RangeInclusive<i64> = 1..=999;
-/// Carts one connection may be subscribed to at once.
+/// Carts one connection may be subscribed to at once: a shopper's whole
+/// limit, which counts across all their connections (staff have more:
+/// [`crate::takeover::MAX_SUBSCRIPTIONS_PER_STAFF`]).
 pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 64;
 /// Heads a client may send with `subscribe`.
 pub const MAX_HEADS: usize = 64;

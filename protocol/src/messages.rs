@@ -359,6 +359,33 @@ pub enum ServerMsg {
     /// `cart_id`, their role in it changed, or they stopped being one. Sent
     /// on every connection of the user, subscribed to that cart or not.
     CartsChanged { cart_id: CartId },
+    /// An agent asks to take over the shopper's cart; to the shopper's and
+    /// the agent's connections. The shopper answers over HTTP.
+    TakeoverRequested {
+        takeover: Box<crate::takeover::Takeover>,
+    },
+    /// A takeover became active: the agent now edits the cart as
+    /// `"<name> (support)"`; to the shopper's and the agent's connections.
+    TakeoverStarted {
+        takeover: Box<crate::takeover::Takeover>,
+    },
+    /// A takeover ended or was declined: the agent's edit rights are gone;
+    /// to the shopper's and the agent's connections.
+    TakeoverEnded {
+        takeover: Box<crate::takeover::Takeover>,
+    },
+    /// A message of a support conversation, once it is stored: to the
+    /// customer's connections (never a tip) and to every connection of the
+    /// store's staff.
+    SupportMessage {
+        conversation_id: crate::ids::ConversationId,
+        message: Box<crate::support::SupportMessage>,
+    },
+    /// A support conversation's status or unread counts changed; to the
+    /// customer's connections and to every connection of the store's staff.
+    SupportConversation {
+        conversation: Box<crate::support::Conversation>,
+    },
     /// Answer to `ping`.
     Pong {
         #[serde(default, skip_serializing_if = "Option::is_none")]

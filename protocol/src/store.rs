@@ -1,9 +1,10 @@
 //! The bodies of the store's staff API (`docs/protocol.md` section 11,
 //! "Store staff"): who works for the store, with which role.
 //!
-//! An owner manages the staff; owners and staff both see and manage the
-//! store's orders (section 12). Shoppers may share a cart with the store
-//! when its settings allow (section 11, "Sharing with the store").
+//! An owner manages the staff and the settings; owners and agents both see
+//! and manage the store's orders (section 12) and answer its customers
+//! (section 13). Shoppers may share a cart with the store when its settings
+//! allow (section 11, "Sharing with the store").
 
 use serde::{Deserialize, Serialize};
 
@@ -16,10 +17,10 @@ use crate::messages::MemberRole;
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum StoreRole {
-    /// Manages the staff, and does everything staff do.
+    /// Manages the staff and the settings, and does everything agents do.
     Owner,
-    /// Sees and manages the store's orders.
-    Staff,
+    /// Sees and manages the store's orders and answers its customers.
+    Agent,
 }
 
 impl StoreRole {
@@ -27,14 +28,14 @@ impl StoreRole {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Owner => "owner",
-            Self::Staff => "staff",
+            Self::Agent => "agent",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "owner" => Some(Self::Owner),
-            "staff" => Some(Self::Staff),
+            "agent" => Some(Self::Agent),
             _ => None,
         }
     }
@@ -48,6 +49,8 @@ pub struct StaffMember {
     pub email: String,
     pub name: String,
     pub role: StoreRole,
+    /// May change a customer's cart (take it over); always true for owners.
+    pub customer_update: bool,
     /// Unix ms.
     pub added_at: i64,
 }
@@ -66,9 +69,13 @@ pub struct StaffResponse {
 pub struct AddStaffRequest {
     /// The e-mail of an account.
     pub email: String,
-    /// `staff` when absent.
+    /// `agent` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<StoreRole>,
+    /// Whether an agent may change a customer's cart (take it over); false
+    /// when absent. Owners always may.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub customer_update: bool,
 }
 
 /// `GET /api/store/role`: the caller's role in the store, `null` for a
@@ -78,6 +85,38 @@ pub struct AddStaffRequest {
 pub struct StoreRoleResponse {
     pub store_id: String,
     pub role: Option<StoreRole>,
+    /// May change a customer's cart (take it over).
+    pub customer_update: bool,
+}
+
+/// Whether an agent asks a registered shopper before taking over their
+/// cart. Guests always give a help code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum TakeoverConsent {
+    /// The shopper accepts each takeover.
+    Required,
+    /// Registered shoppers are not asked.
+    WaivedForRegistered,
+}
+
+impl TakeoverConsent {
+    /// The stable string form, as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::WaivedForRegistered => "waived_for_registered",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "required" => Some(Self::Required),
+            "waived_for_registered" => Some(Self::WaivedForRegistered),
+            _ => None,
+        }
+    }
 }
 
 /// `GET /api/store/settings` (anyone signed in) and `PUT` (owners): what
@@ -88,6 +127,14 @@ pub struct StoreRoleResponse {
 pub struct StoreSettings {
     /// Shoppers may share their carts with the store.
     pub customer_shares: bool,
+    /// Whether an agent asks a registered shopper before taking over their
+    /// cart; `required` when absent from a `PUT`.
+    #[serde(default = "consent_required")]
+    pub takeover_consent: TakeoverConsent,
+}
+
+fn consent_required() -> TakeoverConsent {
+    TakeoverConsent::Required
 }
 
 /// `POST /api/carts/{id}/store-share`: a shopper shares the cart with the

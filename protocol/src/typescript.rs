@@ -29,9 +29,10 @@ use crate::checkout::{
 use crate::codes::ErrorCode;
 use crate::http::{
     ActivityResponse, AddMemberRequest, CartResponse, CartSummary, CartView, CartsResponse,
-    CatalogResponse, ErrorBody, GuestRequest, MeResponse, MembersResponse, NameRequest, OpAck,
-    OpRequest, RoleRequest, SessionResponse, SigninRequest, SignupRequest, StoreInfo,
-    TotpConfirmRequest, TotpConfirmResponse, TotpDisableRequest, TotpEnrolResponse, TotpStatus,
+    CatalogResponse, CreateCartRequest, ErrorBody, GuestRequest, MeResponse, MembersResponse,
+    NameRequest, OpAck, OpRequest, RoleRequest, SessionResponse, SigninRequest, SignupRequest,
+    StoreInfo, StoresResponse, TotpConfirmRequest, TotpConfirmResponse, TotpDisableRequest,
+    TotpEnrolResponse, TotpStatus,
 };
 use crate::ids::{CartId, ConnId, Heads, LineId, OpId, SuggestionId, UserId};
 use crate::merchant::{
@@ -47,6 +48,15 @@ use crate::sharing::{
 use crate::store::{
     AddStaffRequest, OpenSharedResponse, StaffResponse, StoreRoleResponse, StoreSettings,
     StoreShareRequest, StoreSharesResponse,
+};
+use crate::support::{
+    ContactRequest, ConversationsResponse, MessagesResponse, OpenConversationRequest,
+    PostMessageRequest, ReadRequest, StatusRequest,
+};
+
+use crate::takeover::{
+    ConsentRequest, HelpCodeResponse, HistoryResponse, OpenTakeoverResponse, PanelLinesResponse,
+    PanelResponse, StartTakeoverRequest,
 };
 
 /// The environment variable that makes the test rewrite the files.
@@ -122,8 +132,10 @@ impl Render {
         r.add::<SessionResponse>();
         r.add::<MeResponse>();
         r.add::<StoreInfo>();
+        r.add::<StoresResponse>();
         r.add::<CatalogResponse>();
         r.add::<NameRequest>();
+        r.add::<CreateCartRequest>();
         r.add::<CartsResponse>();
         r.add::<CartSummary>();
         r.add::<CartView>();
@@ -157,6 +169,22 @@ impl Render {
         r.add::<StoreShareRequest>();
         r.add::<StoreSharesResponse>();
         r.add::<OpenSharedResponse>();
+        // Support desk: conversations.
+        r.add::<OpenConversationRequest>();
+        r.add::<ConversationsResponse>();
+        r.add::<MessagesResponse>();
+        r.add::<PostMessageRequest>();
+        r.add::<ReadRequest>();
+        r.add::<StatusRequest>();
+        r.add::<ContactRequest>();
+        // Support desk: takeovers, help codes, the cart panel, history.
+        r.add::<StartTakeoverRequest>();
+        r.add::<ConsentRequest>();
+        r.add::<HelpCodeResponse>();
+        r.add::<OpenTakeoverResponse>();
+        r.add::<PanelResponse>();
+        r.add::<PanelLinesResponse>();
+        r.add::<HistoryResponse>();
         // Group checkout.
         r.add::<CartPhase>();
         r.add::<SplitPlan>();

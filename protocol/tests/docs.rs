@@ -10,9 +10,11 @@ use cartroom_protocol::checkout;
 use cartroom_protocol::http::{
     ActivityResponse, AddMemberRequest, CartResponse, CartsResponse, CatalogResponse, ErrorBody,
     GuestRequest, MeResponse, MembersResponse, NameRequest, OpAck, OpRequest, Product, RoleRequest,
-    SessionResponse, SigninRequest, SignupRequest, StoreInfo,
+    SessionResponse, SigninRequest, SignupRequest, StoreInfo, StoresResponse,
 };
 use cartroom_protocol::sharing;
+use cartroom_protocol::support;
+use cartroom_protocol::takeover;
 use cartroom_protocol::{ClientMsg, ServerMsg};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -83,6 +85,7 @@ fn check(type_name: &str, value: &Value) -> Result<(), String> {
         "MeResponse" => round_trip::<MeResponse>(value),
         "StoreInfo" => round_trip::<StoreInfo>(value),
         "Product" => round_trip::<Product>(value),
+        "StoresResponse" => round_trip::<StoresResponse>(value),
         "CatalogResponse" => round_trip::<CatalogResponse>(value),
         "NameRequest" => round_trip::<NameRequest>(value),
         "CartResponse" => round_trip::<CartResponse>(value),
@@ -130,6 +133,24 @@ fn check(type_name: &str, value: &Value) -> Result<(), String> {
         "OrderView" => round_trip::<checkout::OrderView>(value),
         "OrdersResponse" => round_trip::<checkout::OrdersResponse>(value),
         "OrderStatusRequest" => round_trip::<checkout::OrderStatusRequest>(value),
+        "StartTakeoverRequest" => round_trip::<takeover::StartTakeoverRequest>(value),
+        "ConsentRequest" => round_trip::<takeover::ConsentRequest>(value),
+        "Takeover" => round_trip::<takeover::Takeover>(value),
+        "HelpCodeResponse" => round_trip::<takeover::HelpCodeResponse>(value),
+        "OpenTakeoverResponse" => round_trip::<takeover::OpenTakeoverResponse>(value),
+        "PanelResponse" => round_trip::<takeover::PanelResponse>(value),
+        "PanelLinesResponse" => round_trip::<takeover::PanelLinesResponse>(value),
+        "HistoryResponse" => round_trip::<takeover::HistoryResponse>(value),
+        // Support desk: customers and conversations (section 13).
+        "Customer" => round_trip::<support::Customer>(value),
+        "Conversation" => round_trip::<support::Conversation>(value),
+        "ConversationsResponse" => round_trip::<support::ConversationsResponse>(value),
+        "OpenConversationRequest" => round_trip::<support::OpenConversationRequest>(value),
+        "PostMessageRequest" => round_trip::<support::PostMessageRequest>(value),
+        "MessagesResponse" => round_trip::<support::MessagesResponse>(value),
+        "ReadRequest" => round_trip::<support::ReadRequest>(value),
+        "StatusRequest" => round_trip::<support::StatusRequest>(value),
+        "ContactRequest" => round_trip::<support::ContactRequest>(value),
         other => Err(format!("no wire type named {other}")),
     }
 }

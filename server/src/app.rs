@@ -10,21 +10,23 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::cart::NodeId;
-use crate::catalog::CatalogHandle;
-use crate::catalog::demo::{DEMO_OWNER, demo_catalog};
+use crate::catalog::Catalogs;
 use crate::checkout::{PayAtPickup, PaymentProvider};
 use crate::clock::{Clock, OffsetClock, SystemClock};
 use crate::config::Config;
 use crate::mail::transport::TransportError;
 use crate::mail::{DevMailbox, MailQueue, MailWorker, PublicUrl, Transport};
 use crate::room::{RoomEnv, RoomLimits, Rooms};
+use crate::seed::seed_demo;
 use crate::services::checkout::CheckoutDeps;
 use crate::services::deadlines::ReminderMailer;
 use crate::services::offers::OfferDeps;
 use crate::services::orders::OrderDeps;
+use crate::services::panel::{PanelDeps, PanelService};
 use crate::services::sharing::SharingDeps;
-use crate::services::staff::SeedOwner;
 use crate::services::store_shares::StoreShareDeps;
+use crate::services::support;
+use crate::services::takeover::{TakeoverDeps, TakeoverService};
 use crate::services::{
     AccountService, CartService, CheckoutService, DeadlineTimer, Feed, LiveConnections,
     MemberService, OfferService, OrderService, PasswordResetService, ServiceError, Services,
@@ -100,47 +102,47 @@ async fn services(
     lifecycle: &Lifecycle,
     mail: &Mail,
 ) -> Result<Services, StartError> {
-    if !config.no_seed && stores.catalog.seed(&demo_catalog()).await? {
-        tracing::info!("seeded the demo store");
+    let staff = Arc::new(StaffService::new(
+        stores.staff.clone(),
+        stores.accounts.clone(),
+        clock.clone(),
+    ));
+    if !config.no_seed {
+        seed_demo(stores, &staff, &config.demo_owner_password).await?;
     }
-    let catalog = stores
-        .catalog
-        .load_catalog()
-        .await?
-        .ok_or(StartError::NoStore)?;
-    let catalog = CatalogHandle::new(catalog);
+    let catalogs = stores.catalog.load_catalogs().await?;
+    if catalogs.is_empty() {
+        return Err(StartError::NoStore);
+    }
+    let catalog = Catalogs::new(catalogs);
     let node = NodeId(0);
+    // Rooms tell the support desk of committed edits; its worker makes tips.
+    let live = Arc::new(LiveConnections::new(config.max_connections));
+    let (tip_tap, tip_worker) = support::tip_queue(support::tips::EDIT_QUEUE, live.clone());
     let rooms = Rooms::new(
         RoomEnv {
             changes: stores.changes.clone(),
-            catalog: catalog.clone(),
+            catalogs: catalog.clone(),
             clock: clock.clone(),
+            edits: Arc::new(tip_tap),
             node,
             limits: RoomLimits::new(config.room_idle(), config.snapshot_every),
         },
         lifecycle.tracker.clone(),
         lifecycle.shutdown.clone(),
     );
-    let live = Arc::new(LiveConnections::new(config.max_connections));
+    let support = Arc::new(support::SupportService::new(support::SupportDeps {
+        support: stores.support.clone(),
+        staff: stores.staff.clone(),
+        catalogs: catalog.clone(),
+        live: live.clone(),
+        clock: clock.clone(),
+    }));
+    lifecycle
+        .tracker
+        .spawn(support.run_tips(tip_worker, lifecycle.shutdown.clone()));
     let feed = Feed::new(rooms.clone(), live.clone());
     let (checkout, orders, deadlines) = checkout_services(stores, &rooms, &catalog, &clock, mail);
-    let staff = Arc::new(StaffService::new(
-        stores.staff.clone(),
-        stores.accounts.clone(),
-        catalog.clone(),
-        clock.clone(),
-    ));
-    if !config.no_seed {
-        let (email, name) = DEMO_OWNER;
-        let owner = SeedOwner {
-            email,
-            name,
-            password: &config.demo_owner_password,
-        };
-        if staff.seed_owner(owner).await? {
-            tracing::info!(email, "seeded the demo store's owner");
-        }
-    }
     let offers = OfferService::new(OfferDeps {
         offers: stores.offers.clone(),
         staff: stores.staff.clone(),
@@ -154,7 +156,6 @@ async fn services(
             node,
         ),
         feed: feed.clone(),
-        catalog: catalog.clone(),
         clock: clock.clone(),
         mail: mail.queue.clone(),
     });
@@ -162,12 +163,28 @@ async fn services(
         shares: stores.store_shares.clone(),
         staff: stores.staff.clone(),
         sharing: stores.sharing.clone(),
+        carts: stores.carts.clone(),
         feed: feed.clone(),
-        catalog: catalog.clone(),
+        catalogs: catalog.clone(),
         clock: clock.clone(),
         mail: mail.queue.clone(),
     });
     let totp = Arc::new(TotpService::new(stores.two_factor.clone(), clock.clone()));
+    let takeovers = Arc::new(TakeoverService::new(TakeoverDeps {
+        takeovers: stores.takeovers.clone(),
+        members: stores.members.clone(),
+        staff: stores.staff.clone(),
+        rooms: rooms.clone(),
+        live: live.clone(),
+        clock: clock.clone(),
+    }));
+    let panel = PanelService::new(PanelDeps {
+        takeovers: stores.takeovers.clone(),
+        members: stores.members.clone(),
+        staff: stores.staff.clone(),
+        rooms: rooms.clone(),
+        catalogs: catalog.clone(),
+    });
     Ok(Services {
         accounts: AccountService::new(
             stores.accounts.clone(),
@@ -186,7 +203,10 @@ async fn services(
             catalog.clone(),
             clock.clone(),
             node,
-        ),
+        )
+        .with_staff_access(takeovers.clone()),
+        takeovers,
+        panel,
         members: MemberService::new(
             stores.members.clone(),
             stores.accounts.clone(),
@@ -215,7 +235,8 @@ async fn services(
         staff,
         offers,
         store_shares,
-        catalog,
+        support,
+        catalogs: catalog,
         live,
         rooms,
         health: stores.health.clone(),
@@ -227,7 +248,7 @@ async fn services(
 fn checkout_services(
     stores: &Stores,
     rooms: &Arc<Rooms>,
-    catalog: &CatalogHandle,
+    catalog: &Catalogs,
     clock: &Arc<dyn Clock>,
     mail: &Mail,
 ) -> (CheckoutService, Arc<OrderService>, Arc<DeadlineTimer>) {
@@ -236,7 +257,7 @@ fn checkout_services(
         orders: stores.orders.clone(),
         members: stores.members.clone(),
         rooms: rooms.clone(),
-        catalog: catalog.clone(),
+        catalogs: catalog.clone(),
         clock: clock.clone(),
         payments: payments.clone(),
         staff: stores.staff.clone(),
@@ -245,7 +266,8 @@ fn checkout_services(
         orders: stores.orders.clone(),
         members: stores.members.clone(),
         rooms: rooms.clone(),
-        catalog: catalog.clone(),
+        carts: stores.carts.clone(),
+        catalogs: catalog.clone(),
         clock: clock.clone(),
         payments,
         placed: orders.clone(),

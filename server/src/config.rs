@@ -133,10 +133,10 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub invite_attempts_per_minute_per_ip: u32,
 
-    /// The password of the demo store's owner (`owner@corner.example`),
-    /// set when the demo store is seeded with its owner. The owner manages
-    /// the store's staff (`/api/store/staff`); change it for anything but a
-    /// demo (or reset it by e-mail).
+    /// The password of the demo stores' owner (`owner@corner.example`) and
+    /// agents (`agent@corner.example`, `agent@tea.example`), set when a demo
+    /// store is seeded with its staff. Change it for anything but a demo
+    /// (or reset it by e-mail).
     #[arg(
         long,
         env = "CARTROOM_DEMO_OWNER_PASSWORD",
@@ -156,7 +156,7 @@ pub struct Config {
     )]
     pub clock_offset_ms: i64,
 
-    /// Do not seed the demo store on an empty database.
+    /// Do not seed the demo stores a database does not have.
     #[arg(long, env = "CARTROOM_NO_SEED")]
     pub no_seed: bool,
 

@@ -48,6 +48,7 @@ pub mod money;
 pub mod policy;
 pub mod refusal;
 pub mod room;
+pub mod seed;
 pub mod serve;
 pub mod services;
 pub mod store;

@@ -24,6 +24,10 @@ pub const PASSWORD: &str = "correct horse battery";
 /// data dir unless `--no-seed`).
 pub const DEMO_OWNER_EMAIL: &str = "owner@corner.example";
 pub const DEMO_OWNER_PASSWORD: &str = "corner shop owner";
+/// The demo agents (the owner's password): Wade works for `demo` and may
+/// update customers' carts; Tessa works for `tea` and may not.
+pub const DEMO_AGENT_EMAIL: &str = "agent@corner.example";
+pub const TEA_AGENT_EMAIL: &str = "agent@tea.example";
 
 /// The server running inside the test process.
 pub struct TestServer {

@@ -914,14 +914,8 @@ async fn tokens_never_reach_the_logs() -> anyhow::Result<()> {
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
-    let mut stdout = BufReader::new(child.stdout.take().context("stdout")?).lines();
-    let first = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
-        .await??
-        .context("no listening line")?;
-    let base_url = first
-        .strip_prefix("listening on ")
-        .context("listening line")?
-        .to_owned();
+    // Logs are drained from the start: a full pipe would stall the server
+    // before it says where it listens.
     let stderr = child.stderr.take().context("stderr")?;
     let logs = tokio::spawn(async move {
         let mut all = String::new();
@@ -932,6 +926,14 @@ async fn tokens_never_reach_the_logs() -> anyhow::Result<()> {
         }
         all
     });
+    let mut stdout = BufReader::new(child.stdout.take().context("stdout")?).lines();
+    let first = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
+        .await??
+        .context("no listening line")?;
+    let base_url = first
+        .strip_prefix("listening on ")
+        .context("listening line")?
+        .to_owned();
 
     let ana = sign_up(&base_url, "Ana").await?;
     let email = ana.email.clone().context("e-mail")?;

@@ -10,7 +10,7 @@ use anyhow::bail;
 use cartroom_client::{Account, Event, OpOutcome, api_error, cart_view};
 use cartroom_e2e::TestServer;
 use cartroom_e2e::smtp::SmtpServer;
-use cartroom_protocol::store::{StoreSettings, StoreShareId, StoreShareRequest};
+use cartroom_protocol::store::{StoreSettings, StoreShareId, StoreShareRequest, TakeoverConsent};
 use cartroom_protocol::{ErrorCode, MemberRole, Op, ServerMsg};
 
 const MAIL_WAIT: Duration = Duration::from_secs(20);
@@ -92,9 +92,10 @@ async fn a_guest_shares_a_cart_and_the_staff_open_it_live() -> anyhow::Result<()
     assert_eq!(shared.email, "gus@example.com");
     assert_eq!(shared.cart_name, "Gift ideas");
 
-    // The owner and Sam each get an e-mail naming the shopper and the cart.
+    // The owner, the seeded agent and Sam each get an e-mail naming the
+    // shopper and the cart.
     let mut recipients = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..3 {
         let mail = smtp.next_mail(MAIL_WAIT).await?;
         let text = mail.decoded();
         assert!(text.contains("Gus"), "{text}");
@@ -104,7 +105,11 @@ async fn a_guest_shares_a_cart_and_the_staff_open_it_live() -> anyhow::Result<()
         recipients.extend(mail.to);
     }
     recipients.sort();
-    let mut expected = vec![cartroom_e2e::DEMO_OWNER_EMAIL.to_owned(), sam_email];
+    let mut expected = vec![
+        cartroom_e2e::DEMO_OWNER_EMAIL.to_owned(),
+        cartroom_e2e::DEMO_AGENT_EMAIL.to_owned(),
+        sam_email,
+    ];
     expected.sort();
     assert_eq!(recipients, expected);
 
@@ -200,6 +205,7 @@ async fn the_owner_decides_whether_the_store_takes_shared_carts() -> anyhow::Res
     // Only owners change the setting.
     let off = StoreSettings {
         customer_shares: false,
+        takeover_consent: TakeoverConsent::WaivedForRegistered,
     };
     assert_eq!(
         refusal(sam.set_store_settings(&off).await),
@@ -209,7 +215,7 @@ async fn the_owner_decides_whether_the_store_takes_shared_carts() -> anyhow::Res
         refusal(ana.set_store_settings(&off).await),
         (ErrorCode::Forbidden, 403)
     );
-    assert!(!owner.set_store_settings(&off).await?.customer_shares);
+    assert_eq!(owner.set_store_settings(&off).await?, off);
     assert!(!ana.store_settings().await?.customer_shares);
     assert_eq!(
         refusal(
@@ -221,6 +227,7 @@ async fn the_owner_decides_whether_the_store_takes_shared_carts() -> anyhow::Res
     assert!(sam.shared_with_store().await?.is_empty());
     let on = StoreSettings {
         customer_shares: true,
+        takeover_consent: TakeoverConsent::Required,
     };
     assert!(owner.set_store_settings(&on).await?.customer_shares);
     ana.share_with_store(cart, &request("Ana", "ana@example.com", ""))

@@ -4,7 +4,7 @@
 //! survive a restart and the owner is seeded once.
 
 use cartroom_client::{Account, api_error};
-use cartroom_e2e::{DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, TestServer};
+use cartroom_e2e::{DEMO_AGENT_EMAIL, DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, TestServer};
 use cartroom_protocol::ErrorCode;
 use cartroom_protocol::store::StoreRole;
 use reqwest::Method;
@@ -25,10 +25,19 @@ async fn the_owner_adds_and_removes_staff_who_then_see_and_lose_the_orders() -> 
     let server = TestServer::start().await?;
     let owner = Account::sign_in(&server.base_url, DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD).await?;
     assert_eq!(owner.store_role().await?, Some(StoreRole::Owner));
+    // Seeded: the owner, and an agent who may update customers' carts.
     let staff = owner.store_staff().await?;
-    assert_eq!(staff.len(), 1);
-    assert_eq!(staff[0].email, DEMO_OWNER_EMAIL);
-    assert_eq!(staff[0].role, StoreRole::Owner);
+    let seeded: Vec<_> = staff
+        .iter()
+        .map(|s| (s.email.as_str(), s.role, s.customer_update))
+        .collect();
+    assert_eq!(
+        seeded,
+        [
+            (DEMO_OWNER_EMAIL, StoreRole::Owner, true),
+            (DEMO_AGENT_EMAIL, StoreRole::Agent, true)
+        ]
+    );
 
     // A shopper is nobody in the store and cannot see its orders or staff.
     let sam = server.account("Sam").await?;
@@ -47,12 +56,14 @@ async fn the_owner_adds_and_removes_staff_who_then_see_and_lose_the_orders() -> 
         (ErrorCode::Forbidden, 403)
     );
 
-    // The owner adds Sam by e-mail (any case): staff by default.
+    // The owner adds Sam by e-mail (any case): an agent without the
+    // customer update right by default.
     let added = owner.add_staff(&sam_email.to_uppercase(), None).await?;
     assert_eq!(added.user_id, sam.user_id);
-    assert_eq!(added.role, StoreRole::Staff);
+    assert_eq!(added.role, StoreRole::Agent);
+    assert!(!added.customer_update);
     assert_eq!(added.name, "Sam");
-    assert_eq!(sam.store_role().await?, Some(StoreRole::Staff));
+    assert_eq!(sam.store_role().await?, Some(StoreRole::Agent));
     assert!(sam.store_orders().await?.is_empty());
     // Staff do not manage staff.
     assert_eq!(
@@ -62,7 +73,7 @@ async fn the_owner_adds_and_removes_staff_who_then_see_and_lose_the_orders() -> 
     let listed = owner.store_staff().await?;
     assert_eq!(
         listed.iter().map(|s| s.role).collect::<Vec<_>>(),
-        [StoreRole::Owner, StoreRole::Staff]
+        [StoreRole::Owner, StoreRole::Agent, StoreRole::Agent]
     );
 
     // Refusals, each with its code.
@@ -99,7 +110,7 @@ async fn the_owner_adds_and_removes_staff_who_then_see_and_lose_the_orders() -> 
         refusal(sam.store_orders().await),
         (ErrorCode::Forbidden, 403)
     );
-    assert_eq!(owner.store_staff().await?.len(), 1);
+    assert_eq!(owner.store_staff().await?.len(), 2);
     server.stop().await?;
     Ok(())
 }
@@ -141,12 +152,16 @@ async fn the_store_keeps_an_owner_and_roles_survive_a_restart() -> anyhow::Resul
     let server = TestServer::start_in(&data_dir, dir).await?;
     let olga = cartroom_e2e::sign_in_again(&server.base_url, &olga).await?;
     let staff = olga.store_staff().await?;
-    let roles: Vec<_> = staff.iter().map(|s| (s.user_id, s.role)).collect();
+    let roles: Vec<_> = staff
+        .iter()
+        .filter(|s| s.email != DEMO_AGENT_EMAIL)
+        .map(|s| (s.user_id, s.role))
+        .collect();
     assert_eq!(
         roles,
         [
             (olga.user_id, StoreRole::Owner),
-            (tom.user_id, StoreRole::Staff)
+            (tom.user_id, StoreRole::Agent)
         ]
     );
     server.stop().await?;

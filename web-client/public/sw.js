@@ -6,7 +6,7 @@
 // - Pages (navigations): the network first, else the cached shell (the
 //   page at `/`, which is the only navigation kept).
 // - /assets/* (named by content hash, never changing): the cache first.
-// - GET /api/me, /api/store, /api/carts, /api/catalog, /images/*: the
+// - GET /api/me, /api/store, /api/stores, /api/carts, /api/catalog, /images/*: the
 //   network first; when it cannot be reached, the last answer, marked with
 //   the header `x-cartroom-offline-copy` so the page shows it and keeps
 //   trying. Answers to other requests are never kept.
@@ -40,6 +40,7 @@ function keptApi(url) {
   return (
     url.pathname === "/api/me" ||
     url.pathname === "/api/store" ||
+    url.pathname === "/api/stores" ||
     url.pathname === "/api/carts" ||
     url.pathname === "/api/catalog" ||
     url.pathname.startsWith("/images/")

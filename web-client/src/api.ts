@@ -9,6 +9,7 @@ import type {
   ErrorBody,
   CartsResponse,
   CatalogResponse,
+  CreateCartRequest,
   GuestRequest,
   Member,
   MemberRole,
@@ -22,6 +23,7 @@ import type {
   SigninRequest,
   SignupRequest,
   StoreInfo,
+  StoresResponse,
   TotpConfirmRequest,
   TotpConfirmResponse,
   TotpDisableRequest,
@@ -147,14 +149,28 @@ export const api = {
   confirmReset: (token: string, password: string) =>
     call<SessionResponse>("POST", "/api/auth/password-reset/confirm", { token, password } satisfies ResetConfirmRequest).then((r) => r.user),
 
-  store: () => call<StoreInfo>("GET", "/api/store"),
-  catalog: (q: string) =>
-    callFresh<CatalogResponse>("GET", `/api/catalog?q=${encodeURIComponent(q)}`).then((r) => ({ value: r.value.products, copy: r.copy })),
+  /** A store; the default store (the first by id) without `id`. */
+  store: (id?: string) => call<StoreInfo>("GET", id ? `/api/store?store=${encodeURIComponent(id)}` : "/api/store"),
+  stores: () => call<StoresResponse>("GET", "/api/stores").then((r) => r.stores),
+  catalog: (store: string, q: string) =>
+    callFresh<CatalogResponse>("GET", `/api/catalog?store=${encodeURIComponent(store)}&q=${encodeURIComponent(q)}`).then((r) => ({
+      value: r.value.products,
+      copy: r.copy,
+    })),
+  /**
+   * The store a cart buys from: from "My carts" (kept for offline use by
+   * the service worker), else from the cart itself.
+   */
+  cartStore: async (id: string): Promise<string> => {
+    const listed = (await api.carts()).value.find((c) => c.id === id);
+    return listed?.store_id ?? (await call<CartResponse>("GET", `/api/carts/${id}`)).store_id;
+  },
 
   carts: () => callFresh<CartsResponse>("GET", "/api/carts").then((r) => ({ value: r.value.carts, copy: r.copy })),
   activity: (id: string, limit: number) =>
     call<ActivityResponse>("GET", `/api/carts/${id}/activity?limit=${limit}`).then((r) => r.activity),
-  createCart: (name: string) => call<CartResponse>("POST", "/api/carts", { name } satisfies NameRequest),
+  createCart: (name: string, store_id?: string) =>
+    call<CartResponse>("POST", "/api/carts", { name, store_id } satisfies CreateCartRequest),
   renameCart: (id: string, name: string) => call<CartResponse>("PATCH", `/api/carts/${id}`, { name } satisfies NameRequest),
 
   members: (id: string) => call<MembersResponse>("GET", `/api/carts/${id}/members`).then((r) => r.members),

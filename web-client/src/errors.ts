@@ -51,6 +51,12 @@ const WORDS: Record<ErrorCode, string> = {
   totp_invalid: "That code is wrong (or the recovery code was used already).",
   totp_replayed: "That code was just used; wait for the next one.",
   totp_state: "Two-factor sign-in is not in a state that allows this; reload the page.",
+  // Stores and the support desk.
+  store_not_found: "That store doesn't exist.",
+  help_code_invalid: "That help code isn't valid. Ask the shopper to read it again, or for a new one.",
+  help_code_expired: "That help code has expired. Ask the shopper for a new one.",
+  takeover_in_progress: "Someone from the store is already taking over this cart.",
+  takeover_state: "This takeover has already been answered or ended.",
 };
 
 export function humanError(code: string | undefined, fallback?: string): string {

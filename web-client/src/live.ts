@@ -29,6 +29,8 @@ export class Live extends LiveSocket {
   userId = "";
   userName = "";
   readonly carts = new Map<string, CartLive>();
+  /** Everyone else who reads the socket's text frames (the support desk: src/support-api.ts). */
+  readonly listeners = new Set<(msg: ServerMsg) => void>();
 
   constructor(
     events: LiveEvents,
@@ -138,6 +140,7 @@ export class Live extends LiveSocket {
   }
 
   protected onMessage(msg: ServerMsg): void {
+    for (const listen of this.listeners) listen(msg);
     switch (msg.type) {
       case "hello":
         this.userId = msg.user_id;

@@ -34,12 +34,16 @@ import { readable } from "./views/cart-activity";
 import { OrderPage } from "./views/order"; // checkout
 import { renderCarts } from "./views/carts";
 import { renderUserChip } from "./user-chip";
+import { ChatWidget } from "./chat-widget"; // support desk
+import { ConsolePage } from "./views/console"; // support desk
 
 const root = document.getElementById("app")!;
 
 let app: App | undefined;
 let page: CartPage | undefined;
 let orderPage: OrderPage | undefined; // checkout
+let consolePage: ConsolePage | undefined; // support desk
+let chatWidget: ChatWidget | undefined; // support desk
 let banner: HTMLElement;
 let main: HTMLElement;
 let userChip: HTMLElement;
@@ -159,6 +163,10 @@ function showUnreachable(first: ApiError): void {
 function showAuth(): void {
   page?.destroy();
   page = undefined;
+  consolePage?.destroy(); // support desk
+  consolePage = undefined;
+  chatWidget?.destroy();
+  chatWidget = undefined;
   app?.live.stop();
   app = undefined;
   delete document.body.dataset.conn;
@@ -176,7 +184,10 @@ function signedIn(user: User): void {
   }
   const live = new Live(
     {
-      change: (cartId) => page?.changed(cartId),
+      change: (cartId) => {
+        page?.changed(cartId);
+        consolePage?.changed(cartId); // support desk: the panel's watched carts
+      },
       status: (s) => connBanner.show(s),
       notice: notify,
       signedOut: () => {
@@ -246,11 +257,21 @@ function signedIn(user: User): void {
     main,
   );
   renderUserChip(app, userChip, guestWarning);
+  // Support desk: the shopper's chat with the store, on every page but the console. >>>
+  consolePage?.destroy();
+  consolePage = undefined;
+  chatWidget?.destroy();
+  chatWidget = new ChatWidget(app);
+  userChip.before(chatWidget.button);
+  banner.after(chatWidget.panel);
+  // <<< support desk
   // Store: the store's staff get a link to the store page. >>>
   void storeApi
     .role()
     .then((role) => {
       if (role) userChip.before(h("a", { class: "button ghost small", href: "#/store", testid: "store-link" }, "Store"));
+      // Support desk: the agents' console.
+      if (role) userChip.before(h("a", { class: "button ghost small", href: "#/console", testid: "console-link" }, "Support"));
     })
     .catch(() => undefined);
   // <<< store
@@ -277,6 +298,24 @@ async function forgetSession(user: User): Promise<void> {
 
 function route(): void {
   if (!app) return;
+  // Support desk (src/views/console.ts): the agents' console, `#/console/{conversation}`. >>>
+  const consoleMatch = /^#\/console(?:\/([0-9A-Za-z_-]+))?$/.exec(location.hash);
+  if (chatWidget) chatWidget.shown = !consoleMatch;
+  if (consoleMatch) {
+    page?.destroy();
+    page = undefined;
+    orderPage?.destroy();
+    orderPage = undefined;
+    if (consolePage) consolePage.select(consoleMatch[1]);
+    else {
+      consolePage = new ConsolePage(app, consoleMatch[1]);
+      mount(main, consolePage.el);
+    }
+    return;
+  }
+  consolePage?.destroy();
+  consolePage = undefined;
+  // <<< support desk
   // checkout: the order page
   orderPage?.destroy();
   orderPage = undefined;
@@ -298,6 +337,7 @@ function route(): void {
     if (!page) {
       page = new CartPage(app, cartId);
       mount(main, page.el);
+      void chatWidget?.followCart(cartId); // support desk: the chat is with the cart's store
     }
     return;
   }

@@ -28,8 +28,8 @@ import { call } from "./api";
 export const storeApi = {
   role: () => call<StoreRoleResponse>("GET", "/api/store/role").then((r) => r.role),
   staff: () => call<StaffResponse>("GET", "/api/store/staff").then((r) => r.staff),
-  addStaff: (email: string, role: StoreRole) =>
-    call<StaffMember>("POST", "/api/store/staff", { email, role } satisfies AddStaffRequest),
+  addStaff: (email: string, role: StoreRole, customer_update = false) =>
+    call<StaffMember>("POST", "/api/store/staff", { email, role, customer_update } satisfies AddStaffRequest),
   removeStaff: (userId: string) => call<void>("DELETE", `/api/store/staff/${userId}`),
   settings: () => call<StoreSettings>("GET", "/api/store/settings"),
   setSettings: (settings: StoreSettings) => call<StoreSettings>("PUT", "/api/store/settings", settings),

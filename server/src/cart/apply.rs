@@ -42,6 +42,43 @@ pub struct Applied {
     /// The id of what the op created (a suggestion), for its ack.
     pub created: Option<String>,
     pub totals: Totals,
+    /// The products whose quantity in the cart changed, by sku.
+    pub line_changes: Vec<LineChange>,
+}
+
+/// A product whose quantity in the cart an op changed: `delta` is +n for
+/// "added Name*n", -n for "removed Name*n" (a removed line counts its whole
+/// quantity).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineChange {
+    pub sku: String,
+    pub name: String,
+    pub delta: i64,
+}
+
+/// What changed between two mirrors of one cart, by sku.
+fn line_changes(before: &CartMirror, after: &CartMirror) -> Vec<LineChange> {
+    let quantity = |mirror: &CartMirror, sku: &str| mirror.lines.get(sku).map_or(0, |l| l.quantity);
+    let mut changes: Vec<LineChange> = before
+        .lines
+        .iter()
+        .chain(
+            after
+                .lines
+                .iter()
+                .filter(|(sku, _)| !before.lines.contains_key(*sku)),
+        )
+        .filter_map(|(sku, line)| {
+            let delta = quantity(after, sku) - quantity(before, sku);
+            (delta != 0).then(|| LineChange {
+                sku: sku.clone(),
+                name: line.name.clone(),
+                delta,
+            })
+        })
+        .collect();
+    changes.sort_by(|a, b| a.sku.cmp(&b.sku));
+    changes
 }
 
 /// Cart-level figures after a change.
@@ -113,6 +150,7 @@ fn transact(
     );
     let success = result.map_err(|failure| failure.error)?;
     let (done, next) = success.result;
+    let line_changes = line_changes(mirror, &next);
     *mirror = next;
     // Setting a field to the value it has makes no change in Automerge.
     let change = match success.hash {
@@ -129,6 +167,7 @@ fn transact(
         summary: done.summary,
         created: done.created,
         totals: mirror.totals(),
+        line_changes,
     })
 }
 

@@ -37,7 +37,7 @@ mod tests_checkout;
 
 pub use activity::{activity_text, membership_text};
 pub use actor::{Actor, NodeId};
-pub use apply::{Applied, OpContext, Totals, apply_op, apply_server_op};
+pub use apply::{Applied, LineChange, OpContext, Totals, apply_op, apply_server_op};
 pub use mirror::CartMirror;
 pub use schema::{new_cart_doc, validate_name};
 pub use server_op::{ServerOp, server_actor};

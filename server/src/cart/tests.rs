@@ -29,6 +29,7 @@ fn catalog() -> Catalog {
             id: "t".into(),
             name: "Test".into(),
             currency: "USD".into(),
+            time_zone: "UTC".into(),
         },
         vec![product("A", 1200, 500), product("B", 250, 3)],
     )

@@ -1,16 +1,52 @@
-//! The demo store seeded on an empty database, so that a fresh `make run`
-//! has something to put in a cart.
+//! The demo stores seeded on a new database, so that a fresh `make run` has
+//! something to put in a cart, and a shopper with carts in two stores of one
+//! merchant.
 
 use cartroom_protocol::http::{GroupBuy, Product, StoreInfo};
 
-use super::{Catalog, Listing};
+use super::{Catalog, Listing, image_url};
 
-/// The demo store seeded on an empty database.
-pub const DEMO_STORE: (&str, &str, &str) = ("demo", "Cartroom Corner Shop", "USD");
+/// A seeded store: its id, name, currency, time zone and products.
+pub struct DemoStore {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub currency: &'static str,
+    pub time_zone: &'static str,
+    pub products: &'static [DemoProduct],
+}
 
-/// The demo store's owner (e-mail, name), seeded with the store; the
+/// The first demo store (the default store of every route that names none).
+pub const DEMO_STORE: DemoStore = DemoStore {
+    id: "demo",
+    name: "Cartroom Corner Shop",
+    currency: "USD",
+    time_zone: "America/New_York",
+    products: DEMO_PRODUCTS,
+};
+
+/// The second demo store, of the same merchant.
+pub const TEA_STORE: DemoStore = DemoStore {
+    id: "tea",
+    name: "Cartroom Tea House",
+    currency: "EUR",
+    time_zone: "Europe/Berlin",
+    products: TEA_PRODUCTS,
+};
+
+/// The demo stores' owner (e-mail, name), seeded with the stores; the
 /// password is `--demo-owner-password`. The README names both.
 pub const DEMO_OWNER: (&str, &str) = ("owner@corner.example", "Corner Shop Owner");
+
+/// A seeded agent: e-mail, name, store, and whether they may update a
+/// customer's cart (take it over). Their password is the owner's.
+pub type DemoAgent = (&'static str, &'static str, &'static str, bool);
+
+/// The demo agents: one per store, one with the customer update right and
+/// one without, so that both kinds can be tried.
+pub const DEMO_AGENTS: &[DemoAgent] = &[
+    ("agent@corner.example", "Wade", "demo", true),
+    ("agent@tea.example", "Tessa", "tea", false),
+];
 
 /// A seeded product: (sku, name, price in cents, stock, colour, group-buy (min, price)).
 pub type DemoProduct = (
@@ -139,10 +175,60 @@ pub const DEMO_PRODUCTS: &[DemoProduct] = &[
     ),
 ];
 
-/// The demo store as a catalog, ready to seed.
+/// The second demo store's products.
+pub const TEA_PRODUCTS: &[DemoProduct] = &[
+    ("SENCHA", "Sencha, 100 g", 890, 200, "#7fb069", None),
+    (
+        "EARL-GREY",
+        "Earl Grey, 100 g",
+        750,
+        200,
+        "#8d6a9f",
+        Some((6, 640)),
+    ),
+    (
+        "ROOIBOS",
+        "Rooibos Vanilla, 100 g",
+        690,
+        150,
+        "#c1502e",
+        None,
+    ),
+    (
+        "MATCHA",
+        "Ceremonial Matcha, 30 g",
+        2400,
+        40,
+        "#3f7d20",
+        None,
+    ),
+    ("TEAPOT", "Cast Iron Teapot", 5900, 12, "#3d405b", None),
+    (
+        "GLASS-CUPS",
+        "Double-wall Glass Cups, 2",
+        2200,
+        60,
+        "#9ad1d4",
+        None,
+    ),
+    ("INFUSER", "Steel Tea Infuser", 690, 300, "#adb5bd", None),
+    ("HONEY", "Acacia Honey, 250 g", 990, 80, "#f2c14e", None),
+];
+
+/// The first demo store as a catalog, ready to seed.
 pub fn demo_catalog() -> Catalog {
-    let (id, name, currency) = DEMO_STORE;
-    let listings = DEMO_PRODUCTS
+    store_catalog(&DEMO_STORE)
+}
+
+/// Every demo store as a catalog, ready to seed.
+pub fn demo_catalogs() -> Vec<Catalog> {
+    vec![store_catalog(&DEMO_STORE), store_catalog(&TEA_STORE)]
+}
+
+fn store_catalog(store: &DemoStore) -> Catalog {
+    let currency = store.currency;
+    let listings = store
+        .products
         .iter()
         .map(|&(sku, name, price, stock, color, group)| Listing {
             product: Product {
@@ -151,7 +237,7 @@ pub fn demo_catalog() -> Catalog {
                 price,
                 currency: currency.into(),
                 stock,
-                image_url: format!("/images/{sku}.svg"),
+                image_url: image_url(store.id, sku),
                 group_buy: group.map(|(min_quantity, price)| GroupBuy {
                     min_quantity,
                     price,
@@ -160,12 +246,13 @@ pub fn demo_catalog() -> Catalog {
             color: color.into(),
         })
         .collect();
-    let store = StoreInfo {
-        id: id.into(),
-        name: name.into(),
+    let info = StoreInfo {
+        id: store.id.into(),
+        name: store.name.into(),
         currency: currency.into(),
+        time_zone: store.time_zone.into(),
     };
-    Catalog::new(store, listings)
+    Catalog::new(info, listings)
 }
 
 #[cfg(test)]
@@ -173,16 +260,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn demo_catalog_has_unique_skus() {
-        let catalog = demo_catalog();
-        assert!(catalog.listings().len() >= 20);
-        for listing in catalog.listings() {
-            assert_eq!(
-                catalog.get(&listing.product.sku),
-                Some(&listing.product),
-                "duplicate sku {}",
-                listing.product.sku
-            );
+    fn demo_catalogs_have_unique_skus() {
+        let catalogs = demo_catalogs();
+        assert!(catalogs[0].listings().len() >= 20);
+        assert!(catalogs[1].listings().len() >= 8);
+        let mut seen = std::collections::HashSet::new();
+        for catalog in &catalogs {
+            for listing in catalog.listings() {
+                let sku = &listing.product.sku;
+                assert_eq!(
+                    catalog.get(sku),
+                    Some(&listing.product),
+                    "duplicate sku {sku}"
+                );
+                // `/images/{sku}.svg` without a store finds it in any store.
+                assert!(seen.insert(sku.clone()), "{sku} is in two demo stores");
+            }
         }
     }
 }

@@ -1,19 +1,23 @@
-//! The store's catalog: prices, stock and pictures are the server's, never a
-//! client's. Seeded with a demo store on first start, then read from the
-//! database into memory, so that validating an op never waits on a query.
+//! The stores' catalogs: prices, stock and pictures are the server's, never
+//! a client's. Seeded with the demo stores on first start, then read from
+//! the database into memory, so that validating an op never waits on a
+//! query.
 //!
-//! Rooms read it through a [`CatalogHandle`], which a catalog sync can swap
+//! Each store has its own [`CatalogHandle`], which a catalog sync can swap
 //! for a new version at once: every op is validated against one consistent
-//! version.
+//! version of its cart's store. [`Catalogs`] holds them all.
 
 pub mod demo;
 pub mod picture;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use cartroom_protocol::ErrorCode;
 use cartroom_protocol::http::{Product, StoreInfo};
+
+use crate::refusal::Refusal;
 
 /// A product as the server keeps it: what clients see, and the colour its
 /// picture is drawn in.
@@ -21,6 +25,11 @@ use cartroom_protocol::http::{Product, StoreInfo};
 pub struct Listing {
     pub product: Product,
     pub color: String,
+}
+
+/// Where a product's picture is served (`http/catalog.rs`).
+pub fn image_url(store: &str, sku: &str) -> String {
+    format!("/images/{sku}.svg?store={store}")
 }
 
 /// The store and its products, in catalog order.
@@ -102,5 +111,50 @@ impl CatalogHandle {
             }
             Catalog::new(current.store.clone(), listings)
         });
+    }
+}
+
+/// Every store of the server and its catalog, by store id. The set of
+/// stores is fixed while the node runs; each catalog swaps on its own.
+#[derive(Clone, Debug)]
+pub struct Catalogs(Arc<BTreeMap<String, CatalogHandle>>);
+
+impl Catalogs {
+    pub fn new(catalogs: Vec<Catalog>) -> Self {
+        Self(Arc::new(
+            catalogs
+                .into_iter()
+                .map(|c| (c.store.id.clone(), CatalogHandle::new(c)))
+                .collect(),
+        ))
+    }
+
+    /// The store's catalog; `None` for a store the server does not have.
+    pub fn get(&self, store: &str) -> Option<&CatalogHandle> {
+        self.0.get(store)
+    }
+
+    /// The store named, or the default store when none is:
+    /// `store_not_found` for an id the server does not have.
+    pub fn resolve(&self, store: Option<&str>) -> Result<&CatalogHandle, Refusal> {
+        match store {
+            None => Ok(self.default_store()),
+            Some(id) => self
+                .get(id)
+                .ok_or_else(|| Refusal::new(ErrorCode::StoreNotFound, format!("no store {id:?}"))),
+        }
+    }
+
+    /// The store routes mean when they name none: the first by id.
+    pub fn default_store(&self) -> &CatalogHandle {
+        self.0
+            .values()
+            .next()
+            .expect("a server has at least one store")
+    }
+
+    /// Every store, by id.
+    pub fn stores(&self) -> Vec<StoreInfo> {
+        self.0.values().map(|c| c.current().store.clone()).collect()
     }
 }

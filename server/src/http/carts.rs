@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use bytes::Bytes;
 use cartroom_protocol::http::{
-    ActivityResponse, CartResponse, CartsResponse, NameRequest, OpAck, OpRequest,
+    ActivityResponse, CartResponse, CartsResponse, CreateCartRequest, NameRequest, OpAck, OpRequest,
 };
 use serde::Deserialize;
 
@@ -34,12 +34,12 @@ pub fn routes() -> Router<AppState> {
 async fn create(
     State(state): State<AppState>,
     signed_in: SignedIn,
-    AppJson(body): AppJson<NameRequest>,
+    AppJson(body): AppJson<CreateCartRequest>,
 ) -> Result<(StatusCode, Json<CartResponse>), AppError> {
     let cart = state
         .services
         .carts
-        .create(&signed_in.actor(), &body.name)
+        .create(&signed_in.actor(), &body.name, body.store_id.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(cart)))
 }
@@ -85,6 +85,7 @@ async fn op(
     AppJson(body): AppJson<OpRequest>,
 ) -> Result<Json<OpAck>, AppError> {
     throttles.op(access.signed_in.session.user.id)?;
+    access.check_change()?;
     let ack = state
         .services
         .carts

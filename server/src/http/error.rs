@@ -47,7 +47,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         Unauthorized | BadCredentials => StatusCode::UNAUTHORIZED,
         Forbidden => StatusCode::FORBIDDEN,
-        CartNotFound | UserNotFound | NotFound => StatusCode::NOT_FOUND,
+        CartNotFound | UserNotFound | NotFound | StoreNotFound => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         EmailTaken | LastAdmin | TooMany | AlreadyMember => StatusCode::CONFLICT,
@@ -65,6 +65,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         // Two-factor sign-in (docs/protocol.md section 1).
         TotpRequired | TotpInvalid | TotpReplayed => StatusCode::UNAUTHORIZED,
         TotpState => StatusCode::CONFLICT,
+        // Support desk (docs/protocol.md section 13).
+        HelpCodeInvalid => StatusCode::NOT_FOUND,
+        HelpCodeExpired => StatusCode::GONE,
+        TakeoverInProgress | TakeoverState => StatusCode::CONFLICT,
         Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
         BadMessage | InvalidField | NotSubscribed | TooManySubscriptions | UnknownSku

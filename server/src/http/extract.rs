@@ -15,7 +15,9 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
+use cartroom_protocol::http::StoreInfo;
 use cartroom_protocol::{Capability, CartId, ErrorCode, MemberRole};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::error::AppError;
@@ -23,7 +25,9 @@ use super::session::{TokenSource, request_token};
 use crate::app::AppState;
 use crate::cart::Actor;
 use crate::policy;
+use crate::refusal::Refusal;
 use crate::services::Session;
+use crate::services::reach::CartReach;
 
 /// A JSON object as the body: anything else is `bad_message` (400; 415
 /// without `content-type: application/json`), a body over the limit is
@@ -116,6 +120,36 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
             .await
             .map(|Query(value)| Self(value))
             .map_err(|e| AppError::new(ErrorCode::InvalidField, e.body_text()))
+    }
+}
+
+/// `?store=<id>`: which store a store route is about; the default store
+/// when absent.
+#[derive(Deserialize)]
+pub struct StoreQuery {
+    store: Option<String>,
+}
+
+impl StoreQuery {
+    pub fn store(&self) -> Option<&str> {
+        self.store.as_deref()
+    }
+}
+
+/// The store a store route is about (`?store=<id>`, the default store when
+/// absent): `store_not_found` for an id the server does not have.
+pub struct TheStore(pub StoreInfo);
+
+impl FromRequestParts<AppState> for TheStore {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let AppQuery(query) = AppQuery::<StoreQuery>::from_request_parts(parts, state).await?;
+        let catalog = state.services.catalogs.resolve(query.store())?.current();
+        Ok(Self(catalog.store.clone()))
     }
 }
 
@@ -264,12 +298,21 @@ pub struct CartAccess<N> {
     pub cart: CartId,
     pub role: MemberRole,
     pub signed_in: SignedIn,
+    /// How the caller reaches the cart: as a member, or as the store's
+    /// staff whose edits are made as `"<name> (support)"`.
+    reach: CartReach,
     needs: PhantomData<N>,
 }
 
 impl<N> CartAccess<N> {
+    /// Who the caller's edits are made as.
     pub fn actor(&self) -> Actor {
-        self.signed_in.actor()
+        self.reach.actor.clone()
+    }
+
+    /// Refuses a change by staff who only watch the cart.
+    pub fn check_change(&self) -> Result<(), Refusal> {
+        self.reach.check_change()
     }
 }
 
@@ -285,16 +328,16 @@ impl<N: Needs> FromRequestParts<AppState> for CartAccess<N> {
             .await?
             .and_then(|id| id.parse().ok())
             .ok_or_else(|| AppError::from(crate::refusal::Refusal::cart_not_found()))?;
-        let role = state
-            .services
-            .carts
-            .role_of(cart, &signed_in.actor())
-            .await?;
-        policy::check(role, N::CAPABILITY)?;
+        let reach = state.services.carts.reach(cart, &signed_in.actor()).await?;
+        policy::check(reach.role, N::CAPABILITY)?;
+        if N::CAPABILITY != Capability::View {
+            reach.check_change()?;
+        }
         Ok(Self {
             cart,
-            role,
+            role: reach.role,
             signed_in,
+            reach,
             needs: PhantomData,
         })
     }

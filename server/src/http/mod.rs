@@ -15,6 +15,9 @@
 //! - [`staff`]: the store's owners and staff.
 //! - [`offers`]: carts the staff send to customers, taken live or as a copy.
 //! - [`store_shares`]: carts shoppers share with the store; the store's settings.
+//! - [`takeover`], [`panel`]: the support desk's takeovers, help codes,
+//!   history and cart panel.
+//! - [`support`]: the support desk's conversations and their messages.
 //! - [`system`]: health, metrics, the web client, security headers, unknown paths.
 //! - [`extract`]: the extractors (JSON body, client address, session, cart access).
 //! - [`session`]: tokens in headers and cookies; the Origin rule for cookies.
@@ -29,11 +32,14 @@ pub mod extract;
 pub mod members;
 pub mod offers;
 pub mod orders;
+pub mod panel;
 pub mod session;
 pub mod sharing;
 pub mod staff;
 pub mod store_shares;
+pub mod support;
 pub mod system;
+pub mod takeover;
 pub mod throttle;
 
 use std::sync::Arc;
@@ -60,6 +66,9 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::routes())
         .merge(offers::routes())
         .merge(store_shares::routes())
+        .merge(support::routes())
+        .merge(takeover::routes())
+        .merge(panel::routes())
         .merge(system::routes())
         .route("/ws", get(ws::handler))
         .method_not_allowed_fallback(system::method_not_allowed);

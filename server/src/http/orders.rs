@@ -17,10 +17,9 @@ use cartroom_protocol::checkout::{
 use cartroom_protocol::{ErrorCode, UserId};
 
 use super::error::AppError;
-use super::extract::{AppJson, CartAccess, MayCheckout, Member, SignedIn, path_param};
+use super::extract::{AppJson, CartAccess, MayCheckout, Member, SignedIn, TheStore, path_param};
 use super::throttle::Throttles;
 use crate::app::AppState;
-use crate::services::orders::Caller;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -63,17 +62,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ShareUser {
     }
 }
 
-async fn caller(state: &AppState, signed_in: &SignedIn) -> Result<Caller, AppError> {
-    Ok(Caller {
-        actor: signed_in.actor(),
-        staff: state
-            .services
-            .orders
-            .is_staff(signed_in.session.user.id)
-            .await?,
-    })
-}
-
 async fn quote(
     State(state): State<AppState>,
     access: CartAccess<Member>,
@@ -107,11 +95,12 @@ async fn cart_orders(
 async fn store_orders(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    TheStore(store): TheStore,
 ) -> Result<Json<OrdersResponse>, AppError> {
     let orders = state
         .services
         .orders
-        .of_store(&caller(&state, &signed_in).await?)
+        .of_store(&store.id, &signed_in.actor())
         .await?;
     Ok(Json(OrdersResponse { orders }))
 }
@@ -121,11 +110,7 @@ async fn order(
     signed_in: SignedIn,
     OrderId(id): OrderId,
 ) -> Result<Json<OrderView>, AppError> {
-    let order = state
-        .services
-        .orders
-        .get(&id, &caller(&state, &signed_in).await?)
-        .await?;
+    let order = state.services.orders.get(&id, &signed_in.actor()).await?;
     Ok(Json(order))
 }
 
@@ -138,7 +123,7 @@ async fn status(
     let order = state
         .services
         .orders
-        .set_status(&id, body.status, &caller(&state, &signed_in).await?)
+        .set_status(&id, body.status, &signed_in.actor())
         .await?;
     Ok(Json(order))
 }
@@ -152,7 +137,7 @@ async fn paid(
     let order = state
         .services
         .orders
-        .mark_paid(&id, user, &caller(&state, &signed_in).await?)
+        .mark_paid(&id, user, &signed_in.actor())
         .await?;
     Ok(Json(order))
 }

@@ -10,13 +10,16 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{delete, get};
 use axum::{Extension, Json, Router, extract::FromRequestParts};
-use cartroom_protocol::store::{AddStaffRequest, StaffMember, StaffResponse, StoreRoleResponse};
+use cartroom_protocol::store::{
+    AddStaffRequest, StaffMember, StaffResponse, StoreRole, StoreRoleResponse,
+};
 use cartroom_protocol::{ErrorCode, UserId};
 
 use super::error::AppError;
-use super::extract::{AppJson, SignedIn, path_param};
+use super::extract::{AppJson, SignedIn, TheStore, path_param};
 use super::throttle::Throttles;
 use crate::app::AppState;
+use crate::store::StaffAccess;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -48,19 +51,30 @@ impl<S: Send + Sync> FromRequestParts<S> for StaffUser {
 async fn role(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    TheStore(store): TheStore,
 ) -> Result<Json<StoreRoleResponse>, AppError> {
-    let staff = &state.services.staff;
+    let access = state
+        .services
+        .staff
+        .role_of(&store.id, signed_in.session.user.id)
+        .await?;
     Ok(Json(StoreRoleResponse {
-        store_id: staff.store_id(),
-        role: staff.role_of(signed_in.session.user.id).await?,
+        store_id: store.id,
+        role: access.map(|a| a.role),
+        customer_update: access.is_some_and(|a| a.may_update_customers()),
     }))
 }
 
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    TheStore(store): TheStore,
 ) -> Result<Json<StaffResponse>, AppError> {
-    let staff = state.services.staff.list(signed_in.session.user.id).await?;
+    let staff = state
+        .services
+        .staff
+        .list(&store.id, signed_in.session.user.id)
+        .await?;
     Ok(Json(StaffResponse { staff }))
 }
 
@@ -68,14 +82,19 @@ async fn add(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<Throttles>>,
     signed_in: SignedIn,
+    TheStore(store): TheStore,
     AppJson(body): AppJson<AddStaffRequest>,
 ) -> Result<(StatusCode, Json<StaffMember>), AppError> {
     let caller = signed_in.session.user.id;
     throttles.member_addition(caller)?;
+    let access = StaffAccess {
+        role: body.role.unwrap_or(StoreRole::Agent),
+        customer_update: body.customer_update,
+    };
     let member = state
         .services
         .staff
-        .add(caller, &body.email, body.role)
+        .add(&store.id, caller, &body.email, access)
         .await?;
     Ok((StatusCode::CREATED, Json(member)))
 }
@@ -83,12 +102,13 @@ async fn add(
 async fn remove(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    TheStore(store): TheStore,
     StaffUser(user): StaffUser,
 ) -> Result<StatusCode, AppError> {
     state
         .services
         .staff
-        .remove(signed_in.session.user.id, user)
+        .remove(&store.id, signed_in.session.user.id, user)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,7 +17,7 @@ use cartroom_protocol::store::{
 };
 
 use super::error::AppError;
-use super::extract::{AppJson, CartAccess, MayManageMembers, SignedIn, path_param};
+use super::extract::{AppJson, CartAccess, MayManageMembers, SignedIn, TheStore, path_param};
 use super::throttle::Throttles;
 use crate::app::AppState;
 
@@ -47,19 +47,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ShareId {
 async fn settings(
     State(state): State<AppState>,
     _signed_in: SignedIn,
+    TheStore(store): TheStore,
 ) -> Result<Json<StoreSettings>, AppError> {
-    Ok(Json(state.services.store_shares.settings().await?))
+    Ok(Json(state.services.store_shares.settings(&store.id).await?))
 }
 
 async fn set_settings(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    TheStore(store): TheStore,
     AppJson(body): AppJson<StoreSettings>,
 ) -> Result<Json<StoreSettings>, AppError> {
     let settings = state
         .services
         .store_shares
-        .set_settings(signed_in.session.user.id, body)
+        .set_settings(&store.id, signed_in.session.user.id, body)
         .await?;
     Ok(Json(settings))
 }
@@ -83,11 +85,12 @@ async fn share(
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    TheStore(store): TheStore,
 ) -> Result<Json<StoreSharesResponse>, AppError> {
     let shared = state
         .services
         .store_shares
-        .list(signed_in.session.user.id)
+        .list(&store.id, signed_in.session.user.id)
         .await?;
     Ok(Json(StoreSharesResponse { shared }))
 }
@@ -95,12 +98,13 @@ async fn list(
 async fn open(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    TheStore(store): TheStore,
     ShareId(id): ShareId,
 ) -> Result<Json<OpenSharedResponse>, AppError> {
     let opened = state
         .services
         .store_shares
-        .open(&signed_in.actor(), id)
+        .open(&store.id, &signed_in.actor(), id)
         .await?;
     Ok(Json(opened))
 }

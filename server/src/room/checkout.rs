@@ -65,7 +65,7 @@ impl Room {
             return self.ack_without_change(op_id, target, true);
         }
         let now_ms = self.env.clock.now_ms();
-        let catalog = self.env.catalog.current();
+        let catalog = self.catalog.current();
         let ctx = OpContext {
             actor: &actor,
             op_id: &op_id,

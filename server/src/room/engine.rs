@@ -15,12 +15,17 @@ use super::pending::Pending;
 use super::recent_ops::RecentOps;
 use super::subscribers::Subscribers;
 use crate::cart::CartMirror;
+use crate::catalog::CatalogHandle;
 use crate::store::CartState;
 
 /// The state of one loaded cart. Only its task touches it.
 pub(super) struct Room {
     pub(super) env: Arc<RoomEnv>,
     pub(super) cart_id: CartId,
+    /// The cart's store (for what the room tells beyond its subscribers).
+    pub(super) store_id: String,
+    /// The store's catalog, which ops are validated against.
+    pub(super) catalog: CatalogHandle,
     pub(super) doc: Automerge,
     /// What ops are validated against; see `cart::mirror`.
     pub(super) mirror: CartMirror,
@@ -52,6 +57,7 @@ impl Room {
     pub(super) fn new(
         env: Arc<RoomEnv>,
         cart_id: CartId,
+        catalog: CatalogHandle,
         doc: Automerge,
         mirror: CartMirror,
         state: CartState,
@@ -59,6 +65,8 @@ impl Room {
         let limits = env.limits;
         Self {
             cart_id,
+            store_id: state.store_id,
+            catalog,
             doc,
             mirror,
             subscribers: Subscribers::default(),

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::edits::EditTap;
 use crate::cart::NodeId;
-use crate::catalog::CatalogHandle;
+use crate::catalog::Catalogs;
 use crate::clock::Clock;
 use crate::store::{ChangeLog, LoadLimits};
 
@@ -12,9 +13,12 @@ use crate::store::{ChangeLog, LoadLimits};
 pub struct RoomEnv {
     /// Loads carts and makes their changes durable.
     pub changes: Arc<dyn ChangeLog>,
-    /// Prices and stock that ops are validated against.
-    pub catalog: CatalogHandle,
+    /// Every store's prices and stock; a room validates ops against its
+    /// cart's store.
+    pub catalogs: Catalogs,
     pub clock: Arc<dyn Clock>,
+    /// Hears each committed edit of a cart's quantities (support tips).
+    pub edits: Arc<dyn EditTap>,
     /// Part of every Automerge actor id made here.
     pub node: NodeId,
     pub limits: RoomLimits,

@@ -29,6 +29,8 @@ pub enum LoadError {
     Schema(Refusal),
     #[error("rebuilding the document panicked")]
     Panicked,
+    #[error("the cart's store {0:?} is not among the server's stores")]
+    UnknownStore(String),
 }
 
 pub(super) async fn run_room(
@@ -131,6 +133,11 @@ async fn load(rooms: &Rooms, cart_id: CartId) -> Result<Option<Room>, LoadError>
     let Some(state) = env.changes.load_cart(cart_id, env.limits.load()).await? else {
         return Ok(None);
     };
+    let catalog = env
+        .catalogs
+        .get(&state.store_id)
+        .ok_or_else(|| LoadError::UnknownStore(state.store_id.clone()))?
+        .clone();
     // Rebuilding a document is CPU work that grows with its history: off
     // the async threads, so that one big cart does not stall every socket.
     let (doc, mirror, state) = tokio::task::spawn_blocking(move || {
@@ -146,7 +153,14 @@ async fn load(rooms: &Rooms, cart_id: CartId) -> Result<Option<Room>, LoadError>
     })
     .await
     .map_err(|_| LoadError::Panicked)??;
-    Ok(Some(Room::new(env.clone(), cart_id, doc, mirror, state)))
+    Ok(Some(Room::new(
+        env.clone(),
+        cart_id,
+        catalog,
+        doc,
+        mirror,
+        state,
+    )))
 }
 
 /// The document: the snapshot, then the changes after it, in order.

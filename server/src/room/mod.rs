@@ -26,11 +26,14 @@
 //! - [`checkout`]: server-originated ops, the hold while an order is
 //!   placed, members' names for checkout ops.
 //! - [`recent_ops`]: op ids remembered for idempotent retries.
+//! - [`edits`]: committed edits of quantities, told to an [`EditTap`]
+//!   (the support desk's tips).
 //! - [`subscriber`], [`frame`]: the seam to connections.
 
 pub mod activity;
 pub mod checkout;
 pub mod command;
+pub mod edits;
 pub mod engine;
 pub mod env;
 pub mod frame;
@@ -47,6 +50,7 @@ pub mod sync;
 mod tests;
 
 pub use command::{BytesKind, OpOrigin, OpReply, RoomCmd};
+pub use edits::{CartEdit, EditTap};
 pub use env::{RoomEnv, RoomLimits};
 pub use frame::Frame;
 pub use registry::{Rooms, RoomsClosed};

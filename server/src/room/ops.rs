@@ -7,6 +7,7 @@ use cartroom_protocol::http::OpAck;
 use cartroom_protocol::{ActivityEvent, ErrorCode, FrameKind, Op, OpId, ServerMsg};
 
 use super::command::{OpOrigin, OpReply};
+use super::edits::CartEdit;
 use super::engine::Room;
 use super::frame::Frame;
 use super::pending::Completed;
@@ -59,7 +60,7 @@ impl Room {
             return self.refuse_op(target, op_id, refusal);
         }
         let now_ms = self.env.clock.now_ms();
-        let catalog = self.env.catalog.current();
+        let catalog = self.catalog.current();
         let started = Instant::now();
         let ctx = OpContext {
             actor: &actor,
@@ -113,6 +114,17 @@ impl Room {
             currency: applied.totals.currency.clone(),
         };
         let frame = Frame::automerge(FrameKind::Changes, self.cart_id, &change);
+        let edit = (!applied.line_changes.is_empty()).then(|| {
+            Box::new(CartEdit {
+                cart_id: self.cart_id,
+                store_id: self.store_id.clone(),
+                user_id: actor.user_id,
+                at: now_ms,
+                line_changes: applied.line_changes,
+                subtotal: applied.totals.subtotal,
+                currency: applied.totals.currency.clone(),
+            })
+        });
         let seq = self.seq;
         let ack = OpAck {
             op_id: op_id.clone(),
@@ -143,6 +155,7 @@ impl Room {
                 ack,
                 target,
                 activity,
+                edit,
             }
         });
     }

@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
 
+use super::edits::CartEdit;
 use super::engine::Room;
 use super::frame::Frame;
 use super::ops::AckTarget;
@@ -55,6 +56,8 @@ pub(super) enum Completed {
         ack: OpAck,
         target: AckTarget,
         activity: ActivityEvent,
+        /// The quantities it changed, for the edit tap.
+        edit: Option<Box<CartEdit>>,
     },
     /// An ack with no change of its own: a retry, or an op that changed nothing.
     Ack { ack: OpAck, target: AckTarget },
@@ -92,6 +95,7 @@ impl Room {
                 ack,
                 target,
                 activity,
+                edit,
             } => {
                 if let Err(e) = result {
                     tracing::error!(error = %e, seq, "commit failed; unloading the room");
@@ -101,6 +105,11 @@ impl Room {
                     return false;
                 }
                 self.broadcast(frame);
+                // Before the ack: whoever hears of the ack may count on
+                // the tap having heard the edit.
+                if let Some(edit) = edit {
+                    self.env.edits.edited(*edit);
+                }
                 self.ack(target, ack);
                 let msg = Frame::msg(&ServerMsg::Activity {
                     cart_id: self.cart_id,

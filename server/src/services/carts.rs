@@ -4,14 +4,16 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use cartroom_protocol::http::{CartResponse, CartSummary, OpAck};
+use cartroom_protocol::http::{CartResponse, CartSummary, OpAck, StoreInfo};
 use cartroom_protocol::{ActivityEvent, CartId, ErrorCode, MemberRole, Op, OpId};
 use tokio::sync::oneshot;
 
 use super::error::Result;
+use super::reach::CartReach;
+use super::takeover::TakeoverService;
 use crate::auth::token::new_token;
 use crate::cart::{self, Actor, NodeId};
-use crate::catalog::CatalogHandle;
+use crate::catalog::Catalogs;
 use crate::clock::Clock;
 use crate::policy;
 use crate::refusal::Refusal;
@@ -29,9 +31,12 @@ pub struct CartService {
     members: Arc<dyn Memberships>,
     changes: Arc<dyn ChangeLog>,
     rooms: Arc<Rooms>,
-    catalog: CatalogHandle,
+    catalogs: Catalogs,
     clock: Arc<dyn Clock>,
     node: NodeId,
+    /// Staff access to customers' carts (watching, takeover); `None` in
+    /// copies of the service that only members use.
+    staff: Option<Arc<TakeoverService>>,
 }
 
 impl CartService {
@@ -40,7 +45,7 @@ impl CartService {
         members: Arc<dyn Memberships>,
         changes: Arc<dyn ChangeLog>,
         rooms: Arc<Rooms>,
-        catalog: CatalogHandle,
+        catalogs: Catalogs,
         clock: Arc<dyn Clock>,
         node: NodeId,
     ) -> Self {
@@ -49,23 +54,63 @@ impl CartService {
             members,
             changes,
             rooms,
-            catalog,
+            catalogs,
             clock,
             node,
+            staff: None,
         }
+    }
+
+    /// Lets the store's staff reach customers' carts (support desk).
+    pub fn with_staff_access(mut self, staff: Arc<TakeoverService>) -> Self {
+        self.staff = Some(staff);
+        self
     }
 
     /// The caller's role in the cart; `cart_not_found` for non-members, so
     /// that carts cannot be probed.
     pub async fn role_of(&self, cart: CartId, actor: &Actor) -> Result<MemberRole> {
-        self.members
-            .role_of(cart, actor.user_id)
-            .await?
-            .ok_or_else(|| Refusal::cart_not_found().into())
+        Ok(self.reach(cart, actor).await?.role)
     }
 
-    /// A new cart with `actor` as its admin.
-    pub async fn create(&self, actor: &Actor, name: &str) -> Result<CartResponse> {
+    /// How the caller reaches the cart: as a member, or as the store's
+    /// staff (watching a customer's cart, or editing it during their
+    /// takeover as `"<name> (support)"`); `cart_not_found` otherwise.
+    pub async fn reach(&self, cart: CartId, actor: &Actor) -> Result<CartReach> {
+        if let Some(role) = self.members.role_of(cart, actor.user_id).await? {
+            return Ok(CartReach {
+                role,
+                actor: actor.clone(),
+                staff: false,
+            });
+        }
+        if let Some(staff) = &self.staff
+            && let Some(reach) = staff.staff_access(cart, actor).await?
+        {
+            return Ok(reach);
+        }
+        Err(Refusal::cart_not_found().into())
+    }
+
+    /// The store a cart buys from; `cart_not_found` when there is no cart.
+    pub async fn store_of(&self, cart: CartId) -> Result<StoreInfo> {
+        let store = self
+            .carts
+            .cart_store(cart)
+            .await?
+            .ok_or_else(Refusal::cart_not_found)?;
+        Ok(self.catalogs.resolve(Some(&store))?.current().store.clone())
+    }
+
+    /// A new cart of `store` (the default store when `None`) with `actor`
+    /// as its admin.
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        name: &str,
+        store: Option<&str>,
+    ) -> Result<CartResponse> {
+        let catalog = self.catalogs.resolve(store)?.current();
         cart::validate_name(name)?;
         if self.carts.count_created_carts(actor.user_id).await? >= MAX_CARTS_PER_USER {
             return Err(Refusal::new(
@@ -77,7 +122,6 @@ impl CartService {
         let id = CartId::new_random();
         let now = self.clock.now_ms();
         let name = name.trim();
-        let catalog = self.catalog.current();
         let doc = cart::new_cart_doc(name, &catalog.store.currency, actor, now, self.node);
         self.carts
             .create_cart(NewCart {
@@ -92,6 +136,7 @@ impl CartService {
         let role = MemberRole::Admin;
         Ok(CartResponse {
             id,
+            store_id: catalog.store.id.clone(),
             role,
             capabilities: policy::capabilities(role),
             view: cart::view(&doc)?,
@@ -106,6 +151,7 @@ impl CartService {
             .map(|c| CartSummary {
                 capabilities: policy::capabilities(c.role),
                 id: c.id,
+                store_id: c.store_id,
                 name: c.name,
                 role: c.role,
                 subtotal: c.subtotal,
@@ -118,8 +164,14 @@ impl CartService {
     /// The cart as the room has it once everything made so far is durable.
     pub async fn get(&self, cart: CartId, role: MemberRole) -> Result<CartResponse> {
         let view = self.ask_room(cart, |reply| RoomCmd::View { reply }).await?;
+        let store_id = self
+            .carts
+            .cart_store(cart)
+            .await?
+            .ok_or_else(Refusal::cart_not_found)?;
         Ok(CartResponse {
             id: cart,
+            store_id,
             role,
             capabilities: policy::capabilities(role),
             view,

@@ -34,6 +34,9 @@ pub struct LiveConnections {
     per_user: DashMap<UserId, u32>,
     next_id: AtomicU64,
     max: usize,
+    /// Carts each user is subscribed to across all their connections (the
+    /// per-principal subscription limit); a user without any has no entry.
+    subscriptions: DashMap<UserId, usize>,
 }
 
 /// One of a user's places among the live connections; dropping it frees
@@ -79,6 +82,7 @@ impl LiveConnections {
             per_user: DashMap::new(),
             next_id: AtomicU64::new(1),
             max,
+            subscriptions: DashMap::new(),
         }
     }
 
@@ -134,6 +138,60 @@ impl LiveConnections {
         for live in self.by_id.iter() {
             if live.token_hash == token_hash {
                 live.ended.cancel();
+            }
+        }
+    }
+
+    /// Counts one more subscription of `user`, unless they hold `max`
+    /// across their connections already. (The entry's lock makes the check
+    /// and the count one step.)
+    pub fn take_subscription(&self, user: UserId, max: usize) -> bool {
+        let mut held = self.subscriptions.entry(user).or_insert(0);
+        if *held >= max {
+            return false;
+        }
+        *held += 1;
+        true
+    }
+
+    /// Gives back `n` of the user's subscriptions.
+    pub fn release_subscriptions(&self, user: UserId, n: usize) {
+        if let Entry::Occupied(mut entry) = self.subscriptions.entry(user) {
+            *entry.get_mut() = entry.get().saturating_sub(n);
+            if *entry.get() == 0 {
+                entry.remove();
+            }
+        }
+    }
+
+    /// Sends a message about the user (not about one cart they watch) to
+    /// every live connection of theirs. A connection whose queue is full
+    /// misses it: it is about to be closed as too slow.
+    pub fn send_to_user(&self, user: UserId, msg: &ServerMsg) {
+        let frame = Frame::msg(msg);
+        for live in self.by_id.iter() {
+            if live.user == user {
+                let _ = live.outbound.try_send(frame.clone());
+            }
+        }
+    }
+
+    /// Whether `user` has a live connection on this node (or is opening one).
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.per_user.contains_key(&user)
+    }
+
+    /// Sends one message to every live connection of any of `users` (the
+    /// message is encoded once). A connection whose queue is full misses
+    /// it: it is about to be closed as too slow.
+    pub fn send_to_users(&self, users: &std::collections::HashSet<UserId>, msg: &ServerMsg) {
+        if users.is_empty() {
+            return;
+        }
+        let frame = Frame::msg(msg);
+        for live in self.by_id.iter() {
+            if users.contains(&live.user) {
+                let _ = live.outbound.try_send(frame.clone());
             }
         }
     }

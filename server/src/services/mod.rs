@@ -13,6 +13,9 @@
 //! - [`staff`]: the store's owners and staff, managed by the owners.
 //! - [`offers`]: carts the staff send to customers, taken live or as a copy.
 //! - [`store_shares`]: carts shoppers share with the store.
+//! - [`support`]: the support desk's conversations, messages and cart tips.
+//! - [`takeover`], [`panel`], [`history`]: the support desk's side of carts:
+//!   takeovers and help codes, the cart panel, a cart at an earlier moment.
 //! - [`feed`]: what a service tells a cart's room and a joiner's connections.
 //! - [`live`]: the live connections of this node, so that a sign-out ends them.
 //! - [`error`]: what a use case answers when it fails.
@@ -23,14 +26,19 @@ pub mod checkout;
 pub mod deadlines;
 pub mod error;
 pub mod feed;
+pub mod history;
 pub mod live;
 pub mod members;
 pub mod offers;
 pub mod orders;
+pub mod panel;
 pub mod password_reset;
+pub mod reach;
 pub mod sharing;
 pub mod staff;
 pub mod store_shares;
+pub mod support;
+pub mod takeover;
 pub mod totp;
 
 use std::sync::Arc;
@@ -51,7 +59,7 @@ pub use staff::StaffService;
 pub use store_shares::StoreShareService;
 pub use totp::TotpService;
 
-use crate::catalog::CatalogHandle;
+use crate::catalog::Catalogs;
 use crate::room::Rooms;
 use crate::store::Health;
 
@@ -75,9 +83,15 @@ pub struct Services {
     pub offers: OfferService,
     /// Carts shoppers share with the store.
     pub store_shares: StoreShareService,
+    /// Support desk: customers, conversations, messages and tips.
+    pub support: Arc<support::SupportService>,
     /// Two-factor sign-in: enrolment and codes.
     pub totp: Arc<TotpService>,
-    pub catalog: CatalogHandle,
+    /// Support desk: takeovers, help codes, staff access to customers' carts.
+    pub takeovers: Arc<takeover::TakeoverService>,
+    /// Support desk: the cart panel beside a conversation.
+    pub panel: panel::PanelService,
+    pub catalogs: Catalogs,
     pub live: Arc<LiveConnections>,
     pub rooms: Arc<Rooms>,
     pub health: Arc<dyn Health>,

@@ -24,7 +24,6 @@ use super::members::MAX_MEMBERS;
 use super::sharing::{DAY_MS, delivery_view, expiry_days, valid_email};
 use crate::auth::purpose::{Purpose, purpose_hash, well_formed};
 use crate::cart::Actor;
-use crate::catalog::CatalogHandle;
 use crate::clock::Clock;
 use crate::mail::MailQueue;
 use crate::mail::offer::{OfferMail, offer as offer_mail};
@@ -44,7 +43,6 @@ pub struct OfferDeps {
     /// Makes the copies (create, read, add lines) as the customer.
     pub carts: CartService,
     pub feed: Feed,
-    pub catalog: CatalogHandle,
     pub clock: Arc<dyn Clock>,
     pub mail: MailQueue,
 }
@@ -63,7 +61,7 @@ impl OfferService {
     /// only the store's staff send offers).
     pub async fn send(&self, cart: CartId, by: &Actor, req: OfferRequest) -> Result<Offer> {
         let d = &self.deps;
-        let store = d.catalog.current().store.clone();
+        let store = d.carts.store_of(cart).await?;
         if d.staff.store_role(&store.id, by.user_id).await?.is_none() {
             return Err(Refusal::new(
                 ErrorCode::Forbidden,
@@ -139,7 +137,7 @@ impl OfferService {
         if let Some(refusal) = offer.refusal(now) {
             return Err(refusal.into());
         }
-        let store = self.deps.catalog.current().store.clone();
+        let store = self.deps.carts.store_of(offer.cart).await?;
         Ok(OfferPreview {
             store_name: store.name,
             currency: store.currency,
@@ -220,7 +218,8 @@ impl OfferService {
             return Err(refusal.into());
         }
         let source = d.carts.get(offer.cart, MemberRole::Viewer).await?.view;
-        let copy = d.carts.create(who, &source.name).await?.id;
+        let store = d.carts.store_of(offer.cart).await?;
+        let copy = d.carts.create(who, &source.name, Some(&store.id)).await?.id;
         let mut skipped = Vec::new();
         for (i, line) in source.lines.iter().enumerate() {
             let op = Op::AddLine {

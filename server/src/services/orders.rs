@@ -15,7 +15,7 @@ use cartroom_protocol::{CartId, ErrorCode, MemberRole, UserId};
 use super::error::{Result, ServiceError};
 use crate::cart::server_op::short_id;
 use crate::cart::{Actor, ServerOp};
-use crate::catalog::CatalogHandle;
+use crate::catalog::Catalogs;
 use crate::checkout::PaymentProvider;
 use crate::checkout::payment::Settlement;
 use crate::clock::Clock;
@@ -24,20 +24,12 @@ use crate::refusal::Refusal;
 use crate::room::{RoomCmd, Rooms};
 use crate::store::{Memberships, Orders, StatusError, StoreStaff, UnsyncedOrder};
 
-/// Who asks about an order.
-#[derive(Clone, Debug)]
-pub struct Caller {
-    pub actor: Actor,
-    /// The store's staff see and manage every order of the store.
-    pub staff: bool,
-}
-
 /// Placed orders.
 pub struct OrderService {
     orders: Arc<dyn Orders>,
     members: Arc<dyn Memberships>,
     rooms: Arc<Rooms>,
-    catalog: CatalogHandle,
+    catalogs: Catalogs,
     clock: Arc<dyn Clock>,
     payments: Arc<dyn PaymentProvider>,
     /// The store's owners and staff.
@@ -49,7 +41,7 @@ pub struct OrderDeps {
     pub orders: Arc<dyn Orders>,
     pub members: Arc<dyn Memberships>,
     pub rooms: Arc<Rooms>,
-    pub catalog: CatalogHandle,
+    pub catalogs: Catalogs,
     pub clock: Arc<dyn Clock>,
     pub payments: Arc<dyn PaymentProvider>,
     pub staff: Arc<dyn StoreStaff>,
@@ -61,17 +53,17 @@ impl OrderService {
             orders: deps.orders,
             members: deps.members,
             rooms: deps.rooms,
-            catalog: deps.catalog,
+            catalogs: deps.catalogs,
             clock: deps.clock,
             payments: deps.payments,
             staff: deps.staff,
         }
     }
 
-    /// Whether the user has a role in the store (owner or staff).
-    pub async fn is_staff(&self, user: UserId) -> Result<bool> {
-        let store = self.catalog.current().store.id.clone();
-        Ok(self.staff.store_role(&store, user).await?.is_some())
+    /// Whether the user has a role in the store (owner or agent): the
+    /// store's staff see and manage every order of the store.
+    async fn is_staff(&self, store: &str, user: UserId) -> Result<bool> {
+        Ok(self.staff.store_role(store, user).await?.is_some())
     }
 
     /// A cart's orders, newest first (the caller is a member).
@@ -79,38 +71,34 @@ impl OrderService {
         Ok(self.orders.cart_orders(cart).await?)
     }
 
-    /// Every order of the store, newest first (staff only).
-    pub async fn of_store(&self, caller: &Caller) -> Result<Vec<OrderView>> {
-        if !caller.staff {
+    /// Every order of the store, newest first (its staff only).
+    pub async fn of_store(&self, store: &str, caller: &Actor) -> Result<Vec<OrderView>> {
+        if !self.is_staff(store, caller.user_id).await? {
             return Err(Refusal::new(
                 ErrorCode::Forbidden,
                 "only the store's staff see its orders",
             )
             .into());
         }
-        let store = self.catalog.current().store.id.clone();
-        Ok(self.orders.store_orders(&store).await?)
+        Ok(self.orders.store_orders(store).await?)
     }
 
-    /// One order, for a member of its cart or the staff; `order_not_found`
-    /// for anyone else.
-    pub async fn get(&self, id: &str, caller: &Caller) -> Result<OrderView> {
-        let (order, _) = self.visible(id, caller).await?;
-        Ok(order)
+    /// One order, for a member of its cart or its store's staff;
+    /// `order_not_found` for anyone else.
+    pub async fn get(&self, id: &str, caller: &Actor) -> Result<OrderView> {
+        Ok(self.visible(id, caller).await?.order)
     }
 
-    /// The order and the caller's role in its cart (`None` for staff who
-    /// are not members).
-    async fn visible(&self, id: &str, caller: &Caller) -> Result<(OrderView, Option<MemberRole>)> {
+    /// The order as the caller may see it; `order_not_found` when they may
+    /// not.
+    async fn visible(&self, id: &str, caller: &Actor) -> Result<Visible> {
         let order = self.orders.order(id).await?.ok_or_else(no_order)?;
-        let role = self
-            .members
-            .role_of(order.cart_id, caller.actor.user_id)
-            .await?;
-        if role.is_none() && !caller.staff {
+        let role = self.members.role_of(order.cart_id, caller.user_id).await?;
+        let staff = self.is_staff(&order.store_id, caller.user_id).await?;
+        if role.is_none() && !staff {
             return Err(no_order().into());
         }
-        Ok((order, role))
+        Ok(Visible { order, role, staff })
     }
 
     /// Moves an order on: the staff confirm, fulfil and cancel; an admin of
@@ -120,10 +108,10 @@ impl OrderService {
         &self,
         id: &str,
         status: OrderStatus,
-        caller: &Caller,
+        caller: &Actor,
     ) -> Result<OrderView> {
-        let (_, role) = self.visible(id, caller).await?;
-        let from: &[OrderStatus] = if caller.staff {
+        let Visible { role, staff, .. } = self.visible(id, caller).await?;
+        let from: &[OrderStatus] = if staff {
             &[OrderStatus::Pending, OrderStatus::Confirmed]
         } else if status == OrderStatus::Cancelled && role == Some(MemberRole::Admin) {
             &[OrderStatus::Pending]
@@ -139,10 +127,10 @@ impl OrderService {
         if from.is_empty() {
             return Err(forbidden());
         }
-        let by = if caller.staff {
-            format!("{} for the store", caller.actor.name)
+        let by = if staff {
+            format!("{} for the store", caller.name)
         } else {
-            caller.actor.name.clone()
+            caller.name.clone()
         };
         let now = self.clock.now_ms();
         let updated = self
@@ -169,7 +157,9 @@ impl OrderService {
                 .iter()
                 .map(|l| (l.sku.clone(), l.quantity))
                 .collect();
-            self.catalog.adjust_stock(&returned);
+            if let Some(catalog) = self.catalogs.get(&updated.store_id) {
+                catalog.adjust_stock(&returned);
+            }
         }
         self.tell_cart(UnsyncedOrder {
             id: updated.id.clone(),
@@ -183,15 +173,15 @@ impl OrderService {
     }
 
     /// The store marks one share paid (the local provider's settlement).
-    pub async fn mark_paid(&self, id: &str, user: UserId, caller: &Caller) -> Result<OrderView> {
-        if !caller.staff {
+    pub async fn mark_paid(&self, id: &str, user: UserId, caller: &Actor) -> Result<OrderView> {
+        let Visible { order, staff, .. } = self.visible(id, caller).await?;
+        if !staff {
             return Err(Refusal::new(
                 ErrorCode::Forbidden,
                 "only the store's staff mark shares paid",
             )
             .into());
         }
-        let order = self.orders.order(id).await?.ok_or_else(no_order)?;
         if let Some(share) = order.shares.iter().find(|s| s.user_id == user)
             && share.provider != self.payments.id()
         {
@@ -217,7 +207,7 @@ impl OrderService {
         if let Some(share) = updated.shares.iter().find(|s| s.user_id == user) {
             let mut text = format!(
                 "{} marked {}'s share of order {} paid ({})",
-                caller.actor.name,
+                caller.name,
                 share.name,
                 short_id(id),
                 format_money(share.amount, &updated.currency)
@@ -226,7 +216,7 @@ impl OrderService {
                 text.push_str("; the order is paid");
             }
             let note = RoomCmd::Note {
-                by: caller.actor.clone(),
+                by: caller.clone(),
                 kind: "share_paid",
                 text,
                 member: None,
@@ -281,6 +271,15 @@ impl OrderService {
         }
         Ok(count)
     }
+}
+
+/// An order as one caller may see it.
+struct Visible {
+    order: OrderView,
+    /// The caller's role in its cart.
+    role: Option<MemberRole>,
+    /// The caller is on the staff of the order's store.
+    staff: bool,
 }
 
 fn no_order() -> Refusal {

@@ -1,9 +1,11 @@
-//! The store's staff: who may see and manage the store's orders (and, for
-//! owners, who else may). Roles live in the store (`StoreStaff`), so that
-//! an owner changes them while the node runs and every node agrees.
+//! Each store's staff: who may see and manage the store's orders and answer
+//! its customers (and, for owners, who else may). Roles live in the store
+//! (`StoreStaff`), so that an owner changes them while the node runs and
+//! every node agrees.
 //!
-//! The demo store is seeded with one owner (`seed_owner`), whose e-mail and
-//! password the README names, so that a newcomer can sign in as the shop.
+//! The demo stores are seeded with an owner and an agent each
+//! (`seed_staff`), whose e-mails and password the README names, so that a
+//! newcomer can sign in as the shop.
 
 use std::sync::Arc;
 
@@ -14,23 +16,22 @@ use cartroom_protocol::{ErrorCode, UserId};
 use super::accounts::normalize_email;
 use super::error::{Result, ServiceError};
 use crate::auth::password::hash_password;
-use crate::catalog::CatalogHandle;
 use crate::clock::Clock;
 use crate::refusal::Refusal;
-use crate::store::{Accounts, StaffRemoval, StoreStaff};
+use crate::store::{Accounts, StaffAccess, StaffRemoval, StoreStaff};
 
-/// The demo store's owner, seeded with the demo store.
-pub struct SeedOwner<'a> {
+/// Someone seeded onto a demo store's staff.
+pub struct SeedStaff<'a> {
     pub email: &'a str,
     pub name: &'a str,
     pub password: &'a str,
+    pub access: StaffAccess,
 }
 
-/// The store's owners and staff.
+/// The stores' owners and agents.
 pub struct StaffService {
     staff: Arc<dyn StoreStaff>,
     accounts: Arc<dyn Accounts>,
-    catalog: CatalogHandle,
     clock: Arc<dyn Clock>,
 }
 
@@ -38,30 +39,23 @@ impl StaffService {
     pub fn new(
         staff: Arc<dyn StoreStaff>,
         accounts: Arc<dyn Accounts>,
-        catalog: CatalogHandle,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             staff,
             accounts,
-            catalog,
             clock,
         }
     }
 
-    /// The id of the store this node serves.
-    pub fn store_id(&self) -> String {
-        self.catalog.current().store.id.clone()
-    }
-
-    /// The user's role in the store; `None` for a shopper.
-    pub async fn role_of(&self, user: UserId) -> Result<Option<StoreRole>> {
-        Ok(self.staff.store_role(&self.store_id(), user).await?)
+    /// The user's place in the store's staff; `None` for a shopper.
+    pub async fn role_of(&self, store: &str, user: UserId) -> Result<Option<StaffAccess>> {
+        Ok(self.staff.store_role(store, user).await?)
     }
 
     /// Refuses anyone but an owner.
-    async fn check_owner(&self, caller: UserId) -> Result<()> {
-        match self.role_of(caller).await? {
+    async fn check_owner(&self, store: &str, caller: UserId) -> Result<()> {
+        match self.role_of(store, caller).await?.map(|a| a.role) {
             Some(StoreRole::Owner) => Ok(()),
             _ => Err(Refusal::new(
                 ErrorCode::Forbidden,
@@ -72,20 +66,21 @@ impl StaffService {
     }
 
     /// The store's staff (owners only).
-    pub async fn list(&self, caller: UserId) -> Result<Vec<StaffMember>> {
-        self.check_owner(caller).await?;
-        Ok(self.staff.list_staff(&self.store_id()).await?)
+    pub async fn list(&self, store: &str, caller: UserId) -> Result<Vec<StaffMember>> {
+        self.check_owner(store, caller).await?;
+        Ok(self.staff.list_staff(store).await?)
     }
 
     /// Adds the account with this e-mail (owners only): `user_not_found`
     /// when no account has it, `already_staff` when it is on the staff.
     pub async fn add(
         &self,
+        store: &str,
         caller: UserId,
         email: &str,
-        role: Option<StoreRole>,
+        access: StaffAccess,
     ) -> Result<StaffMember> {
-        self.check_owner(caller).await?;
+        self.check_owner(store, caller).await?;
         let email = normalize_email(email);
         let Some((user, _)) = self.accounts.user_by_email(&email).await? else {
             return Err(Refusal::new(
@@ -94,12 +89,10 @@ impl StaffService {
             )
             .into());
         };
-        let role = role.unwrap_or(StoreRole::Staff);
         let now = self.clock.now_ms();
-        let store = self.store_id();
         if !self
             .staff
-            .add_staff(&store, user.id, role, Some(caller), now)
+            .add_staff(store, user.id, access, Some(caller), now)
             .await?
         {
             return Err(Refusal::new(
@@ -112,16 +105,17 @@ impl StaffService {
             user_id: user.id,
             email,
             name: user.name,
-            role,
+            role: access.role,
+            customer_update: access.may_update_customers(),
             added_at: now,
         })
     }
 
     /// Removes someone from the staff (owners only; an owner may remove
     /// themself while another owner remains).
-    pub async fn remove(&self, caller: UserId, user: UserId) -> Result<()> {
-        self.check_owner(caller).await?;
-        match self.staff.remove_staff(&self.store_id(), user).await? {
+    pub async fn remove(&self, store: &str, caller: UserId, user: UserId) -> Result<()> {
+        self.check_owner(store, caller).await?;
+        match self.staff.remove_staff(store, user).await? {
             StaffRemoval::Removed => Ok(()),
             StaffRemoval::NotStaff => Err(Refusal::new(
                 ErrorCode::NotFound,
@@ -136,28 +130,25 @@ impl StaffService {
         }
     }
 
-    /// Gives the store its first owner unless it has one: the account with
-    /// `owner.email` (made with `owner.password` when there is none). True
-    /// when an owner was added.
-    pub async fn seed_owner(&self, owner: SeedOwner<'_>) -> Result<bool> {
-        let store = self.store_id();
-        if self.staff.has_owner(&store).await? {
+    /// Puts `seed` on the store's staff, making its account (with
+    /// `seed.password`) when there is none; true when added. An owner is
+    /// seeded only while the store has none.
+    pub async fn seed_staff(&self, store: &str, seed: SeedStaff<'_>) -> Result<bool> {
+        if seed.access.role == StoreRole::Owner && self.staff.has_owner(store).await? {
             return Ok(false);
         }
-        let email = normalize_email(owner.email);
+        let email = normalize_email(seed.email);
         let now = self.clock.now_ms();
         let user = match self.accounts.user_by_email(&email).await? {
             Some((user, _)) => user,
             None => {
-                let hash = hash_password(owner.password.to_owned())
-                    .await
-                    .map_err(|e| {
-                        ServiceError::from(Refusal::new(ErrorCode::Internal, e.to_string()))
-                    })?;
+                let hash = hash_password(seed.password.to_owned()).await.map_err(|e| {
+                    ServiceError::from(Refusal::new(ErrorCode::Internal, e.to_string()))
+                })?;
                 let user = User {
                     id: UserId::new_random(),
                     email: Some(email.clone()),
-                    name: owner.name.to_owned(),
+                    name: seed.name.to_owned(),
                     guest: false,
                 };
                 if self.accounts.insert_user(&user, Some(&hash), now).await? {
@@ -168,7 +159,7 @@ impl StaffService {
                         self.accounts.user_by_email(&email).await?.ok_or_else(|| {
                             ServiceError::from(Refusal::new(
                                 ErrorCode::Internal,
-                                "the owner vanished",
+                                "the seeded account vanished",
                             ))
                         })?;
                     user
@@ -177,7 +168,7 @@ impl StaffService {
         };
         Ok(self
             .staff
-            .add_staff(&store, user.id, StoreRole::Owner, None, now)
+            .add_staff(store, user.id, seed.access, None, now)
             .await?)
     }
 }

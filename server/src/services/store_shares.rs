@@ -17,14 +17,14 @@ use super::feed::Feed;
 use super::members::MAX_MEMBERS;
 use super::sharing::valid_email;
 use crate::cart::Actor;
-use crate::catalog::CatalogHandle;
+use crate::catalog::Catalogs;
 use crate::clock::Clock;
 use crate::mail::MailQueue;
 use crate::mail::offer::{StoreShareMail, store_share as store_share_mail};
 use crate::refusal::Refusal;
 use crate::store::sharing::{JoinError, MailPurpose, NewMail};
 use crate::store::store_shares::NewStoreShare;
-use crate::store::{Sharing, StoreShares, StoreStaff};
+use crate::store::{Carts, Sharing, StoreShares, StoreStaff};
 use crate::text;
 
 /// Longest name a shopper gives, in characters.
@@ -36,8 +36,10 @@ pub struct StoreShareDeps {
     pub staff: Arc<dyn StoreStaff>,
     /// For the cart's name.
     pub sharing: Arc<dyn Sharing>,
+    /// For the store of a shared cart.
+    pub carts: Arc<dyn Carts>,
     pub feed: Feed,
-    pub catalog: CatalogHandle,
+    pub catalogs: Catalogs,
     pub clock: Arc<dyn Clock>,
     pub mail: MailQueue,
 }
@@ -52,42 +54,39 @@ impl StoreShareService {
         Self { deps }
     }
 
-    fn store_id(&self) -> String {
-        self.deps.catalog.current().store.id.clone()
-    }
-
-    async fn role_of(&self, user: UserId) -> Result<Option<StoreRole>> {
-        Ok(self.deps.staff.store_role(&self.store_id(), user).await?)
+    async fn role_of(&self, store: &str, user: UserId) -> Result<Option<StoreRole>> {
+        Ok(self
+            .deps
+            .staff
+            .store_role(store, user)
+            .await?
+            .map(|access| access.role))
     }
 
     /// What the store allows.
-    pub async fn settings(&self) -> Result<StoreSettings> {
-        Ok(StoreSettings {
-            customer_shares: self.deps.shares.customer_shares(&self.store_id()).await?,
-        })
+    pub async fn settings(&self, store: &str) -> Result<StoreSettings> {
+        Ok(self.deps.shares.settings(store).await?)
     }
 
     /// Changes the settings (owners only).
     pub async fn set_settings(
         &self,
+        store: &str,
         caller: UserId,
         settings: StoreSettings,
     ) -> Result<StoreSettings> {
-        if self.role_of(caller).await? != Some(StoreRole::Owner) {
+        if self.role_of(store, caller).await? != Some(StoreRole::Owner) {
             return Err(Refusal::new(
                 ErrorCode::Forbidden,
                 "only the store's owners change its settings",
             )
             .into());
         }
-        self.deps
-            .shares
-            .set_customer_shares(&self.store_id(), settings.customer_shares)
-            .await?;
-        self.settings().await
+        self.deps.shares.set_settings(store, &settings).await?;
+        self.settings(store).await
     }
 
-    /// Shares the cart with the store (the caller is an admin of it).
+    /// Shares the cart with its store (the caller is an admin of it).
     pub async fn share(
         &self,
         cart: CartId,
@@ -95,8 +94,13 @@ impl StoreShareService {
         req: StoreShareRequest,
     ) -> Result<StoreShare> {
         let d = &self.deps;
-        let store = d.catalog.current().store.clone();
-        if !d.shares.customer_shares(&store.id).await? {
+        let store_id = d
+            .carts
+            .cart_store(cart)
+            .await?
+            .ok_or_else(Refusal::cart_not_found)?;
+        let store = d.catalogs.resolve(Some(&store_id))?.current().store.clone();
+        if !d.shares.settings(&store.id).await?.customer_shares {
             return Err(Refusal::new(
                 ErrorCode::Forbidden,
                 format!("{} does not take shared carts", store.name),
@@ -181,16 +185,27 @@ impl StoreShareService {
     }
 
     /// The carts shared with the store, newest first (staff only).
-    pub async fn list(&self, caller: UserId) -> Result<Vec<StoreShare>> {
-        self.check_staff(caller).await?;
-        self.shared(&self.store_id()).await
+    pub async fn list(&self, store: &str, caller: UserId) -> Result<Vec<StoreShare>> {
+        self.check_staff(store, caller).await?;
+        self.shared(store).await
     }
 
     /// Opens a shared cart live: the staff member becomes an editor of it
     /// (a higher role they had stays). Opening again changes nothing.
-    pub async fn open(&self, who: &Actor, id: StoreShareId) -> Result<OpenSharedResponse> {
-        self.check_staff(who.user_id).await?;
-        let store = self.deps.catalog.current().store.clone();
+    pub async fn open(
+        &self,
+        store: &str,
+        who: &Actor,
+        id: StoreShareId,
+    ) -> Result<OpenSharedResponse> {
+        self.check_staff(store, who.user_id).await?;
+        let store = self
+            .deps
+            .catalogs
+            .resolve(Some(store))?
+            .current()
+            .store
+            .clone();
         let now = self.deps.clock.now_ms();
         let (cart, previous, role) = match self
             .deps
@@ -216,8 +231,8 @@ impl StoreShareService {
         })
     }
 
-    async fn check_staff(&self, caller: UserId) -> Result<()> {
-        if self.role_of(caller).await?.is_none() {
+    async fn check_staff(&self, store: &str, caller: UserId) -> Result<()> {
+        if self.role_of(store, caller).await?.is_none() {
             return Err(Refusal::new(
                 ErrorCode::Forbidden,
                 "only the store's staff see the carts shared with it",

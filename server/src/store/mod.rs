@@ -24,6 +24,8 @@ pub mod sharing;
 pub mod sqlite;
 pub mod staff;
 pub mod store_shares;
+pub mod support;
+pub mod takeover;
 pub mod totp;
 
 use std::future::Future;
@@ -44,8 +46,10 @@ pub use records::{
     CartListing, CartState, ChangeRecord, LoadLimits, MemberChange, NewCart, Snapshot,
 };
 pub use sharing::{Outbox, PasswordResets, Sharing};
-pub use staff::{StaffRemoval, StoreStaff};
+pub use staff::{StaffAccess, StaffRemoval, StoreStaff};
 pub use store_shares::StoreShares;
+pub use support::Support;
+pub use takeover::Takeovers;
 pub use totp::{TotpRecord, TwoFactor};
 
 /// Resolves once a queued write is durable (or has failed).
@@ -120,6 +124,9 @@ pub trait Carts: Send + Sync {
     /// Creates the cart, its creator as admin and its first snapshot, atomically.
     async fn create_cart(&self, cart: NewCart<'_>) -> Result<()>;
 
+    /// The store a cart buys from; `None` when there is no such cart.
+    async fn cart_store(&self, cart: CartId) -> Result<Option<String>>;
+
     /// Carts this user has created (to bound them).
     async fn count_created_carts(&self, user: UserId) -> Result<usize>;
 
@@ -129,14 +136,14 @@ pub trait Carts: Send + Sync {
     async fn delete_cart(&self, cart: CartId) -> Result<()>;
 }
 
-/// The store and its products.
+/// The stores and their products.
 #[async_trait]
 pub trait CatalogStore: Send + Sync {
     /// Writes the store and its listings unless the store exists; true when written.
     async fn seed(&self, catalog: &Catalog) -> Result<bool>;
 
-    /// The first store and its listings in catalog order; `None` when there is none.
-    async fn load_catalog(&self) -> Result<Option<Catalog>>;
+    /// Every store with its listings in catalog order, by store id.
+    async fn load_catalogs(&self) -> Result<Vec<Catalog>>;
 }
 
 /// Each cart's change log, snapshots, applied op ids and activity, with the
@@ -192,8 +199,12 @@ pub struct Stores {
     pub offers: Arc<dyn Offers>,
     /// Carts shoppers shared with the store.
     pub store_shares: Arc<dyn StoreShares>,
+    /// Support desk: customers, conversations and their messages.
+    pub support: Arc<dyn Support>,
     /// Two-factor sign-in: TOTP secrets and recovery codes.
     pub two_factor: Arc<dyn TwoFactor>,
+    /// Support desk: takeovers and help codes.
+    pub takeovers: Arc<dyn Takeovers>,
 }
 
 impl Stores {
@@ -215,7 +226,9 @@ impl Stores {
             + StoreStaff
             + Offers
             + StoreShares
+            + Support
             + TwoFactor
+            + Takeovers
             + 'static,
     {
         Self {
@@ -234,6 +247,8 @@ impl Stores {
             staff: backend.clone(),
             offers: backend.clone(),
             store_shares: backend.clone(),
+            support: backend.clone(),
+            takeovers: backend.clone(),
             two_factor: backend,
         }
     }

@@ -48,6 +48,8 @@ pub struct LoadLimits {
 /// What a room needs to come alive.
 #[derive(Debug, Default)]
 pub struct CartState {
+    /// The store whose catalog the cart's ops are validated against.
+    pub store_id: String,
     pub snapshot: Vec<u8>,
     /// Changes after the snapshot, in order.
     pub changes: Vec<Vec<u8>>,
@@ -66,6 +68,7 @@ pub struct CartState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CartListing {
     pub id: CartId,
+    pub store_id: String,
     pub name: String,
     pub role: MemberRole,
     pub subtotal: i64,

@@ -19,22 +19,41 @@ pub enum StaffRemoval {
     LastOwner,
 }
 
+/// Someone's place in a store's staff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StaffAccess {
+    pub role: StoreRole,
+    /// An agent with this right may change a customer's cart.
+    pub customer_update: bool,
+}
+
+impl StaffAccess {
+    /// Whether they may change a customer's cart (take it over): owners
+    /// always, agents with the right.
+    pub fn may_update_customers(&self) -> bool {
+        self.role == StoreRole::Owner || self.customer_update
+    }
+}
+
 /// Who works for which store.
 #[async_trait]
 pub trait StoreStaff: Send + Sync {
-    /// The user's role in the store; `None` for a shopper.
-    async fn store_role(&self, store: &str, user: UserId) -> Result<Option<StoreRole>>;
+    /// The user's place in the store's staff; `None` for a shopper.
+    async fn store_role(&self, store: &str, user: UserId) -> Result<Option<StaffAccess>>;
+
+    /// The stores the user works for, by store id.
+    async fn stores_of(&self, user: UserId) -> Result<Vec<(String, StaffAccess)>>;
 
     /// The store's staff, owners first, then in the order they were added.
     async fn list_staff(&self, store: &str) -> Result<Vec<StaffMember>>;
 
-    /// Adds the user with `role`; false (and nothing changed) when they are
-    /// on the staff already.
+    /// Adds the user with `access`; false (and nothing changed) when they
+    /// are on the staff already.
     async fn add_staff(
         &self,
         store: &str,
         user: UserId,
-        role: StoreRole,
+        access: StaffAccess,
         added_by: Option<UserId>,
         now_ms: i64,
     ) -> Result<bool>;

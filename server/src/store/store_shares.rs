@@ -4,7 +4,7 @@
 //! shared cart joins it as an editor in one transaction too.
 
 use async_trait::async_trait;
-use cartroom_protocol::store::StoreShareId;
+use cartroom_protocol::store::{StoreSettings, StoreShareId};
 use cartroom_protocol::{CartId, MemberRole, UserId};
 
 use super::Result;
@@ -41,10 +41,11 @@ pub struct StoreShareRecord {
 /// Carts shared with stores.
 #[async_trait]
 pub trait StoreShares: Send + Sync {
-    /// Whether the store takes carts its customers share (false when unset).
-    async fn customer_shares(&self, store: &str) -> Result<bool>;
+    /// What the store allows: whether it takes carts its customers share
+    /// (false when unset), and whether takeovers ask registered shoppers.
+    async fn settings(&self, store: &str) -> Result<StoreSettings>;
 
-    async fn set_customer_shares(&self, store: &str, allowed: bool) -> Result<()>;
+    async fn set_settings(&self, store: &str, settings: &StoreSettings) -> Result<()>;
 
     /// Writes the share and queues the staff's e-mails, atomically.
     async fn create_store_share(&self, share: &NewStoreShare, mails: &[NewMail]) -> Result<()>;

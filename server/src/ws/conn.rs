@@ -1,8 +1,8 @@
 //! One connection as rooms see it: a bounded outbound queue that rooms
 //! fill without waiting.
 
-use std::collections::HashSet;
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use cartroom_protocol::{CartId, ConnId};
 use tokio::sync::mpsc;
@@ -10,6 +10,18 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cart::Actor;
 use crate::room::{Frame, Subscriber};
+use crate::services::LiveConnections;
+
+/// How a connection reaches a cart it subscribed to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// As a member of the cart.
+    Member,
+    /// As the store's staff (watching, or during their takeover): each op
+    /// is checked against the takeover and made under the agent's support
+    /// name.
+    Support,
+}
 
 /// The room-facing half of a WebSocket connection.
 #[derive(Debug)]
@@ -21,49 +33,74 @@ pub struct Conn {
     /// Cancelled when the outbound queue is full: the connection then
     /// closes with 4008 (slow consumer).
     pub too_slow: CancellationToken,
-    /// The carts this connection is subscribed to (or asked to be): the
-    /// reader adds and removes its own, rooms remove those they end.
-    /// Locked only to read or change the set; nothing awaits under it.
-    subscriptions: Mutex<HashSet<CartId>>,
+    /// The carts this connection is subscribed to (or asked to be), and
+    /// how: the reader adds and removes its own, rooms remove those they
+    /// end. Locked only to read or change the map; nothing awaits under it.
+    subscriptions: Mutex<HashMap<CartId, Reach>>,
+    /// Where the user's subscriptions across connections are counted.
+    live: Arc<LiveConnections>,
 }
 
 impl Conn {
-    pub fn new(id: ConnId, actor: Actor, outbound: mpsc::Sender<Frame>) -> Self {
+    pub fn new(
+        id: ConnId,
+        actor: Actor,
+        outbound: mpsc::Sender<Frame>,
+        live: Arc<LiveConnections>,
+    ) -> Self {
         Self {
             id,
             actor,
             outbound,
             too_slow: CancellationToken::new(),
             subscriptions: Mutex::default(),
+            live,
         }
     }
 
-    fn subscriptions(&self) -> std::sync::MutexGuard<'_, HashSet<CartId>> {
+    fn subscriptions(&self) -> std::sync::MutexGuard<'_, HashMap<CartId, Reach>> {
         self.subscriptions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn is_subscribed(&self, cart: CartId) -> bool {
-        self.subscriptions().contains(&cart)
+        self.subscriptions().contains_key(&cart)
     }
 
-    /// Adds a subscription unless `max` are held already; false when full.
-    pub fn add_subscription(&self, cart: CartId, max: usize) -> bool {
+    /// How this connection reaches a cart it is subscribed to.
+    pub fn reach(&self, cart: CartId) -> Option<Reach> {
+        self.subscriptions().get(&cart).copied()
+    }
+
+    /// Adds a subscription unless the user holds `max` across all their
+    /// connections already; false when full. A resubscribe keeps its place.
+    pub fn add_subscription(&self, cart: CartId, reach: Reach, max: usize) -> bool {
         let mut subscriptions = self.subscriptions();
-        if !subscriptions.contains(&cart) && subscriptions.len() >= max {
+        if let Some(held) = subscriptions.get_mut(&cart) {
+            *held = reach;
+            return true;
+        }
+        if !self.live.take_subscription(self.actor.user_id, max) {
             return false;
         }
-        subscriptions.insert(cart);
+        subscriptions.insert(cart, reach);
         true
     }
 
     /// Removes a subscription; false when there was none.
     pub fn remove_subscription(&self, cart: CartId) -> bool {
-        self.subscriptions().remove(&cart)
+        let removed = self.subscriptions().remove(&cart).is_some();
+        if removed {
+            self.live.release_subscriptions(self.actor.user_id, 1);
+        }
+        removed
     }
 
     /// Every subscription, taken out (the connection is closing).
     pub fn take_subscriptions(&self) -> Vec<CartId> {
-        self.subscriptions().drain().collect()
+        let carts: Vec<CartId> = self.subscriptions().drain().map(|(cart, _)| cart).collect();
+        self.live
+            .release_subscriptions(self.actor.user_id, carts.len());
+        carts
     }
 }
 

@@ -135,7 +135,12 @@ async fn serve(state: AppState, socket: WebSocket, signed_in: SignedIn) {
     let span = tracing::info_span!("conn", %conn_id, user_id = %user.id);
     async {
         let (sink, mut stream) = socket.split();
-        let conn = Arc::new(Conn::new(conn_id, signed_in.actor(), outbound));
+        let conn = Arc::new(Conn::new(
+            conn_id,
+            signed_in.actor(),
+            outbound,
+            state.services.live.clone(),
+        ));
         conn.deliver(Frame::msg(&ServerMsg::Hello {
             protocol: PROTOCOL_VERSION,
             server: format!("cartroom/{}", env!("CARGO_PKG_VERSION")),

@@ -8,16 +8,17 @@ use std::sync::Arc;
 use automerge::ChangeHash;
 use axum::extract::ws::{Message, WebSocket};
 use cartroom_protocol::limits::{
-    MAX_CHAT_CHARS, MAX_HEADS, MAX_NONCE_CHARS, MAX_PRESENCE_STATUS_CHARS,
-    MAX_SUBSCRIPTIONS_PER_CONNECTION, RATE_BURST, RATE_PER_SECOND,
+    MAX_CHAT_CHARS, MAX_HEADS, MAX_NONCE_CHARS, MAX_PRESENCE_STATUS_CHARS, RATE_BURST,
+    RATE_PER_SECOND,
 };
-use cartroom_protocol::{CartId, ClientMsg, CloseCode, ErrorCode, Heads, OpId, ServerMsg};
+use cartroom_protocol::takeover::{MAX_SUBSCRIPTIONS_PER_SHOPPER, MAX_SUBSCRIPTIONS_PER_STAFF};
+use cartroom_protocol::{CartId, ClientMsg, CloseCode, ErrorCode, Heads, Op, OpId, ServerMsg};
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
 use governor::{Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
 
-use super::conn::Conn;
+use super::conn::{Conn, Reach};
 use super::writer::Close;
 use super::{IDLE_TIMEOUT, MAX_DROPPED};
 use crate::app::AppState;
@@ -32,6 +33,9 @@ pub struct Reader {
     pub conn: Arc<Conn>,
     /// Messages dropped by the rate limit so far.
     dropped: u32,
+    /// The user's subscription limit across connections, learnt at the
+    /// first subscribe (staff watch many carts).
+    max_subscriptions: Option<usize>,
 }
 
 impl Reader {
@@ -40,6 +44,7 @@ impl Reader {
             state,
             conn,
             dropped: 0,
+            max_subscriptions: None,
         }
     }
 
@@ -165,12 +170,15 @@ impl Reader {
                 .await;
             }
             ClientMsg::Op { cart_id, op_id, op } => {
-                if !self.conn.is_subscribed(cart_id) {
+                let Some(reach) = self.conn.reach(cart_id) else {
                     let refusal =
                         Refusal::new(ErrorCode::NotSubscribed, "subscribe to this cart first");
                     self.conn
                         .deliver(Frame::refusal(&refusal, Some(cart_id), Some(op_id)));
                     return;
+                };
+                if reach == Reach::Support {
+                    return self.staff_op(cart_id, op_id, op).await;
                 }
                 let origin = OpOrigin::Subscriber(self.conn.clone());
                 self.to_room(cart_id, RoomCmd::Op { origin, op_id, op })
@@ -193,6 +201,13 @@ impl Reader {
             ClientMsg::Chat { cart_id, text } => {
                 if !self.check_subscribed(cart_id) {
                     return;
+                }
+                if self.conn.reach(cart_id) == Some(Reach::Support) {
+                    return self.refuse(
+                        ErrorCode::Forbidden,
+                        "staff talk with the customer in the support conversation",
+                        Some(cart_id),
+                    );
                 }
                 if text.trim().is_empty() {
                     return self.refuse(
@@ -248,14 +263,14 @@ impl Reader {
                 }
             },
         };
-        let role = match self
+        let reach = match self
             .state
             .services
             .carts
-            .role_of(cart_id, &self.conn.actor)
+            .reach(cart_id, &self.conn.actor)
             .await
         {
-            Ok(role) => role,
+            Ok(reach) => reach,
             Err(ServiceError::Refused(refusal)) => {
                 return self.refuse(refusal.code, refusal.message, Some(cart_id));
             }
@@ -268,19 +283,99 @@ impl Reader {
                 );
             }
         };
-        if !self
-            .conn
-            .add_subscription(cart_id, MAX_SUBSCRIPTIONS_PER_CONNECTION)
-        {
+        let max = match self.max_subscriptions {
+            Some(max) => max,
+            None => {
+                let staff = reach.staff
+                    || self
+                        .state
+                        .services
+                        .takeovers
+                        .is_staff(self.conn.actor.user_id)
+                        .await
+                        .unwrap_or(false);
+                let max = if staff {
+                    MAX_SUBSCRIPTIONS_PER_STAFF
+                } else {
+                    MAX_SUBSCRIPTIONS_PER_SHOPPER
+                };
+                *self.max_subscriptions.insert(max)
+            }
+        };
+        let way = if reach.staff {
+            Reach::Support
+        } else {
+            Reach::Member
+        };
+        if !self.conn.add_subscription(cart_id, way, max) {
             return self.refuse(
                 ErrorCode::TooManySubscriptions,
-                format!("at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} carts per connection"),
+                format!("at most {max} carts at once across your connections"),
                 Some(cart_id),
             );
         }
         let conn = self.conn.clone();
+        let role = reach.role;
         self.to_room(cart_id, RoomCmd::Subscribe { conn, role, heads })
             .await;
+    }
+
+    /// An op of the store's staff on a customer's cart: checked against
+    /// their access now (an ended takeover refuses it), made under their
+    /// support name, and answered on this connection like any op.
+    async fn staff_op(&self, cart_id: CartId, op_id: OpId, op: Op) {
+        let reach = match self
+            .state
+            .services
+            .carts
+            .reach(cart_id, &self.conn.actor)
+            .await
+        {
+            Ok(reach) => reach,
+            Err(e) => {
+                let refusal = match e {
+                    ServiceError::Refused(refusal) => refusal,
+                    ServiceError::Store(e) => {
+                        tracing::error!(error = %e, "staff access lookup failed");
+                        Refusal::unavailable()
+                    }
+                };
+                self.conn
+                    .deliver(Frame::refusal(&refusal, Some(cart_id), Some(op_id)));
+                return;
+            }
+        };
+        if let Err(refusal) = reach.check_change() {
+            self.conn
+                .deliver(Frame::refusal(&refusal, Some(cart_id), Some(op_id)));
+            return;
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let origin = OpOrigin::Direct {
+            actor: reach.actor,
+            role: reach.role,
+            reply,
+        };
+        let answered = op_id.clone();
+        let cmd = RoomCmd::Op { origin, op_id, op };
+        // A room that cannot take the op drops the reply: the task below
+        // answers `unavailable`.
+        let _ = self.state.services.rooms.send(cart_id, cmd).await;
+        let conn = self.conn.clone();
+        self.state.lifecycle.tracker.spawn(async move {
+            let frame = match answer.await {
+                Ok(Ok(ack)) => Frame::msg(&ServerMsg::Ack {
+                    cart_id,
+                    op_id: ack.op_id,
+                    heads: ack.heads,
+                    duplicate: ack.duplicate,
+                    created: ack.created,
+                }),
+                Ok(Err(refusal)) => Frame::refusal(&refusal, Some(cart_id), Some(answered)),
+                Err(_) => Frame::refusal(&Refusal::unavailable(), Some(cart_id), Some(answered)),
+            };
+            conn.deliver(frame);
+        });
     }
 }
 

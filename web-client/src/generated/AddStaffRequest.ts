@@ -10,6 +10,11 @@ export type AddStaffRequest = {
  */
 email: string, 
 /**
- * `staff` when absent.
+ * `agent` when absent.
  */
-role?: StoreRole | null, };
+role?: StoreRole | null, 
+/**
+ * Whether an agent may change a customer's cart (take it over); false
+ * when absent. Owners always may.
+ */
+customer_update?: boolean, };

@@ -10,7 +10,11 @@ import type { SuggestionView } from "./SuggestionView";
 /**
  * `GET /api/carts/{id}`: the view, and what the caller may do in it.
  */
-export type CartResponse = { id: CartId, role: MemberRole, capabilities: Array<Capability>, name: string, note: string, currency: string, subtotal: number, item_count: number, lines: Array<LineView>, suggestions: Array<SuggestionView>, heads: Heads, 
+export type CartResponse = { id: CartId, 
+/**
+ * The store the cart buys from: its catalog is the one ops use.
+ */
+store_id: string, role: MemberRole, capabilities: Array<Capability>, name: string, note: string, currency: string, subtotal: number, item_count: number, lines: Array<LineView>, suggestions: Array<SuggestionView>, heads: Heads, 
 /**
  * Phase, deadline, budgets, approval, split, addresses, order
  * (`docs/protocol.md` section 12); the server always sends it.

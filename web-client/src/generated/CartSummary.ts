@@ -6,7 +6,11 @@ import type { MemberRole } from "./MemberRole";
 /**
  * A cart as listed for one of its members.
  */
-export type CartSummary = { id: CartId, name: string, role: MemberRole, 
+export type CartSummary = { id: CartId, 
+/**
+ * The store the cart buys from.
+ */
+store_id: string, name: string, role: MemberRole, 
 /**
  * What the role allows (see `Capability`).
  */

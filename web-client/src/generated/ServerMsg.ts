@@ -3,12 +3,16 @@ import type { ActivityEvent } from "./ActivityEvent";
 import type { Capability } from "./Capability";
 import type { CartId } from "./CartId";
 import type { ConnId } from "./ConnId";
+import type { Conversation } from "./Conversation";
+import type { ConversationId } from "./ConversationId";
 import type { ErrorCode } from "./ErrorCode";
 import type { Heads } from "./Heads";
 import type { MemberRole } from "./MemberRole";
 import type { OpId } from "./OpId";
 import type { PresenceEntry } from "./PresenceEntry";
+import type { SupportMessage } from "./SupportMessage";
 import type { SyncPayload } from "./SyncPayload";
+import type { Takeover } from "./Takeover";
 import type { UserId } from "./UserId";
 
 /**
@@ -56,4 +60,4 @@ created?: string | null, } | { "type": "error", code: ErrorCode, message: string
 /**
  * The `seq` of the chat's entry in the cart's activity feed.
  */
-seq: number, user_id: UserId, user_name: string, text: string, at: number, } | { "type": "role_changed", cart_id: CartId, role: MemberRole, capabilities: Array<Capability>, } | { "type": "carts_changed", cart_id: CartId, } | { "type": "pong", nonce?: string | number | boolean | null, };
+seq: number, user_id: UserId, user_name: string, text: string, at: number, } | { "type": "role_changed", cart_id: CartId, role: MemberRole, capabilities: Array<Capability>, } | { "type": "carts_changed", cart_id: CartId, } | { "type": "takeover_requested", takeover: Takeover, } | { "type": "takeover_started", takeover: Takeover, } | { "type": "takeover_ended", takeover: Takeover, } | { "type": "support_message", conversation_id: ConversationId, message: SupportMessage, } | { "type": "support_conversation", conversation: Conversation, } | { "type": "pong", nonce?: string | number | boolean | null, };

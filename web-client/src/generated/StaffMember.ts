@@ -7,6 +7,10 @@ import type { UserId } from "./UserId";
  */
 export type StaffMember = { user_id: UserId, email: string, name: string, role: StoreRole, 
 /**
+ * May change a customer's cart (take it over); always true for owners.
+ */
+customer_update: boolean, 
+/**
  * Unix ms.
  */
 added_at: number, };

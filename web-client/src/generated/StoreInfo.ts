@@ -3,4 +3,9 @@
 /**
  * A store selling from its catalog.
  */
-export type StoreInfo = { id: string, name: string, currency: string, };
+export type StoreInfo = { id: string, name: string, currency: string, 
+/**
+ * The IANA time zone the store's people read times in, e.g.
+ * `America/New_York`.
+ */
+time_zone: string, };

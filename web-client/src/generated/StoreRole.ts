@@ -3,4 +3,4 @@
 /**
  * A person's role in the store.
  */
-export type StoreRole = "owner" | "staff";
+export type StoreRole = "owner" | "agent";

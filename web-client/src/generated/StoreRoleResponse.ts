@@ -5,4 +5,8 @@ import type { StoreRole } from "./StoreRole";
  * `GET /api/store/role`: the caller's role in the store, `null` for a
  * shopper.
  */
-export type StoreRoleResponse = { store_id: string, role: StoreRole | null, };
+export type StoreRoleResponse = { store_id: string, role: StoreRole | null, 
+/**
+ * May change a customer's cart (take it over).
+ */
+customer_update: boolean, };

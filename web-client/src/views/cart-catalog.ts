@@ -24,6 +24,8 @@ export class CatalogCard {
   private readonly list = h("div", { class: "catalog", testid: "catalog" });
   private readonly note = h("p", { class: "muted small", testid: "catalog-note", hidden: true });
   private products: Product[] = [];
+  /** The store the cart buys from: its catalog is the one shown. */
+  private storeId: string | undefined;
   private loaded = false;
   private readonly loader: Retrier;
   /** The product being suggested, with its quantity and note fields (kept across redraws). */
@@ -58,7 +60,8 @@ export class CatalogCard {
   private async load(): Promise<boolean> {
     const q = this.search.value.trim();
     try {
-      const { value: products, copy } = await api.catalog(q);
+      this.storeId ??= await api.cartStore(this.host.cartId);
+      const { value: products, copy } = await api.catalog(this.storeId, q);
       if (q !== this.search.value.trim()) return true; // a newer search runs next
       this.products = products;
       this.loaded = true;

@@ -29,6 +29,7 @@ import { SuggestionsCard } from "./cart-suggestions";
 import { MembersPanel } from "./members";
 import { shareButton } from "./share"; // sharing
 import { CheckoutPanel } from "./checkout"; // checkout
+import { TakeoverBanner } from "../takeover-banner"; // support desk
 
 const ENDED_WORDS: Record<string, string> = {
   removed: "You are no longer a member of this cart.",
@@ -50,6 +51,7 @@ export class CartPage implements CartHost {
   private readonly activity: ActivityCard;
   private readonly members: MembersPanel;
   private readonly checkoutPanel: CheckoutPanel; // checkout
+  private readonly takeover: TakeoverBanner; // support desk
   private readonly switcherLoader: Retrier;
   private switcherCarts: CartSummary[] | undefined;
   private renaming = false;
@@ -79,6 +81,7 @@ export class CartPage implements CartHost {
     this.cart = app.live.open(cartId);
     this.members = new MembersPanel(app, cartId);
     this.checkoutPanel = new CheckoutPanel(app, this.cart); // checkout
+    this.takeover = new TakeoverBanner(app, cartId); // support desk
     this.lines = new LinesCard(this, this.undoButton);
     this.catalog = new CatalogCard(this, () => this.pulse());
     this.suggestions = new SuggestionsCard(this, () => this.names());
@@ -91,6 +94,7 @@ export class CartPage implements CartHost {
       "div",
       { class: "page cart-page", testid: "cart-page", "data-cart-id": cartId },
       h("div", { class: "cart-head" }, this.title, this.presence),
+      this.takeover.el, // support desk
       this.body,
       this.bar,
     );
@@ -109,6 +113,7 @@ export class CartPage implements CartHost {
     this.switcherLoader.stop();
     this.members.destroy();
     this.checkoutPanel.destroy(); // checkout
+    this.takeover.destroy(); // support desk
     this.app.live.close(this.cartId);
   }
 

@@ -25,6 +25,19 @@ export function renderCarts(app: App): HTMLElement {
     error.hidden = true;
     name.removeAttribute("aria-invalid");
   });
+  // Which store a new cart buys from, and each cart's store in the list:
+  // shown once the server has more than one store.
+  const store = h("select", { testid: "new-cart-store", "aria-label": "Store", hidden: true });
+  const storeNames = new Map<string, string>();
+  void api.stores().then(
+    (stores) => {
+      for (const s of stores) storeNames.set(s.id, s.name);
+      mount(store, stores.map((s) => h("option", { value: s.id }, s.name)));
+      store.hidden = stores.length < 2;
+      if (shown) keepFocus(list, () => mount(list, shown!.map((c) => item(c))));
+    },
+    () => undefined, // one store or offline: carts go to the default store
+  );
   /** The row being renamed, kept across refreshes of the list. */
   let editingId: string | undefined;
   let shown: CartSummary[] | undefined;
@@ -74,7 +87,13 @@ export function renderCarts(app: App): HTMLElement {
           "a",
           { class: "cart-open", href: `#/cart/${c.id}`, testid: "cart-open" },
           h("span", { class: "cart-title" }, c.name),
-          h("span", { class: "cart-meta" }, `${plural(c.line_count, "product")} · ${money(c.subtotal, c.currency)}`),
+          h(
+            "span",
+            { class: "cart-meta" },
+            [storeNames.size > 1 ? storeNames.get(c.store_id) : undefined, plural(c.line_count, "product"), money(c.subtotal, c.currency)]
+              .filter(Boolean)
+              .join(" · "),
+          ),
         ),
         h("span", { class: `badge role-${c.role}` }, c.role),
         c.capabilities.includes("rename")
@@ -150,7 +169,7 @@ export function renderCarts(app: App): HTMLElement {
             return;
           }
           try {
-            const cart = await api.createCart(n);
+            const cart = await api.createCart(n, store.hidden ? undefined : store.value);
             // The answer says what the creator may do: the page offers it at
             // once rather than after `subscribed`.
             app.live.open(cart.id).grant(cart.role, cart.capabilities);
@@ -161,7 +180,7 @@ export function renderCarts(app: App): HTMLElement {
           }
         },
       },
-      h("div", { class: "create-row" }, name, h("button", { type: "submit", class: "primary", testid: "create-cart" }, "Create cart")),
+      h("div", { class: "create-row" }, name, store, h("button", { type: "submit", class: "primary", testid: "create-cart" }, "Create cart")),
       error,
     ),
     note,

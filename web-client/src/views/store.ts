@@ -11,7 +11,7 @@ import type { App } from "../app";
 import { api } from "../api";
 import { h, mount } from "../dom";
 import { money, timeAgo } from "../format";
-import type { Offer, StoreRole } from "../generated";
+import type { Offer, StoreRole, StoreSettings, TakeoverConsent } from "../generated";
 import { storeApi } from "../store-api";
 
 const STATUS_WORDS: Record<Offer["status"], string> = {
@@ -285,7 +285,9 @@ function sendSection(): HTMLElement {
 function staffSection(app: App): HTMLElement {
   const list = h("ul", { class: "share-list", testid: "staff-list", "aria-label": "Staff" });
   const email = h("input", { type: "email", required: true, maxlength: 254, testid: "staff-email", id: "staff-email", autocomplete: "off" });
-  const role = h("select", { testid: "staff-role", id: "staff-role" }, h("option", { value: "staff" }, "Staff"), h("option", { value: "owner" }, "Owner"));
+  const role = h("select", { testid: "staff-role", id: "staff-role" }, h("option", { value: "agent" }, "Agent"), h("option", { value: "owner" }, "Owner"));
+  // Support desk: an agent may take over customers' carts only with this right.
+  const update = h("input", { type: "checkbox", testid: "staff-customer-update", id: "staff-customer-update" });
   const refresh = async () => {
     try {
       const staff = await storeApi.staff();
@@ -296,7 +298,7 @@ function staffSection(app: App): HTMLElement {
             "li",
             { testid: "staff-item" },
             h("strong", null, s.name),
-            h("span", null, ` <${s.email}> · ${s.role}`),
+            h("span", null, ` <${s.email}> · ${s.role}${s.role === "agent" && s.customer_update ? " · may take over carts" : ""}`),
             h(
               "button",
               {
@@ -328,7 +330,7 @@ function staffSection(app: App): HTMLElement {
       onsubmit: async (ev: Event) => {
         ev.preventDefault();
         try {
-          await storeApi.addStaff(email.value.trim(), role.value === "owner" ? "owner" : "staff");
+          await storeApi.addStaff(email.value.trim(), role.value === "owner" ? "owner" : "agent", update.checked);
           email.value = "";
           await refresh();
         } catch (e) {
@@ -338,6 +340,7 @@ function staffSection(app: App): HTMLElement {
     },
     h("label", { class: "field", for: "staff-email" }, h("span", null, "E-mail of an account"), email),
     h("label", { class: "field", for: "staff-role" }, h("span", null, "Role"), role),
+    h("label", { class: "field-inline", for: "staff-customer-update" }, update, " May take over customers' carts (support)"),
     h("button", { type: "submit", testid: "staff-add" }, "Add to the staff"),
   );
   return h("section", { class: "card", "aria-labelledby": "staff-title" }, h("h2", { id: "staff-title" }, "Staff"), list, form);
@@ -346,19 +349,32 @@ function staffSection(app: App): HTMLElement {
 /** The store's settings (owners). */
 function settingsSection(app: App): HTMLElement {
   const box = h("input", { type: "checkbox", testid: "setting-customer-shares", id: "setting-customer-shares" });
-  void storeApi.settings().then((s) => (box.checked = s.customer_shares));
-  box.addEventListener("change", async () => {
+  // Support desk: whether agents ask registered shoppers before taking over a cart.
+  const consent = h(
+    "select",
+    { testid: "setting-takeover-consent", id: "setting-takeover-consent" },
+    h("option", { value: "required" }, "Always ask the shopper"),
+    h("option", { value: "waived_for_registered" }, "Don't ask registered shoppers"),
+  );
+  const show = (s: StoreSettings) => {
+    box.checked = s.customer_shares;
+    consent.value = s.takeover_consent;
+  };
+  void storeApi.settings().then(show);
+  const save = async () => {
     try {
-      const s = await storeApi.setSettings({ customer_shares: box.checked });
-      box.checked = s.customer_shares;
+      show(await storeApi.setSettings({ customer_shares: box.checked, takeover_consent: consent.value as TakeoverConsent }));
     } catch (e) {
       app.notify(message(e));
     }
-  });
+  };
+  box.addEventListener("change", save);
+  consent.addEventListener("change", save);
   return h(
     "section",
     { class: "card", "aria-labelledby": "settings-title" },
     h("h2", { id: "settings-title" }, "Settings"),
     h("label", { class: "field-inline", for: "setting-customer-shares" }, box, " Shoppers may share their carts with the store"),
+    h("label", { class: "field", for: "setting-takeover-consent" }, h("span", null, "Before an agent takes over a cart"), consent),
   );
 }

@@ -43,6 +43,7 @@ pub(super) fn catalog() -> Catalog {
             id: "t".into(),
             name: "Test".into(),
             currency: "USD".into(),
+            time_zone: "UTC".into(),
         },
         vec![
             product("A", 1200, None),

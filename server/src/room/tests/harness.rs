@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::cart::{self, Actor, NodeId};
-use crate::catalog::CatalogHandle;
+use crate::catalog::Catalogs;
 use crate::catalog::demo::{DEMO_STORE, demo_catalog};
 use crate::clock::ManualClock;
 use crate::refusal::Refusal;
@@ -86,7 +86,9 @@ pub(super) struct Harness {
     pub(super) store: Arc<MemoryStore>,
     pub(super) rooms: Arc<Rooms>,
     pub(super) clock: Arc<ManualClock>,
-    catalog: CatalogHandle,
+    /// What the rooms told their edit tap.
+    pub(super) edits: Arc<crate::room::edits::RecordedEdits>,
+    catalog: Catalogs,
     limits: RoomLimits,
     /// Every room task, so that a test can wait until all have stopped.
     tracker: TaskTracker,
@@ -106,13 +108,17 @@ impl Harness {
             .await
             .expect("the memory store takes the catalog");
         let clock = Arc::new(ManualClock::at(START_MS));
-        let catalog = CatalogHandle::new(demo_catalog());
+        let catalog = Catalogs::new(vec![demo_catalog()]);
         let (tracker, shutdown) = (TaskTracker::new(), CancellationToken::new());
-        let rooms = start_rooms(&store, &clock, &catalog, limits, &tracker, &shutdown);
+        let edits = Arc::new(crate::room::edits::RecordedEdits::default());
+        let rooms = start_rooms(
+            &store, &clock, &catalog, &edits, limits, &tracker, &shutdown,
+        );
         Self {
             store,
             rooms,
             clock,
+            edits,
             catalog,
             limits,
             tracker,
@@ -133,6 +139,7 @@ impl Harness {
             &self.store,
             &self.clock,
             &self.catalog,
+            &self.edits,
             self.limits,
             &self.tracker,
             &self.shutdown,
@@ -150,13 +157,12 @@ impl Harness {
 
     /// A new cart in the store, with `admin` as its admin; no room yet.
     pub(super) async fn create_cart(&self, admin: &Actor) -> CartId {
-        let (store_id, _, currency) = DEMO_STORE;
         let id = CartId::new_random();
-        let doc = cart::new_cart_doc("Picnic", currency, admin, START_MS, NODE);
+        let doc = cart::new_cart_doc("Picnic", DEMO_STORE.currency, admin, START_MS, NODE);
         self.store
             .create_cart(NewCart {
                 id,
-                store_id,
+                store_id: DEMO_STORE.id,
                 name: "Picnic",
                 creator: admin.user_id,
                 snapshot: &doc.save(),
@@ -325,15 +331,17 @@ impl Harness {
 fn start_rooms(
     store: &Arc<MemoryStore>,
     clock: &Arc<ManualClock>,
-    catalog: &CatalogHandle,
+    catalog: &Catalogs,
+    edits: &Arc<crate::room::edits::RecordedEdits>,
     limits: RoomLimits,
     tracker: &TaskTracker,
     shutdown: &CancellationToken,
 ) -> Arc<Rooms> {
     let env = RoomEnv {
         changes: store.clone(),
-        catalog: catalog.clone(),
+        catalogs: catalog.clone(),
         clock: clock.clone(),
+        edits: edits.clone(),
         node: NODE,
         limits,
     };

@@ -17,10 +17,12 @@
 //! - [`membership`]: who is in the room: slow consumers, late leavers.
 //! - [`idle`]: idle unload against a late subscriber.
 //! - [`approver`]: the named approver approves until removed.
+//! - [`edits`]: the edit tap hears committed quantity changes, in order.
 
 mod approver;
 mod client;
 mod delivery;
+mod edits;
 mod failures;
 mod harness;
 mod idle;

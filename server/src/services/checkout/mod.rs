@@ -38,19 +38,20 @@ use self::quote::{Quoted, quote};
 use super::error::Result;
 use super::orders::OrderService;
 use crate::cart::Actor;
-use crate::catalog::CatalogHandle;
+use crate::catalog::{CatalogHandle, Catalogs};
 use crate::checkout::PaymentProvider;
 use crate::clock::Clock;
 use crate::refusal::Refusal;
 use crate::room::{RoomCmd, Rooms};
-use crate::store::{Memberships, Orders, UnsyncedOrder};
+use crate::store::{Carts, Memberships, Orders, UnsyncedOrder};
 
 /// Quotes and places orders.
 pub struct CheckoutService {
     orders: Arc<dyn Orders>,
     members: Arc<dyn Memberships>,
     rooms: Arc<Rooms>,
-    catalog: CatalogHandle,
+    carts: Arc<dyn Carts>,
+    catalogs: Catalogs,
     clock: Arc<dyn Clock>,
     payments: Arc<dyn PaymentProvider>,
     placed: Arc<OrderService>,
@@ -61,7 +62,9 @@ pub struct CheckoutDeps {
     pub orders: Arc<dyn Orders>,
     pub members: Arc<dyn Memberships>,
     pub rooms: Arc<Rooms>,
-    pub catalog: CatalogHandle,
+    /// For the store of a cart.
+    pub carts: Arc<dyn Carts>,
+    pub catalogs: Catalogs,
     pub clock: Arc<dyn Clock>,
     pub payments: Arc<dyn PaymentProvider>,
     /// Tells carts about their orders.
@@ -74,7 +77,8 @@ impl CheckoutService {
             orders: deps.orders,
             members: deps.members,
             rooms: deps.rooms,
-            catalog: deps.catalog,
+            carts: deps.carts,
+            catalogs: deps.catalogs,
             clock: deps.clock,
             payments: deps.payments,
             placed: deps.placed,
@@ -116,9 +120,19 @@ impl CheckoutService {
         }
     }
 
+    /// The catalog of the cart's store.
+    async fn catalog_of(&self, cart: CartId) -> Result<CatalogHandle> {
+        let store = self
+            .carts
+            .cart_store(cart)
+            .await?
+            .ok_or_else(Refusal::cart_not_found)?;
+        Ok(self.catalogs.resolve(Some(&store))?.clone())
+    }
+
     /// The quote of a cart's view, with the catalog and settings of now.
     async fn quoted(&self, cart: CartId, view: &CartView) -> Result<Quoted> {
-        let catalog = self.catalog.current();
+        let catalog = self.catalog_of(cart).await?.current();
         let settings = self.orders.checkout_settings(&catalog.store.id).await?;
         let names: HashMap<UserId, String> = self
             .members

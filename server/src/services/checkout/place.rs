@@ -70,8 +70,9 @@ impl CheckoutService {
             }]
         };
         let id = Uuid::new_v4().to_string();
+        let catalog = self.catalog_of(cart).await?;
         let order = NewOrder {
-            store_id: self.catalog.current().store.id.clone(),
+            store_id: catalog.current().store.id.clone(),
             cart_id: cart,
             cart_name: view.name.clone(),
             placed_by: actor.user_id,
@@ -155,7 +156,7 @@ impl CheckoutService {
             .iter()
             .map(|l| (l.sku.clone(), -l.quantity))
             .collect();
-        self.catalog.adjust_stock(&taken);
+        catalog.adjust_stock(&taken);
         Ok(order.view())
     }
 }

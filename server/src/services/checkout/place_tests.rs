@@ -15,7 +15,7 @@ use tokio_util::task::TaskTracker;
 use super::{CheckoutDeps, CheckoutService};
 use crate::cart::{self, Actor, NodeId};
 use crate::catalog::demo::{DEMO_STORE, demo_catalog};
-use crate::catalog::{Catalog, CatalogHandle};
+use crate::catalog::{Catalog, Catalogs};
 use crate::checkout::PayAtPickup;
 use crate::clock::ManualClock;
 use crate::room::{OpOrigin, RoomCmd, RoomEnv, RoomLimits, Rooms};
@@ -47,8 +47,9 @@ async fn a_changed_price_is_quoted_refused_until_confirmed_then_charged() {
     let rooms = Rooms::new(
         RoomEnv {
             changes: store.clone(),
-            catalog: CatalogHandle::new(demo_catalog()),
+            catalogs: Catalogs::new(vec![demo_catalog()]),
             clock: clock.clone(),
+            edits: std::sync::Arc::new(crate::room::edits::RecordedEdits::default()),
             node: NodeId(1),
             limits: RoomLimits::new(Duration::from_secs(3600), 1000),
         },
@@ -56,12 +57,12 @@ async fn a_changed_price_is_quoted_refused_until_confirmed_then_charged() {
         CancellationToken::new(),
     );
     // ...and the catalog of now has it at $13.50.
-    let now = CatalogHandle::new(repriced(1350));
+    let now = Catalogs::new(vec![repriced(1350)]);
     let orders = Arc::new(OrderService::new(OrderDeps {
         orders: store.clone(),
         members: store.clone(),
         rooms: rooms.clone(),
-        catalog: now.clone(),
+        catalogs: now.clone(),
         clock: clock.clone(),
         payments: Arc::new(PayAtPickup),
         staff: store.clone(),
@@ -70,7 +71,8 @@ async fn a_changed_price_is_quoted_refused_until_confirmed_then_charged() {
         orders: store.clone(),
         members: store.clone(),
         rooms: rooms.clone(),
-        catalog: now,
+        carts: store.clone(),
+        catalogs: now,
         clock: clock.clone(),
         payments: Arc::new(PayAtPickup),
         placed: orders,
@@ -80,11 +82,11 @@ async fn a_changed_price_is_quoted_refused_until_confirmed_then_charged() {
         name: "Ana".into(),
     };
     let cart = CartId::new_random();
-    let doc = cart::new_cart_doc("Picnic", DEMO_STORE.2, &ana, START, NodeId(1));
+    let doc = cart::new_cart_doc("Picnic", DEMO_STORE.currency, &ana, START, NodeId(1));
     store
         .create_cart(NewCart {
             id: cart,
-            store_id: DEMO_STORE.0,
+            store_id: DEMO_STORE.id,
             name: "Picnic",
             creator: ana.user_id,
             snapshot: &doc.save(),

@@ -30,6 +30,7 @@ fn catalog(mug_price: i64) -> Catalog {
             id: "demo".into(),
             name: "Shop".into(),
             currency: "USD".into(),
+            time_zone: "UTC".into(),
         },
         vec![
             listing(

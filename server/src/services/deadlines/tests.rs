@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use super::*;
 use crate::cart::{self, Actor, NodeId};
-use crate::catalog::CatalogHandle;
+use crate::catalog::Catalogs;
 use crate::catalog::demo::{DEMO_STORE, demo_catalog};
 use crate::checkout::PayAtPickup;
 use crate::clock::ManualClock;
@@ -36,12 +36,13 @@ async fn world() -> World {
     let store = Arc::new(MemoryStore::new());
     store.seed(&demo_catalog()).await.unwrap();
     let clock = Arc::new(ManualClock::at(START));
-    let catalog = CatalogHandle::new(demo_catalog());
+    let catalog = Catalogs::new(vec![demo_catalog()]);
     let rooms = Rooms::new(
         RoomEnv {
             changes: store.clone(),
-            catalog: catalog.clone(),
+            catalogs: catalog.clone(),
             clock: clock.clone(),
+            edits: std::sync::Arc::new(crate::room::edits::RecordedEdits::default()),
             node: NodeId(1),
             limits: RoomLimits::new(Duration::from_secs(3600), 1000),
         },
@@ -52,7 +53,7 @@ async fn world() -> World {
         orders: store.clone(),
         members: store.clone(),
         rooms: rooms.clone(),
-        catalog,
+        catalogs: catalog,
         clock: clock.clone(),
         payments: Arc::new(PayAtPickup),
         staff: store.clone(),
@@ -68,12 +69,12 @@ async fn world() -> World {
 
 async fn cart_of(world: &World, admin: &Actor) -> CartId {
     let id = CartId::new_random();
-    let doc = cart::new_cart_doc("Picnic", DEMO_STORE.2, admin, START, NodeId(1));
+    let doc = cart::new_cart_doc("Picnic", DEMO_STORE.currency, admin, START, NodeId(1));
     world
         .store
         .create_cart(NewCart {
             id,
-            store_id: DEMO_STORE.0,
+            store_id: DEMO_STORE.id,
             name: "Picnic",
             creator: admin.user_id,
             snapshot: &doc.save(),

@@ -179,6 +179,11 @@ impl ChangeLog for MemoryStore {
         };
         let recent = |len: usize, keep: usize| len.saturating_sub(keep);
         Ok(Some(CartState {
+            store_id: state
+                .carts
+                .get(&cart)
+                .map(|row| row.store_id.clone())
+                .unwrap_or_default(),
             snapshot: log.snapshot.clone(),
             changes: log.changes.values().cloned().collect(),
             last_seq: log

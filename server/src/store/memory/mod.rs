@@ -13,6 +13,7 @@ mod resets;
 mod sharing;
 mod staff;
 mod store_shares;
+mod support;
 mod totp;
 
 use std::collections::{BTreeMap, HashMap};
@@ -45,7 +46,8 @@ struct State {
     carts: HashMap<CartId, CartRow>,
     /// Per cart, in the order members joined.
     members: HashMap<CartId, Vec<(UserId, MemberRole)>>,
-    catalog: Option<(StoreInfo, Vec<Listing>)>,
+    /// Stores by id, with their listings.
+    catalogs: BTreeMap<String, (StoreInfo, Vec<Listing>)>,
     logs: HashMap<CartId, CartLog>,
     /// Invitations and links.
     sharing: sharing::SharingState,
@@ -63,6 +65,8 @@ struct State {
     staff: Vec<staff::StaffRow>,
     /// Two-factor enrolments.
     totp: HashMap<UserId, totp::TotpRow>,
+    /// Customers, conversations and their messages.
+    support: support::SupportState,
 }
 
 struct UserRow {
@@ -71,6 +75,7 @@ struct UserRow {
 }
 
 struct CartRow {
+    store_id: String,
     name: String,
     created_by: UserId,
     updated_at: i64,
@@ -266,13 +271,14 @@ impl Carts for MemoryStore {
     async fn create_cart(&self, cart: NewCart<'_>) -> Result<()> {
         let mut state = self.state();
         let currency = state
-            .catalog
-            .as_ref()
+            .catalogs
+            .get(cart.store_id)
             .map(|(store, _)| store.currency.clone())
             .unwrap_or_default();
         state.carts.insert(
             cart.id,
             CartRow {
+                store_id: cart.store_id.to_owned(),
                 name: cart.name.to_owned(),
                 created_by: cart.creator,
                 updated_at: cart.now_ms,
@@ -316,6 +322,7 @@ impl Carts for MemoryStore {
                     row.updated_at,
                     CartListing {
                         id: *id,
+                        store_id: row.store_id.clone(),
                         name: row.name.clone(),
                         role: *role,
                         subtotal: row.subtotal,
@@ -327,6 +334,14 @@ impl Carts for MemoryStore {
             .collect();
         carts.sort_by_key(|c| std::cmp::Reverse(c.0));
         Ok(carts.into_iter().map(|(_, c)| c).collect())
+    }
+
+    async fn cart_store(&self, cart: CartId) -> Result<Option<String>> {
+        Ok(self
+            .state()
+            .carts
+            .get(&cart)
+            .map(|row| row.store_id.clone()))
     }
 
     async fn delete_cart(&self, cart: CartId) -> Result<()> {
@@ -342,19 +357,24 @@ impl Carts for MemoryStore {
 impl CatalogStore for MemoryStore {
     async fn seed(&self, catalog: &Catalog) -> Result<bool> {
         let mut state = self.state();
-        if state.catalog.is_some() {
+        let store = &catalog.store;
+        if state.catalogs.contains_key(&store.id) {
             return Ok(false);
         }
-        state.catalog = Some((catalog.store.clone(), catalog.listings().to_vec()));
+        state.catalogs.insert(
+            store.id.clone(),
+            (store.clone(), catalog.listings().to_vec()),
+        );
         Ok(true)
     }
 
-    async fn load_catalog(&self) -> Result<Option<Catalog>> {
+    async fn load_catalogs(&self) -> Result<Vec<Catalog>> {
         Ok(self
             .state()
-            .catalog
-            .as_ref()
-            .map(|(store, listings)| Catalog::new(store.clone(), listings.clone())))
+            .catalogs
+            .values()
+            .map(|(store, listings)| Catalog::new(store.clone(), listings.clone()))
+            .collect())
     }
 }
 

@@ -49,8 +49,8 @@ impl Orders for MemoryStore {
             return Err(PlaceError::CartHasOrder);
         }
         let listings = state
-            .catalog
-            .as_mut()
+            .catalogs
+            .get_mut(&order.store_id)
             .map(|(_, listings)| listings)
             .ok_or(PlaceError::OutOfStock(Vec::new()))?;
         let short: Vec<Shortage> = order
@@ -138,7 +138,7 @@ impl Orders for MemoryStore {
         order.by_name = by_name.to_owned();
         order.synced = false;
         if status == OrderStatus::Cancelled
-            && let Some((_, listings)) = state.catalog.as_mut()
+            && let Some((_, listings)) = state.catalogs.get_mut(&order.view.store_id)
         {
             for line in &order.view.lines {
                 if let Some(l) = listings.iter_mut().find(|l| l.product.sku == line.sku) {

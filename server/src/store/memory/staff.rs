@@ -6,25 +6,37 @@ use cartroom_protocol::store::{StaffMember, StoreRole};
 
 use super::MemoryStore;
 use crate::store::Result;
-use crate::store::staff::{StaffRemoval, StoreStaff};
+use crate::store::staff::{StaffAccess, StaffRemoval, StoreStaff};
 
 /// One person's place in a store's staff.
 pub(super) struct StaffRow {
     store: String,
     user: UserId,
-    role: StoreRole,
+    access: StaffAccess,
     added_at: i64,
 }
 
 #[async_trait]
 impl StoreStaff for MemoryStore {
-    async fn store_role(&self, store: &str, user: UserId) -> Result<Option<StoreRole>> {
+    async fn store_role(&self, store: &str, user: UserId) -> Result<Option<StaffAccess>> {
         Ok(self
             .state()
             .staff
             .iter()
             .find(|r| r.store == store && r.user == user)
-            .map(|r| r.role))
+            .map(|r| r.access))
+    }
+
+    async fn stores_of(&self, user: UserId) -> Result<Vec<(String, StaffAccess)>> {
+        let mut stores: Vec<(String, StaffAccess)> = self
+            .state()
+            .staff
+            .iter()
+            .filter(|r| r.user == user)
+            .map(|r| (r.store.clone(), r.access))
+            .collect();
+        stores.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(stores)
     }
 
     async fn list_staff(&self, store: &str) -> Result<Vec<StaffMember>> {
@@ -39,14 +51,15 @@ impl StoreStaff for MemoryStore {
                     user_id: r.user,
                     email: user.email.clone().unwrap_or_default(),
                     name: user.name.clone(),
-                    role: r.role,
+                    role: r.access.role,
+                    customer_update: r.access.may_update_customers(),
                     added_at: r.added_at,
                 })
             })
             .collect();
         staff.sort_by_key(|s| {
             (
-                s.role == StoreRole::Staff,
+                s.role == StoreRole::Agent,
                 s.added_at,
                 s.user_id.to_string(),
             )
@@ -58,7 +71,7 @@ impl StoreStaff for MemoryStore {
         &self,
         store: &str,
         user: UserId,
-        role: StoreRole,
+        access: StaffAccess,
         _added_by: Option<UserId>,
         now_ms: i64,
     ) -> Result<bool> {
@@ -73,7 +86,7 @@ impl StoreStaff for MemoryStore {
         state.staff.push(StaffRow {
             store: store.to_owned(),
             user,
-            role,
+            access,
             added_at: now_ms,
         });
         Ok(true)
@@ -91,9 +104,9 @@ impl StoreStaff for MemoryStore {
         let owners = state
             .staff
             .iter()
-            .filter(|r| r.store == store && r.role == StoreRole::Owner)
+            .filter(|r| r.store == store && r.access.role == StoreRole::Owner)
             .count();
-        if state.staff[at].role == StoreRole::Owner && owners <= 1 {
+        if state.staff[at].access.role == StoreRole::Owner && owners <= 1 {
             return Ok(StaffRemoval::LastOwner);
         }
         state.staff.remove(at);
@@ -105,6 +118,6 @@ impl StoreStaff for MemoryStore {
             .state()
             .staff
             .iter()
-            .any(|r| r.store == store && r.role == StoreRole::Owner))
+            .any(|r| r.store == store && r.access.role == StoreRole::Owner))
     }
 }

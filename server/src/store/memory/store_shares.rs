@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use cartroom_protocol::store::StoreShareId;
+use cartroom_protocol::store::{StoreSettings, StoreShareId, TakeoverConsent};
 use cartroom_protocol::{CartId, MemberRole, UserId};
 
 use super::MemoryStore;
@@ -14,27 +14,30 @@ use crate::store::store_shares::{NewStoreShare, StoreShareRecord, StoreShares};
 /// Shares and the per-store setting.
 #[derive(Default)]
 pub(super) struct StoreSharesState {
-    allowed: HashMap<String, bool>,
+    settings: HashMap<String, StoreSettings>,
     shares: Vec<NewStoreShare>,
 }
 
 #[async_trait]
 impl StoreShares for MemoryStore {
-    async fn customer_shares(&self, store: &str) -> Result<bool> {
+    async fn settings(&self, store: &str) -> Result<StoreSettings> {
         Ok(self
             .state()
             .store_shares
-            .allowed
+            .settings
             .get(store)
-            .copied()
-            .unwrap_or(false))
+            .cloned()
+            .unwrap_or(StoreSettings {
+                customer_shares: false,
+                takeover_consent: TakeoverConsent::Required,
+            }))
     }
 
-    async fn set_customer_shares(&self, store: &str, allowed: bool) -> Result<()> {
+    async fn set_settings(&self, store: &str, settings: &StoreSettings) -> Result<()> {
         self.state()
             .store_shares
-            .allowed
-            .insert(store.to_owned(), allowed);
+            .settings
+            .insert(store.to_owned(), settings.clone());
         Ok(())
     }
 

@@ -47,7 +47,7 @@ impl Carts for SqliteStore {
 
     async fn list_carts(&self, user: UserId) -> Result<Vec<CartListing>> {
         let rows = sqlx::query(
-            "SELECT c.id, c.name, m.role, c.subtotal, s.currency, c.line_count
+            "SELECT c.id, c.store_id, c.name, m.role, c.subtotal, s.currency, c.line_count
              FROM members m JOIN carts c ON c.id = m.cart_id JOIN stores s ON s.id = c.store_id
              WHERE m.user_id = ? ORDER BY c.updated_at DESC",
         )
@@ -58,6 +58,7 @@ impl Carts for SqliteStore {
             .map(|r| {
                 Ok(CartListing {
                     id: parse_id(r.get::<&str, _>("id"))?,
+                    store_id: r.get("store_id"),
                     name: r.get("name"),
                     role: parse_role(r.get("role"))?,
                     subtotal: r.get("subtotal"),
@@ -66,6 +67,15 @@ impl Carts for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn cart_store(&self, cart: CartId) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT store_id FROM carts WHERE id = ?")
+                .bind(cart.to_string())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     async fn delete_cart(&self, cart: CartId) -> Result<()> {

@@ -1,11 +1,12 @@
-//! The store and its products.
+//! The stores and their products.
 
 use async_trait::async_trait;
 use cartroom_protocol::http::{GroupBuy, Product, StoreInfo};
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 
 use super::SqliteStore;
-use crate::catalog::{Catalog, Listing};
+use crate::catalog::{Catalog, Listing, image_url};
 use crate::store::{CatalogStore, Result};
 
 #[async_trait]
@@ -13,14 +14,16 @@ impl CatalogStore for SqliteStore {
     async fn seed(&self, catalog: &Catalog) -> Result<bool> {
         let store = &catalog.store;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let inserted =
-            sqlx::query("INSERT OR IGNORE INTO stores (id, name, currency) VALUES (?, ?, ?)")
-                .bind(&store.id)
-                .bind(&store.name)
-                .bind(&store.currency)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+        let inserted = sqlx::query(
+            "INSERT OR IGNORE INTO stores (id, name, currency, time_zone) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&store.id)
+        .bind(&store.name)
+        .bind(&store.currency)
+        .bind(&store.time_zone)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if inserted == 0 {
             return Ok(false);
         }
@@ -48,48 +51,51 @@ impl CatalogStore for SqliteStore {
         Ok(true)
     }
 
-    async fn load_catalog(&self) -> Result<Option<Catalog>> {
-        let Some(store) = sqlx::query("SELECT id, name, currency FROM stores ORDER BY id LIMIT 1")
-            .fetch_optional(&self.pool)
+    async fn load_catalogs(&self) -> Result<Vec<Catalog>> {
+        let stores = sqlx::query("SELECT id, name, currency, time_zone FROM stores ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut catalogs = Vec::with_capacity(stores.len());
+        for row in stores {
+            let store = StoreInfo {
+                id: row.get("id"),
+                name: row.get("name"),
+                currency: row.get("currency"),
+                time_zone: row.get("time_zone"),
+            };
+            let listings = sqlx::query(
+                "SELECT sku, name, price, currency, stock, color, group_buy_min, group_buy_price
+                 FROM products WHERE store_id = ? ORDER BY position",
+            )
+            .bind(&store.id)
+            .fetch_all(&self.pool)
             .await?
-        else {
-            return Ok(None);
-        };
-        let store = StoreInfo {
-            id: store.get("id"),
-            name: store.get("name"),
-            currency: store.get("currency"),
-        };
-        let rows = sqlx::query(
-            "SELECT sku, name, price, currency, stock, color, group_buy_min, group_buy_price
-             FROM products WHERE store_id = ? ORDER BY position",
-        )
-        .bind(&store.id)
-        .fetch_all(&self.pool)
-        .await?;
-        let listings = rows
             .into_iter()
-            .map(|r| {
-                let sku: String = r.get("sku");
-                let min: Option<i64> = r.get("group_buy_min");
-                let price: Option<i64> = r.get("group_buy_price");
-                Listing {
-                    product: Product {
-                        image_url: format!("/images/{sku}.svg"),
-                        sku,
-                        name: r.get("name"),
-                        price: r.get("price"),
-                        currency: r.get("currency"),
-                        stock: r.get("stock"),
-                        group_buy: min.zip(price).map(|(min_quantity, price)| GroupBuy {
-                            min_quantity,
-                            price,
-                        }),
-                    },
-                    color: r.get("color"),
-                }
-            })
+            .map(|r| listing(&store.id, &r))
             .collect();
-        Ok(Some(Catalog::new(store, listings)))
+            catalogs.push(Catalog::new(store, listings));
+        }
+        Ok(catalogs)
+    }
+}
+
+fn listing(store: &str, r: &SqliteRow) -> Listing {
+    let sku: String = r.get("sku");
+    let min: Option<i64> = r.get("group_buy_min");
+    let price: Option<i64> = r.get("group_buy_price");
+    Listing {
+        product: Product {
+            image_url: image_url(store, &sku),
+            sku,
+            name: r.get("name"),
+            price: r.get("price"),
+            currency: r.get("currency"),
+            stock: r.get("stock"),
+            group_buy: min.zip(price).map(|(min_quantity, price)| GroupBuy {
+                min_quantity,
+                price,
+            }),
+        },
+        color: r.get("color"),
     }
 }

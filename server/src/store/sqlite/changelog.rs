@@ -20,10 +20,13 @@ const ROWS_PER_INSERT: usize = 100;
 impl ChangeLog for SqliteStore {
     async fn load_cart(&self, cart: CartId, limits: LoadLimits) -> Result<Option<CartState>> {
         let id = cart.to_string();
-        let Some(head) = sqlx::query("SELECT bytes, upto_seq FROM snapshots WHERE cart_id = ?")
-            .bind(&id)
-            .fetch_optional(&self.pool)
-            .await?
+        let Some(head) = sqlx::query(
+            "SELECT s.bytes, s.upto_seq, c.store_id
+             FROM snapshots s JOIN carts c ON c.id = s.cart_id WHERE s.cart_id = ?",
+        )
+        .bind(&id)
+        .fetch_optional(&self.pool)
+        .await?
         else {
             return Ok(None);
         };
@@ -61,6 +64,7 @@ impl ChangeLog for SqliteStore {
         .map(|r| Ok((parse_id(r.get::<&str, _>("user_id"))?, r.get("name"))))
         .collect::<Result<Vec<_>>>()?;
         Ok(Some(CartState {
+            store_id: head.get("store_id"),
             snapshot: head.get("bytes"),
             changes,
             last_seq,

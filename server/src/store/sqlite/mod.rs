@@ -19,6 +19,8 @@ mod sessions;
 mod sharing;
 mod staff;
 mod store_shares;
+mod support;
+mod takeover;
 mod totp;
 mod writer;
 

@@ -4,33 +4,55 @@ use async_trait::async_trait;
 use cartroom_protocol::UserId;
 use cartroom_protocol::store::{StaffMember, StoreRole};
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, parse_id};
-use crate::store::staff::{StaffRemoval, StoreStaff};
+use crate::store::staff::{StaffAccess, StaffRemoval, StoreStaff};
 use crate::store::{Result, StoreError};
 
 fn parse_store_role(s: &str) -> Result<StoreRole> {
     StoreRole::parse(s).ok_or_else(|| StoreError::Corrupt(format!("bad store role {s:?}")))
 }
 
+fn access_from_row(row: &SqliteRow) -> Result<StaffAccess> {
+    Ok(StaffAccess {
+        role: parse_store_role(row.get::<&str, _>("role"))?,
+        customer_update: row.get::<i64, _>("customer_update") != 0,
+    })
+}
+
 #[async_trait]
 impl StoreStaff for SqliteStore {
-    async fn store_role(&self, store: &str, user: UserId) -> Result<Option<StoreRole>> {
-        let role: Option<String> =
-            sqlx::query_scalar("SELECT role FROM store_staff WHERE store_id = ? AND user_id = ?")
-                .bind(store)
-                .bind(user.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
-        role.as_deref().map(parse_store_role).transpose()
+    async fn store_role(&self, store: &str, user: UserId) -> Result<Option<StaffAccess>> {
+        let row = sqlx::query(
+            "SELECT role, customer_update FROM store_staff WHERE store_id = ? AND user_id = ?",
+        )
+        .bind(store)
+        .bind(user.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(access_from_row).transpose()
+    }
+
+    async fn stores_of(&self, user: UserId) -> Result<Vec<(String, StaffAccess)>> {
+        let rows = sqlx::query(
+            "SELECT store_id, role, customer_update FROM store_staff WHERE user_id = ?
+             ORDER BY store_id",
+        )
+        .bind(user.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.get("store_id"), access_from_row(row)?)))
+            .collect()
     }
 
     async fn list_staff(&self, store: &str) -> Result<Vec<StaffMember>> {
         let rows = sqlx::query(
-            "SELECT s.user_id, u.email, u.name, s.role, s.added_at
+            "SELECT s.user_id, u.email, u.name, s.role, s.customer_update, s.added_at
              FROM store_staff s JOIN users u ON u.id = s.user_id
              WHERE s.store_id = ?
-             ORDER BY s.role = 'staff', s.added_at, s.user_id",
+             ORDER BY s.role = 'agent', s.added_at, s.user_id",
         )
         .bind(store)
         .fetch_all(&self.pool)
@@ -42,6 +64,7 @@ impl StoreStaff for SqliteStore {
                     email: row.get::<Option<String>, _>("email").unwrap_or_default(),
                     name: row.get("name"),
                     role: parse_store_role(row.get::<&str, _>("role"))?,
+                    customer_update: access_from_row(row)?.may_update_customers(),
                     added_at: row.get("added_at"),
                 })
             })
@@ -52,17 +75,18 @@ impl StoreStaff for SqliteStore {
         &self,
         store: &str,
         user: UserId,
-        role: StoreRole,
+        access: StaffAccess,
         added_by: Option<UserId>,
         now_ms: i64,
     ) -> Result<bool> {
         let res = sqlx::query(
-            "INSERT INTO store_staff (store_id, user_id, role, added_by, added_at)
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO store_staff (store_id, user_id, role, customer_update, added_by, added_at)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(store)
         .bind(user.to_string())
-        .bind(role.as_str())
+        .bind(access.role.as_str())
+        .bind(access.may_update_customers() as i64)
         .bind(added_by.map(|u| u.to_string()))
         .bind(now_ms)
         .execute(&self.pool)

@@ -1,7 +1,7 @@
 //! Carts shared with the store, and the setting that allows it.
 
 use async_trait::async_trait;
-use cartroom_protocol::store::StoreShareId;
+use cartroom_protocol::store::{StoreSettings, StoreShareId, TakeoverConsent};
 use cartroom_protocol::{CartId, MemberRole, UserId};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -9,9 +9,9 @@ use sqlx::sqlite::SqliteRow;
 use super::join::join;
 use super::outbox::queue_mail;
 use super::{SqliteStore, parse_id};
-use crate::store::Result;
 use crate::store::sharing::{JoinError, NewMail};
 use crate::store::store_shares::{NewStoreShare, StoreShareRecord, StoreShares};
+use crate::store::{Result, StoreError};
 
 const SHARE: &str = "
     SELECT s.id, s.cart_id, c.name AS cart_name, c.line_count, c.subtotal, s.name, s.email,
@@ -34,24 +34,44 @@ fn share_from_row(row: &SqliteRow) -> Result<StoreShareRecord> {
 
 #[async_trait]
 impl StoreShares for SqliteStore {
-    async fn customer_shares(&self, store: &str) -> Result<bool> {
-        let allowed: Option<i64> =
-            sqlx::query_scalar("SELECT customer_shares FROM store_sharing WHERE store_id = ?")
-                .bind(store)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(allowed.is_some_and(|a| a != 0))
+    async fn settings(&self, store: &str) -> Result<StoreSettings> {
+        let row = sqlx::query(
+            "SELECT COALESCE(h.customer_shares, 0) AS customer_shares, s.takeover_consent
+             FROM stores s LEFT JOIN store_sharing h ON h.store_id = s.id WHERE s.id = ?",
+        )
+        .bind(store)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(StoreSettings {
+                customer_shares: false,
+                takeover_consent: TakeoverConsent::Required,
+            });
+        };
+        let consent: &str = row.get("takeover_consent");
+        Ok(StoreSettings {
+            customer_shares: row.get::<i64, _>("customer_shares") != 0,
+            takeover_consent: TakeoverConsent::parse(consent)
+                .ok_or_else(|| StoreError::Corrupt(format!("bad takeover consent {consent:?}")))?,
+        })
     }
 
-    async fn set_customer_shares(&self, store: &str, allowed: bool) -> Result<()> {
+    async fn set_settings(&self, store: &str, settings: &StoreSettings) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO store_sharing (store_id, customer_shares) VALUES (?, ?)
              ON CONFLICT (store_id) DO UPDATE SET customer_shares = excluded.customer_shares",
         )
         .bind(store)
-        .bind(allowed as i64)
-        .execute(&self.pool)
+        .bind(settings.customer_shares as i64)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query("UPDATE stores SET takeover_consent = ? WHERE id = ?")
+            .bind(settings.takeover_consent.as_str())
+            .bind(store)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
