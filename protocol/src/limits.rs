@@ -20,10 +20,12 @@ pub const MAX_LINES: usize = 250;
 pub const MAX_SUGGESTIONS: usize = 100;
 /// Quantity of a line (and of a suggestion) is kept within this range.
 pub const QUANTITY_RANGE: std::ops::RangeInclusive<i64> = 1..=999;
-/// Carts one connection may be subscribed to at once: a shopper's whole
-/// limit, which counts across all their connections (staff have more:
-/// [`crate::takeover::MAX_SUBSCRIPTIONS_PER_STAFF`]).
-pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 64;
+/// Carts a shopper may be subscribed to at once, across all their
+/// connections.
+pub const MAX_SUBSCRIPTIONS_PER_SHOPPER: usize = 64;
+/// Carts one of a store's staff may be subscribed to at once, across all
+/// their connections (an agent watches many customers).
+pub const MAX_SUBSCRIPTIONS_PER_STAFF: usize = 512;
 /// Heads a client may send with `subscribe`.
 pub const MAX_HEADS: usize = 64;
 /// Longest sku.

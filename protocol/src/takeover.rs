@@ -22,11 +22,6 @@ pub const MAX_PANEL_LINES_PER_STORE: usize = 250;
 pub const MAX_PANEL_CARTS_PER_STORE: usize = 200;
 /// The most changes a history answer lists (the latest ones).
 pub const MAX_HISTORY_CHANGES: usize = 200;
-/// Carts a shopper may be subscribed to at once, across all their connections.
-pub const MAX_SUBSCRIPTIONS_PER_SHOPPER: usize = 64;
-/// Carts one of a store's staff may be subscribed to at once, across all
-/// their connections (an agent watches many customers).
-pub const MAX_SUBSCRIPTIONS_PER_STAFF: usize = 512;
 /// Digits of a help code.
 pub const HELP_CODE_DIGITS: usize = 6;
 /// How long a help code may be used, in milliseconds (10 minutes).

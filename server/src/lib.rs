@@ -41,6 +41,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod clock;
+pub mod compose;
 pub mod config;
 pub mod http;
 pub mod mail;

@@ -504,14 +504,12 @@ async fn a_guest_who_signs_up_keeps_its_carts() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn places_of_subscriptions_the_server_ended_are_free_again() -> anyhow::Result<()> {
-    use cartroom_protocol::limits::{
-        MAX_SUBSCRIPTIONS_PER_CONNECTION, RATE_BURST, RATE_PER_SECOND,
-    };
+    use cartroom_protocol::limits::{MAX_SUBSCRIPTIONS_PER_SHOPPER, RATE_BURST, RATE_PER_SECOND};
     let server = TestServer::start().await?;
     let ana = server.account("Ana").await?;
     let mut conn = ana.connect().await?;
     let mut carts = Vec::new();
-    for i in 0..MAX_SUBSCRIPTIONS_PER_CONNECTION {
+    for i in 0..MAX_SUBSCRIPTIONS_PER_SHOPPER {
         let cart = ana.create_cart(&format!("Cart {i}")).await?;
         conn.subscribe(cart).await?;
         carts.push(cart);
@@ -530,7 +528,7 @@ async fn places_of_subscriptions_the_server_ended_are_free_again() -> anyhow::Re
     let refill = u64::from(RATE_BURST).div_ceil(u64::from(RATE_PER_SECOND));
     tokio::time::sleep(std::time::Duration::from_secs(refill)).await;
     // Every place is free again: a full set of new subscriptions fits.
-    for i in 0..MAX_SUBSCRIPTIONS_PER_CONNECTION {
+    for i in 0..MAX_SUBSCRIPTIONS_PER_SHOPPER {
         let cart = ana.create_cart(&format!("New cart {i}")).await?;
         conn.subscribe(cart).await?;
     }

@@ -4,10 +4,10 @@
 //! unread counts and a status the agents change; they survive a restart;
 //! the staff of another store get `not_found` on every endpoint.
 
-use std::time::Duration;
+mod support_desk;
 
 use cartroom_client::{Account, Connection, Event, api_error};
-use cartroom_e2e::{DEMO_AGENT_EMAIL, DEMO_OWNER_PASSWORD, TEA_AGENT_EMAIL, TestServer};
+use cartroom_e2e::{DEMO_AGENT_EMAIL, TEA_AGENT_EMAIL, TestServer};
 use cartroom_protocol::support::{
     Conversation, ConversationId, ConversationStatus, ConversationsResponse, MessageKind,
     MessagesResponse, SupportMessage,
@@ -15,9 +15,7 @@ use cartroom_protocol::support::{
 use cartroom_protocol::{ErrorCode, ServerMsg};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// How long any one wait for an event may take before the test fails.
-const WAIT: Duration = Duration::from_secs(10);
+use support_desk::{WAIT, agent, call, get, open, set_status};
 
 /// The stable code and the HTTP status of a refused call.
 fn refusal<T: std::fmt::Debug>(result: anyhow::Result<T>) -> (ErrorCode, u16) {
@@ -27,30 +25,6 @@ fn refusal<T: std::fmt::Debug>(result: anyhow::Result<T>) -> (ErrorCode, u16) {
         .error_code()
         .unwrap_or_else(|| panic!("no stable code: {e:#}"));
     (code, api.status)
-}
-
-async fn agent(server: &TestServer, email: &str) -> anyhow::Result<Account> {
-    Account::sign_in(&server.base_url, email, DEMO_OWNER_PASSWORD).await
-}
-
-async fn call<T: serde::de::DeserializeOwned>(
-    account: &Account,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> anyhow::Result<T> {
-    let value = account.request_json(method, path, body.as_ref()).await?;
-    Ok(serde_json::from_value(value)?)
-}
-
-async fn open(account: &Account, store: &str) -> anyhow::Result<Conversation> {
-    call(
-        account,
-        Method::POST,
-        "/api/support/conversations",
-        Some(json!({ "store_id": store })),
-    )
-    .await
 }
 
 async fn write(
@@ -67,16 +41,6 @@ async fn write(
     .await
 }
 
-async fn get(account: &Account, id: ConversationId) -> anyhow::Result<Conversation> {
-    call(
-        account,
-        Method::GET,
-        &format!("/api/support/conversations/{id}"),
-        None,
-    )
-    .await
-}
-
 async fn messages(
     account: &Account,
     id: ConversationId,
@@ -87,20 +51,6 @@ async fn messages(
         Method::GET,
         &format!("/api/support/conversations/{id}/messages{query}"),
         None,
-    )
-    .await
-}
-
-async fn set_status(
-    account: &Account,
-    id: ConversationId,
-    status: &str,
-) -> anyhow::Result<Conversation> {
-    call(
-        account,
-        Method::POST,
-        &format!("/api/support/conversations/{id}/status"),
-        Some(json!({ "status": status })),
     )
     .await
 }

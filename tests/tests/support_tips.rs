@@ -11,18 +11,21 @@
 //! made by one worker in commit order, so once a later edit's tip arrives,
 //! an earlier edit that made none has been passed over for good.
 
+mod support_desk;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use cartroom::clock::ManualClock;
 use cartroom_client::{Account, Connection, Event};
-use cartroom_e2e::{DEMO_AGENT_EMAIL, DEMO_OWNER_PASSWORD, TEA_AGENT_EMAIL, TestServer};
+use cartroom_e2e::{DEMO_AGENT_EMAIL, TEA_AGENT_EMAIL, TestServer};
 use cartroom_protocol::support::{
     Conversation, ConversationId, ConversationStatus, MessageKind, MessagesResponse, SupportMessage,
 };
 use cartroom_protocol::{CartId, LineId, MemberRole, Op, OpId, ServerMsg};
 use reqwest::Method;
 use serde_json::{Value, json};
+use support_desk::{agent, call, cart_in, get, open, set_status};
 
 /// How long any one wait for an event may take before the test fails.
 const WAIT: Duration = Duration::from_secs(20);
@@ -40,40 +43,6 @@ async fn start() -> anyhow::Result<(TestServer, Arc<ManualClock>)> {
     Ok((server, clock))
 }
 
-async fn agent(server: &TestServer, email: &str) -> anyhow::Result<Account> {
-    Account::sign_in(&server.base_url, email, DEMO_OWNER_PASSWORD).await
-}
-
-async fn call<T: serde::de::DeserializeOwned>(
-    account: &Account,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> anyhow::Result<T> {
-    let value = account.request_json(method, path, body.as_ref()).await?;
-    Ok(serde_json::from_value(value)?)
-}
-
-async fn open(account: &Account, store: &str) -> anyhow::Result<Conversation> {
-    call(
-        account,
-        Method::POST,
-        "/api/support/conversations",
-        Some(json!({ "store_id": store })),
-    )
-    .await
-}
-
-async fn get(account: &Account, id: ConversationId) -> anyhow::Result<Conversation> {
-    call(
-        account,
-        Method::GET,
-        &format!("/api/support/conversations/{id}"),
-        None,
-    )
-    .await
-}
-
 async fn thread(account: &Account, id: ConversationId) -> anyhow::Result<Vec<SupportMessage>> {
     let page: MessagesResponse = call(
         account,
@@ -83,28 +52,6 @@ async fn thread(account: &Account, id: ConversationId) -> anyhow::Result<Vec<Sup
     )
     .await?;
     Ok(page.messages)
-}
-
-async fn set_status(account: &Account, id: ConversationId, status: &str) -> anyhow::Result<()> {
-    call::<Value>(
-        account,
-        Method::POST,
-        &format!("/api/support/conversations/{id}/status"),
-        Some(json!({ "status": status })),
-    )
-    .await?;
-    Ok(())
-}
-
-async fn cart_in(account: &Account, store: &str) -> anyhow::Result<CartId> {
-    let cart: Value = call(
-        account,
-        Method::POST,
-        "/api/carts",
-        Some(json!({ "name": "Groceries", "store_id": store })),
-    )
-    .await?;
-    Ok(cart["id"].as_str().unwrap_or_default().parse()?)
 }
 
 fn add(sku: &str, quantity: i64) -> Op {
@@ -169,7 +116,7 @@ async fn an_agent_watching_50_shoppers_carts_gets_each_tip_exactly_once_in_order
     let mut shoppers = Vec::new();
     for i in 0..SHOPPERS {
         let guest = Account::guest(&server.base_url, &format!("Shopper {i}")).await?;
-        let cart = cart_in(&guest, "demo").await?;
+        let cart = cart_in(&guest, "demo", "Groceries").await?;
         let conversation = open(&guest, "demo").await?.id;
         let conn = online(&guest, cart).await?;
         shoppers.push((guest, cart, conversation, conn));
@@ -385,7 +332,7 @@ async fn tips_go_to_the_carts_store_only_in_its_time_zone_and_currency() -> anyh
     let mut tessa_ws = tessa.connect().await?;
     let sam = server.account("Sam").await?;
     let corner_cart = sam.create_cart("Mugs").await?;
-    let tea_cart = cart_in(&sam, "tea").await?;
+    let tea_cart = cart_in(&sam, "tea", "Groceries").await?;
     let corner = open(&sam, "demo").await?.id;
     let tea = open(&sam, "tea").await?.id;
     let mut sam_ws = online(&sam, corner_cart).await?;

@@ -11,7 +11,7 @@ use cartroom_protocol::limits::{
     MAX_CHAT_CHARS, MAX_HEADS, MAX_NONCE_CHARS, MAX_PRESENCE_STATUS_CHARS, RATE_BURST,
     RATE_PER_SECOND,
 };
-use cartroom_protocol::takeover::{MAX_SUBSCRIPTIONS_PER_SHOPPER, MAX_SUBSCRIPTIONS_PER_STAFF};
+use cartroom_protocol::limits::{MAX_SUBSCRIPTIONS_PER_SHOPPER, MAX_SUBSCRIPTIONS_PER_STAFF};
 use cartroom_protocol::{CartId, ClientMsg, CloseCode, ErrorCode, Heads, Op, OpId, ServerMsg};
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;

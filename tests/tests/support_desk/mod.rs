@@ -1,5 +1,5 @@
 //! What the support desk's end-to-end tests share: the seeded agents, a
-//! shopper's conversation, JSON requests, and bounded waits for frames.
+//! shopper's conversation and its status, JSON requests, and bounded waits for frames.
 
 #![allow(dead_code)]
 
@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use cartroom_client::http::Method;
 use cartroom_client::{Account, Connection, Event, api_error};
 use cartroom_e2e::{DEMO_OWNER_PASSWORD, TestServer};
+use cartroom_protocol::support::{Conversation, ConversationId};
 use cartroom_protocol::takeover::Takeover;
 use cartroom_protocol::{CartId, ServerMsg};
 use serde::de::DeserializeOwned;
@@ -58,6 +59,43 @@ pub async fn open_conversation(shopper: &Account, store: &str) -> anyhow::Result
         .as_str()
         .map(str::to_owned)
         .context("a conversation has an id")
+}
+
+/// The shopper's conversation with a store, as the desk answers it.
+pub async fn open(account: &Account, store: &str) -> anyhow::Result<Conversation> {
+    call(
+        account,
+        Method::POST,
+        "/api/support/conversations",
+        Some(json!({ "store_id": store })),
+    )
+    .await
+}
+
+/// A conversation as `account` sees it.
+pub async fn get(account: &Account, id: ConversationId) -> anyhow::Result<Conversation> {
+    call(
+        account,
+        Method::GET,
+        &format!("/api/support/conversations/{id}"),
+        None,
+    )
+    .await
+}
+
+/// Moves a conversation to `status`; the conversation as it then stands.
+pub async fn set_status(
+    account: &Account,
+    id: ConversationId,
+    status: &str,
+) -> anyhow::Result<Conversation> {
+    call(
+        account,
+        Method::POST,
+        &format!("/api/support/conversations/{id}/status"),
+        Some(json!({ "status": status })),
+    )
+    .await
 }
 
 /// A new cart of `store`, its id.
