@@ -117,9 +117,11 @@ pub(crate) async fn services(
         rooms: rooms.clone(),
         live: live.clone(),
         clock: clock.clone(),
+        settings: stores.store_shares.clone(),
     }));
     let panel = PanelService::new(PanelDeps {
         takeovers: stores.takeovers.clone(),
+        conversations: stores.support.clone(),
         members: stores.members.clone(),
         staff: stores.staff.clone(),
         rooms: rooms.clone(),

@@ -165,15 +165,9 @@ impl LiveConnections {
     }
 
     /// Sends a message about the user (not about one cart they watch) to
-    /// every live connection of theirs. A connection whose queue is full
-    /// misses it: it is about to be closed as too slow.
+    /// every live connection of theirs.
     pub fn send_to_user(&self, user: UserId, msg: &ServerMsg) {
-        let frame = Frame::msg(msg);
-        for live in self.by_id.iter() {
-            if live.user == user {
-                let _ = live.outbound.try_send(frame.clone());
-            }
-        }
+        self.send_where(|u| *u == user, msg);
     }
 
     /// Whether `user` has a live connection on this node (or is opening one).
@@ -181,16 +175,20 @@ impl LiveConnections {
         self.per_user.contains_key(&user)
     }
 
-    /// Sends one message to every live connection of any of `users` (the
-    /// message is encoded once). A connection whose queue is full misses
-    /// it: it is about to be closed as too slow.
+    /// Sends one message to every live connection of any of `users`.
     pub fn send_to_users(&self, users: &std::collections::HashSet<UserId>, msg: &ServerMsg) {
-        if users.is_empty() {
-            return;
+        if !users.is_empty() {
+            self.send_where(|u| users.contains(u), msg);
         }
+    }
+
+    /// Sends `msg`, encoded once, to every live connection whose user
+    /// `to` picks. A connection whose queue is full misses it: it is about
+    /// to be closed as too slow (and a page loads again when it reconnects).
+    fn send_where(&self, to: impl Fn(&UserId) -> bool, msg: &ServerMsg) {
         let frame = Frame::msg(msg);
         for live in self.by_id.iter() {
-            if users.contains(&live.user) {
+            if to(&live.user) {
                 let _ = live.outbound.try_send(frame.clone());
             }
         }
@@ -198,15 +196,8 @@ impl LiveConnections {
 
     /// Tells every live connection of `user` that their list of carts
     /// changed (they joined `cart`, left it, or their role in it changed),
-    /// so an open "My carts" follows without asking. A connection whose
-    /// queue is full misses it: it is about to be closed as too slow, and
-    /// the page loads its list again when it reconnects.
+    /// so an open "My carts" follows without asking.
     pub fn carts_changed(&self, user: UserId, cart: CartId) {
-        let frame = Frame::msg(&ServerMsg::CartsChanged { cart_id: cart });
-        for live in self.by_id.iter() {
-            if live.user == user {
-                let _ = live.outbound.try_send(frame.clone());
-            }
-        }
+        self.send_to_user(user, &ServerMsg::CartsChanged { cart_id: cart });
     }
 }

@@ -16,6 +16,7 @@ use cartroom_protocol::takeover::{
     MAX_PANEL_CARTS_PER_STORE, MAX_PANEL_LINES_PER_STORE, PanelCart, PanelLine, PanelLinesResponse,
     PanelResponse, PanelStore, StockStatus,
 };
+use cartroom_protocol::support::ConversationId;
 use cartroom_protocol::{CartId, ErrorCode, UserId};
 use tokio::sync::oneshot;
 
@@ -23,7 +24,7 @@ use super::error::Result;
 use crate::catalog::{Catalog, Catalogs, image_url};
 use crate::refusal::Refusal;
 use crate::room::{RoomCmd, Rooms};
-use crate::store::{Memberships, StoreStaff, Takeovers};
+use crate::store::{Memberships, StoreStaff, Support, Takeovers};
 
 /// Units left at or under which a product counts as low.
 const LOW_STOCK: i64 = 10;
@@ -31,6 +32,8 @@ const LOW_STOCK: i64 = 10;
 /// What the panel reads from.
 pub struct PanelDeps {
     pub takeovers: Arc<dyn Takeovers>,
+    /// Whose conversation it is, and with which store.
+    pub conversations: Arc<dyn Support>,
     pub members: Arc<dyn Memberships>,
     /// Which stores the agent works for.
     pub staff: Arc<dyn StoreStaff>,
@@ -52,10 +55,13 @@ impl PanelService {
     /// store; `not_found` otherwise (another store's conversation does not
     /// exist for them).
     async fn customer(&self, agent: UserId, conversation: &str) -> Result<(UserId, Vec<String>)> {
-        let store = &self.deps.takeovers;
-        let Some((conv_store, user)) = store.conversation_party(conversation).await? else {
+        let Ok(id) = conversation.parse::<ConversationId>() else {
             return Err(not_found());
         };
+        let Some(found) = self.deps.conversations.conversation(id).await? else {
+            return Err(not_found());
+        };
+        let (conv_store, user) = (found.store_id, found.customer.user_id);
         let stores: Vec<String> = self
             .deps
             .staff

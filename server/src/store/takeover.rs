@@ -22,13 +22,6 @@ pub struct CartFacts {
     pub name: String,
 }
 
-/// Whether the store asks registered shoppers before a takeover.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConsentRule {
-    Required,
-    WaivedForRegistered,
-}
-
 /// A help code as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HelpCode {
@@ -61,18 +54,12 @@ pub trait Takeovers: Send + Sync {
     /// The cart's store, creator and name; `None` when there is no such cart.
     async fn cart_facts(&self, cart: CartId) -> Result<Option<CartFacts>>;
 
-    /// The store's consent rule (`required` when the store is unknown).
-    async fn consent_rule(&self, store: &str) -> Result<ConsentRule>;
-
     /// Whether the user is a guest; `None` when there is no such user.
     async fn is_guest(&self, user: UserId) -> Result<Option<bool>>;
 
     /// Whether a member of the cart has a conversation with the store, so
     /// that the store's staff may watch it.
     async fn has_customer_in(&self, cart: CartId, store: &str) -> Result<bool>;
-
-    /// The store and user of a conversation; `None` when there is none.
-    async fn conversation_party(&self, conversation: &str) -> Result<Option<(String, UserId)>>;
 
     /// The user's carts (any role) in the store, most recently changed
     /// first, at most `limit`.

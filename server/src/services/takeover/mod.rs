@@ -22,6 +22,7 @@
 
 use std::sync::Arc;
 
+use cartroom_protocol::store::TakeoverConsent;
 use cartroom_protocol::takeover::{
     StartTakeoverRequest, Takeover, TakeoverGrant, TakeoverId, TakeoverStatus,
 };
@@ -33,8 +34,8 @@ use crate::cart::Actor;
 use crate::clock::Clock;
 use crate::refusal::Refusal;
 use crate::room::{RoomCmd, Rooms};
-use crate::store::takeover::{ConsentRule, Transition};
-use crate::store::{Memberships, StoreStaff, Takeovers};
+use crate::store::takeover::Transition;
+use crate::store::{Memberships, StoreShares, StoreStaff, Takeovers};
 
 use super::reach::{CartReach, support_name};
 
@@ -49,6 +50,8 @@ pub struct TakeoverDeps {
     pub rooms: Arc<Rooms>,
     pub live: Arc<LiveConnections>,
     pub clock: Arc<dyn Clock>,
+    /// The store's settings: whether registered shoppers are asked.
+    pub settings: Arc<dyn StoreShares>,
 }
 
 /// Takeovers, help codes and staff access to customers' carts.
@@ -167,7 +170,13 @@ impl TakeoverService {
             .into());
         }
         let now = self.deps.clock.now_ms();
-        let waived = store.consent_rule(&facts.store_id).await? == ConsentRule::WaivedForRegistered;
+        let waived = self
+            .deps
+            .settings
+            .settings(&facts.store_id)
+            .await?
+            .takeover_consent
+            == TakeoverConsent::WaivedForRegistered;
         Ok(Takeover {
             id: TakeoverId::new_random(),
             cart_id: cart,

@@ -8,9 +8,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, parse_id};
-use crate::store::takeover::{
-    CartFacts, ConsentRule, CustomerCart, HelpCode, Takeovers, Transition,
-};
+use crate::store::takeover::{CartFacts, CustomerCart, HelpCode, Takeovers, Transition};
 use crate::store::{Result, StoreError};
 
 const TAKEOVER_COLUMNS: &str = "id, cart_id, store_id, agent_id, agent_name, shopper_id, status,
@@ -62,18 +60,6 @@ impl Takeovers for SqliteStore {
         .transpose()
     }
 
-    async fn consent_rule(&self, store: &str) -> Result<ConsentRule> {
-        let rule: Option<String> =
-            sqlx::query_scalar("SELECT takeover_consent FROM stores WHERE id = ?")
-                .bind(store)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(match rule.as_deref() {
-            Some("waived_for_registered") => ConsentRule::WaivedForRegistered,
-            _ => ConsentRule::Required,
-        })
-    }
-
     async fn is_guest(&self, user: UserId) -> Result<Option<bool>> {
         Ok(
             sqlx::query_scalar::<_, bool>("SELECT is_guest FROM users WHERE id = ?")
@@ -94,15 +80,6 @@ impl Takeovers for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(found.is_some())
-    }
-
-    async fn conversation_party(&self, conversation: &str) -> Result<Option<(String, UserId)>> {
-        let row = sqlx::query("SELECT store_id, user_id FROM conversations WHERE id = ?")
-            .bind(conversation)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| Ok((r.get("store_id"), parse_id(r.get::<&str, _>("user_id"))?)))
-            .transpose()
     }
 
     async fn customer_carts(
