@@ -12,11 +12,11 @@
 use std::sync::Arc;
 
 use cartroom_protocol::http::{CartView, LineView};
+use cartroom_protocol::support::ConversationId;
 use cartroom_protocol::takeover::{
     MAX_PANEL_CARTS_PER_STORE, MAX_PANEL_LINES_PER_STORE, PanelCart, PanelLine, PanelLinesResponse,
     PanelResponse, PanelStore, StockStatus,
 };
-use cartroom_protocol::support::ConversationId;
 use cartroom_protocol::{CartId, ErrorCode, UserId};
 use tokio::sync::oneshot;
 
