@@ -123,6 +123,9 @@ pub enum ErrorCode {
     /// The takeover is not in a state that allows this (answered already,
     /// ended, declined).
     TakeoverState,
+    /// The `Idempotency-Key` was used already with another request (another
+    /// method, path or body) within the last day.
+    IdempotencyConflict,
 }
 
 impl ErrorCode {
@@ -177,6 +180,7 @@ impl ErrorCode {
             Self::HelpCodeExpired => "help_code_expired",
             Self::TakeoverInProgress => "takeover_in_progress",
             Self::TakeoverState => "takeover_state",
+            Self::IdempotencyConflict => "idempotency_conflict",
         }
     }
 }

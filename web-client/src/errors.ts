@@ -57,6 +57,7 @@ const WORDS: Record<ErrorCode, string> = {
   help_code_expired: "That help code has expired. Ask the shopper for a new one.",
   takeover_in_progress: "Someone from the store is already taking over this cart.",
   takeover_state: "This takeover has already been answered or ended.",
+  idempotency_conflict: "This request key was already used for a different request.",
 };
 
 export function humanError(code: string | undefined, fallback?: string): string {

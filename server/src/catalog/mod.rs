@@ -36,6 +36,9 @@ pub fn image_url(store: &str, sku: &str) -> String {
 #[derive(Debug)]
 pub struct Catalog {
     pub store: StoreInfo,
+    /// Counts the versions put in force on this node (0: as loaded), so
+    /// that a room can tell which version it last followed.
+    version: u64,
     listings: Vec<Listing>,
     by_sku: HashMap<String, usize>,
 }
@@ -49,9 +52,14 @@ impl Catalog {
             .collect();
         Self {
             store,
+            version: 0,
             listings,
             by_sku,
         }
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     pub fn listing(&self, sku: &str) -> Option<&Listing> {
@@ -98,18 +106,29 @@ impl CatalogHandle {
         self.0.load_full()
     }
 
-    /// Puts a new version in force with each sku's stock moved by its
-    /// delta: an order takes units, a cancelled order returns them. Deltas
-    /// of concurrent callers compose (compare-and-swap, retried).
-    pub fn adjust_stock(&self, deltas: &[(String, i64)]) {
+    /// Puts in force the listings `edit` makes of the current version, as
+    /// the next version. `edit` may run more than once: concurrent callers
+    /// compose (compare-and-swap, retried), so it must derive everything
+    /// from the version it is given.
+    pub fn update(&self, edit: impl Fn(&Catalog) -> Vec<Listing>) {
         self.0.rcu(|current| {
+            let mut next = Catalog::new(current.store.clone(), edit(current));
+            next.version = current.version + 1;
+            next
+        });
+    }
+
+    /// Puts a new version in force with each sku's stock moved by its
+    /// delta: an order takes units, a cancelled order returns them.
+    pub fn adjust_stock(&self, deltas: &[(String, i64)]) {
+        self.update(|current| {
             let mut listings = current.listings.clone();
             for (sku, delta) in deltas {
                 if let Some(&i) = current.by_sku.get(sku) {
                     listings[i].product.stock += delta;
                 }
             }
-            Catalog::new(current.store.clone(), listings)
+            listings
         });
     }
 }

@@ -68,7 +68,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         // Support desk (docs/protocol.md section 13).
         HelpCodeInvalid => StatusCode::NOT_FOUND,
         HelpCodeExpired => StatusCode::GONE,
-        TakeoverInProgress | TakeoverState => StatusCode::CONFLICT,
+        TakeoverInProgress | TakeoverState | IdempotencyConflict => StatusCode::CONFLICT,
         Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
         BadMessage | InvalidField | NotSubscribed | TooManySubscriptions | UnknownSku
