@@ -18,7 +18,7 @@ use crate::http::Account;
 use crate::view::{get_i64, get_obj, get_str};
 
 /// An int, `None` when absent.
-fn opt_i64(doc: &Automerge, obj: &ObjId, key: &str) -> Option<i64> {
+pub(crate) fn opt_i64(doc: &Automerge, obj: &ObjId, key: &str) -> Option<i64> {
     match doc.get(obj, key).ok().flatten() {
         Some((AmValue::Scalar(s), _)) => s.as_i64(),
         _ => None,

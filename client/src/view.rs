@@ -67,6 +67,7 @@ pub fn cart_view(doc: &Automerge) -> CartView {
                     .as_ref()
                     .map(|_| get_str(doc, &line, "assigned_to_name")),
                 assigned_to,
+                stock_left: crate::checkout::opt_i64(doc, &line, "stock_left"),
                 line_id,
             });
         }

@@ -14,7 +14,9 @@ use crate::ids::{CartId, UserId};
 /// Where a cart is on its way to an order. `open → locked → (pending_approval
 /// → approved) → ordered`; a rejection or an unlock goes back to `open`, a
 /// cancelled order too.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CartPhase {
@@ -59,7 +61,7 @@ impl CartPhase {
 
 /// Who pays what (`set_split`). The server computes each share in minor
 /// units; the shares always add up to the total (section 12, "Splitting").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SplitPlan {
@@ -78,7 +80,7 @@ pub enum SplitPlan {
 }
 
 /// A shipping address, as `add_address` sends it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Address {
@@ -96,7 +98,7 @@ pub struct Address {
 }
 
 /// A line's group-buy tier, in the JSON view.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LineGroupBuy {
     /// The cart's quantity of the product from which `price` applies.
@@ -110,7 +112,7 @@ pub struct LineGroupBuy {
 }
 
 /// The last approval request or decision.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ApprovalView {
     /// `requested`, `approved` or `rejected`.
@@ -122,7 +124,7 @@ pub struct ApprovalView {
 }
 
 /// A member's spending limit and what they have in the cart.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct BudgetView {
     pub user_id: String,
@@ -135,7 +137,7 @@ pub struct BudgetView {
 }
 
 /// What one member has in the cart (lines they added or were assigned).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct MemberTotal {
     pub user_id: String,
@@ -144,7 +146,7 @@ pub struct MemberTotal {
 }
 
 /// An address of the cart and the quantities of lines shipped to it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AddressView {
     pub address_id: String,
@@ -155,7 +157,7 @@ pub struct AddressView {
 }
 
 /// The placed order, as the cart knows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CartOrderView {
     pub order_id: String,
@@ -164,7 +166,7 @@ pub struct CartOrderView {
 }
 
 /// The checkout part of a cart's JSON view, read from the document.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CheckoutView {
     pub phase: CartPhase,
@@ -191,7 +193,7 @@ pub struct CheckoutView {
 
 /// An order's status: `pending → confirmed → fulfilled`, or `cancelled`
 /// (from pending or confirmed; the stock is returned).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
@@ -235,7 +237,7 @@ impl OrderStatus {
 }
 
 /// One line of a quote: the cart's price and the catalog's now.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct QuoteLine {
     pub line_id: String,
@@ -256,7 +258,7 @@ pub struct QuoteLine {
 }
 
 /// Shipping to one address.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ShippingLine {
     pub address_id: String,
@@ -268,7 +270,7 @@ pub struct ShippingLine {
 }
 
 /// One payer's share.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ShareView {
     pub user_id: UserId,
@@ -277,7 +279,7 @@ pub struct ShareView {
 }
 
 /// Something that keeps the order from being placed now.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Blocker {
     pub code: ErrorCode,
@@ -285,7 +287,7 @@ pub struct Blocker {
 }
 
 /// `GET /api/carts/{id}/checkout`: what the order would be if placed now.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CheckoutQuote {
     pub cart_id: CartId,
@@ -310,7 +312,7 @@ pub struct CheckoutQuote {
 }
 
 /// `POST /api/carts/{id}/order`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrderRequest {
@@ -321,7 +323,7 @@ pub struct PlaceOrderRequest {
 }
 
 /// One line of a placed order: prices as charged.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OrderLine {
     pub sku: String,
@@ -334,7 +336,7 @@ pub struct OrderLine {
 }
 
 /// An address of a placed order and what goes there.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OrderAddress {
     pub address_id: String,
@@ -346,7 +348,7 @@ pub struct OrderAddress {
 }
 
 /// One payer's share of a placed order and how it is paid.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OrderShare {
     pub user_id: UserId,
@@ -363,7 +365,7 @@ pub struct OrderShare {
 }
 
 /// A placed order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OrderView {
     pub id: String,
@@ -389,7 +391,7 @@ pub struct OrderView {
 }
 
 /// `GET /api/carts/{id}/orders`, `GET /api/store/orders`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OrdersResponse {
     /// Newest first.
@@ -397,7 +399,7 @@ pub struct OrdersResponse {
 }
 
 /// `POST /api/orders/{id}/status`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct OrderStatusRequest {

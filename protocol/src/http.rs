@@ -12,14 +12,14 @@ use crate::ids::{CartId, Heads, OpId, UserId};
 use crate::messages::{ActivityEvent, Capability, MemberRole, Op};
 
 /// `{"error":{"code","message"}}`: every refused request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// The stable code and the words of a refusal.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ErrorDetail {
     pub code: ErrorCode,
@@ -27,7 +27,7 @@ pub struct ErrorDetail {
 }
 
 /// A user account, guest or registered.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct User {
     pub id: UserId,
@@ -38,7 +38,7 @@ pub struct User {
 }
 
 /// `POST /api/auth/signup`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
@@ -48,7 +48,7 @@ pub struct SignupRequest {
 }
 
 /// `POST /api/auth/signin`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct SigninRequest {
@@ -64,14 +64,14 @@ pub struct SigninRequest {
 }
 
 /// `GET /api/auth/totp`: whether the account has two-factor sign-in on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct TotpStatus {
     pub enabled: bool,
 }
 
 /// `POST /api/auth/totp/enrol`: a fresh secret, pending until confirmed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct TotpEnrolResponse {
     /// The shared secret, base32 (for typing into an app by hand).
@@ -83,7 +83,7 @@ pub struct TotpEnrolResponse {
 }
 
 /// `POST /api/auth/totp/confirm`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct TotpConfirmRequest {
@@ -92,7 +92,7 @@ pub struct TotpConfirmRequest {
 }
 
 /// The answer to `POST /api/auth/totp/confirm`: shown once, never again.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct TotpConfirmResponse {
     /// Single-use codes that stand in for `code` when the app is lost.
@@ -100,7 +100,7 @@ pub struct TotpConfirmResponse {
 }
 
 /// `POST /api/auth/totp/disable`: one of the two.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct TotpDisableRequest {
@@ -111,7 +111,7 @@ pub struct TotpDisableRequest {
 }
 
 /// `POST /api/auth/guest`; the body is optional.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct GuestRequest {
@@ -120,7 +120,7 @@ pub struct GuestRequest {
 }
 
 /// The answer of every request that starts a session.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SessionResponse {
     pub user: User,
@@ -131,14 +131,14 @@ pub struct SessionResponse {
 }
 
 /// `GET /api/me`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct MeResponse {
     pub user: User,
 }
 
 /// A store selling from its catalog.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct StoreInfo {
     pub id: String,
@@ -150,14 +150,14 @@ pub struct StoreInfo {
 }
 
 /// `GET /api/stores`: every store of the server, by id.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct StoresResponse {
     pub stores: Vec<StoreInfo>,
 }
 
 /// A lower unit price once a group buys at least `min_quantity`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct GroupBuy {
     pub min_quantity: i64,
@@ -165,7 +165,7 @@ pub struct GroupBuy {
 }
 
 /// One product of the catalog.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Product {
     pub sku: String,
@@ -179,14 +179,14 @@ pub struct Product {
 }
 
 /// `GET /api/catalog`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CatalogResponse {
     pub products: Vec<Product>,
 }
 
 /// `PATCH /api/carts/{id}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct NameRequest {
@@ -194,7 +194,7 @@ pub struct NameRequest {
 }
 
 /// `POST /api/carts`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct CreateCartRequest {
@@ -206,7 +206,7 @@ pub struct CreateCartRequest {
 }
 
 /// A cart as listed for one of its members.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CartSummary {
     pub id: CartId,
@@ -222,14 +222,14 @@ pub struct CartSummary {
 }
 
 /// `GET /api/carts`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CartsResponse {
     pub carts: Vec<CartSummary>,
 }
 
 /// One line of the JSON view of a cart.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LineView {
     pub line_id: String,
@@ -254,10 +254,15 @@ pub struct LineView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
     pub assigned_to_name: Option<String>,
+    /// Units of the product left, once 5 or fewer are; 0 when it is out of
+    /// stock or no longer sold (the store's catalog, section 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub stock_left: Option<i64>,
 }
 
 /// One open suggestion of the JSON view of a cart.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SuggestionView {
     pub suggestion_id: String,
@@ -276,7 +281,7 @@ pub struct SuggestionView {
 
 /// The server's JSON view of a cart document (lines and suggestions sorted
 /// by key).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CartView {
     pub name: String,
@@ -295,7 +300,7 @@ pub struct CartView {
 }
 
 /// `GET /api/carts/{id}`: the view, and what the caller may do in it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CartResponse {
     pub id: CartId,
@@ -308,7 +313,7 @@ pub struct CartResponse {
 }
 
 /// `POST /api/carts/{id}/ops`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct OpRequest {
@@ -317,7 +322,7 @@ pub struct OpRequest {
 }
 
 /// The answer to an accepted op.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OpAck {
     pub op_id: OpId,
@@ -332,7 +337,7 @@ pub struct OpAck {
 }
 
 /// `GET /api/carts/{id}/activity`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ActivityResponse {
     /// Oldest first.
@@ -340,7 +345,7 @@ pub struct ActivityResponse {
 }
 
 /// A member of a cart.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Member {
     pub user_id: UserId,
@@ -350,14 +355,14 @@ pub struct Member {
 }
 
 /// `GET /api/carts/{id}/members`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct MembersResponse {
     pub members: Vec<Member>,
 }
 
 /// `POST /api/carts/{id}/members`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct AddMemberRequest {
@@ -366,7 +371,7 @@ pub struct AddMemberRequest {
 }
 
 /// `PATCH /api/carts/{id}/members/{user_id}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct RoleRequest {

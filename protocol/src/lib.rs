@@ -11,16 +11,22 @@
 //! - [`messages`]: every WebSocket JSON message, both directions, the cart
 //!   operations and the capabilities a role gives.
 //! - [`http`]: the bodies of the HTTP API, both directions.
+//! - [`analytics`]: the store owner's figures by day (carts, sharing,
+//!   orders, invitations, share links).
 //! - [`checkout`]: cart phases, split plans, addresses, the checkout view,
 //!   quotes and orders (group checkout).
 //! - [`sharing`]: the bodies of the sharing API (invitations, share links,
 //!   accepting with a token, password reset).
 //! - [`merchant`]: carts the store's staff send to a customer (live or copy).
 //! - [`store`]: the store's staff (owners and staff) and their API bodies.
+//! - [`back_office`]: the store API: API keys, catalog and customer sync,
+//!   order export.
 //! - [`support`]: the support desk's customers, conversations, messages
 //!   and cart activity tips.
 //! - [`takeover`]: the support desk's cart panel, takeovers, help codes
 //!   and history.
+//! - [`webhooks`]: the store's webhook endpoints, their delivery log, and
+//!   the events POSTed to them.
 //! - [`frame`]: the binary frame codec.
 //! - [`codes`]: stable error codes and WebSocket close codes.
 //! - [`limits`]: the bounds every frame and field must respect.
@@ -30,6 +36,8 @@
 //! This crate does no I/O; the server, the client library, the load tester and
 //! the tests share it.
 
+pub mod analytics;
+pub mod back_office;
 pub mod checkout;
 pub mod codes;
 pub mod frame;
@@ -44,6 +52,7 @@ pub mod support;
 pub mod takeover;
 #[cfg(test)]
 mod typescript;
+pub mod webhooks;
 
 pub use codes::{CloseCode, ErrorCode};
 pub use frame::{BinaryFrame, FrameError, FrameKind};

@@ -12,7 +12,7 @@ use crate::messages::MemberRole;
 use crate::sharing::{Acceptor, Delivery};
 
 /// `POST /api/carts/{id}/offers`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct OfferRequest {
@@ -26,7 +26,7 @@ pub struct OfferRequest {
 }
 
 /// How a customer took a cart that was sent to them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum OfferMode {
@@ -37,7 +37,7 @@ pub enum OfferMode {
 }
 
 /// Where a merchant share stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum OfferStatus {
@@ -48,7 +48,7 @@ pub enum OfferStatus {
 }
 
 /// A merchant share as the cart's admins see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Offer {
     pub id: OfferId,
@@ -69,7 +69,7 @@ pub struct Offer {
 }
 
 /// `GET /api/carts/{id}/offers`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OffersResponse {
     pub offers: Vec<Offer>,
@@ -77,7 +77,7 @@ pub struct OffersResponse {
 
 /// `POST /api/offers/lookup`: what the token offers, before the customer
 /// chooses.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OfferPreview {
     pub store_name: String,
@@ -94,7 +94,7 @@ pub struct OfferPreview {
 }
 
 /// `POST /api/offers/accept`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct OfferAcceptRequest {
@@ -103,7 +103,7 @@ pub struct OfferAcceptRequest {
 }
 
 /// The answer of `POST /api/offers/accept`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OfferAcceptResponse {
     /// Live: the staff's cart; copy: the customer's new cart.

@@ -7,7 +7,19 @@ use crate::codes::ErrorCode;
 use crate::ids::{CartId, ConnId, Heads, LineId, OpId, SuggestionId, UserId};
 
 /// A member's role in one cart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MemberRole {
@@ -43,7 +55,19 @@ impl MemberRole {
 /// Something a member may do in a cart. The server sends the list its role
 /// allows with `subscribed` and `role_changed`; clients show or hide controls
 /// from it rather than from a role table of their own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Capability {
@@ -110,7 +134,7 @@ pub enum ClientMsg {
 }
 
 /// A cart operation, tagged by `"kind"`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Op {
@@ -227,7 +251,7 @@ impl Op {
 }
 
 /// Which kind of Automerge bytes follow a `subscribed` message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncPayload {
@@ -239,7 +263,7 @@ pub enum SyncPayload {
 }
 
 /// Who is in a cart's room right now.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PresenceEntry {
     pub user_id: UserId,
@@ -252,7 +276,7 @@ pub struct PresenceEntry {
 }
 
 /// One entry of a cart's activity feed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ActivityEvent {
     /// Increasing per cart.

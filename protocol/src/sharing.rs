@@ -24,7 +24,7 @@ pub const DEFAULT_EXPIRY_DAYS: u32 = 14;
 pub const MAX_LINK_USES: u32 = 1000;
 
 /// `POST /api/carts/{id}/invitations`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
@@ -40,7 +40,7 @@ pub struct InviteRequest {
 }
 
 /// Where an invitation stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum InvitationStatus {
@@ -54,7 +54,7 @@ pub enum InvitationStatus {
 }
 
 /// Where the e-mail of an invitation stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
@@ -72,7 +72,7 @@ pub enum DeliveryStatus {
 }
 
 /// The latest e-mail of an invitation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Delivery {
     pub status: DeliveryStatus,
@@ -87,7 +87,7 @@ pub struct Delivery {
 }
 
 /// Who accepted an invitation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Acceptor {
     pub user_id: UserId,
@@ -95,7 +95,7 @@ pub struct Acceptor {
 }
 
 /// An invitation as the cart's admins see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Invitation {
     pub id: InvitationId,
@@ -115,7 +115,7 @@ pub struct Invitation {
 }
 
 /// `GET /api/carts/{id}/invitations`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct InvitationsResponse {
     /// Newest first.
@@ -123,7 +123,7 @@ pub struct InvitationsResponse {
 }
 
 /// `POST /api/carts/{id}/links`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
@@ -138,7 +138,7 @@ pub struct LinkRequest {
 }
 
 /// Where a share link stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LinkStatus {
@@ -151,7 +151,7 @@ pub enum LinkStatus {
 
 /// A share link as the cart's admins see it (without its token, which only
 /// the answer that created it carries).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ShareLink {
     pub id: LinkId,
@@ -169,7 +169,7 @@ pub struct ShareLink {
 }
 
 /// The answer to `POST /api/carts/{id}/links`: the only time the token is shown.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CreatedLink {
     pub link: ShareLink,
@@ -179,7 +179,7 @@ pub struct CreatedLink {
 }
 
 /// `GET /api/carts/{id}/links`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LinksResponse {
     /// Newest first.
@@ -187,7 +187,7 @@ pub struct LinksResponse {
 }
 
 /// `POST /api/invites/lookup`, `/accept` and `/decline`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
@@ -195,7 +195,7 @@ pub struct TokenRequest {
 }
 
 /// What a token opens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum InviteKind {
@@ -205,7 +205,7 @@ pub enum InviteKind {
 
 /// `POST /api/invites/lookup`: what someone holding a valid token is
 /// invited to, before they accept.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct InvitePreview {
     pub kind: InviteKind,
@@ -221,7 +221,7 @@ pub struct InvitePreview {
 }
 
 /// `POST /api/invites/accept`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AcceptResponse {
     pub cart_id: CartId,
@@ -233,7 +233,7 @@ pub struct AcceptResponse {
 }
 
 /// `POST /api/auth/password-reset`: asks for a reset e-mail.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
@@ -242,7 +242,7 @@ pub struct ResetRequest {
 
 /// `POST /api/auth/password-reset/confirm`: sets a new password with the
 /// e-mail's token; the answer is a new session (`SessionResponse`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct ResetConfirmRequest {

@@ -13,7 +13,7 @@ use crate::ids::{CartId, UserId};
 use crate::messages::MemberRole;
 
 /// A person's role in the store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum StoreRole {
@@ -42,7 +42,7 @@ impl StoreRole {
 }
 
 /// One person of the store's staff.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct StaffMember {
     pub user_id: UserId,
@@ -56,14 +56,14 @@ pub struct StaffMember {
 }
 
 /// `GET /api/store/staff`: owners first, then by when they were added.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct StaffResponse {
     pub staff: Vec<StaffMember>,
 }
 
 /// `POST /api/store/staff`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct AddStaffRequest {
@@ -80,7 +80,7 @@ pub struct AddStaffRequest {
 
 /// `GET /api/store/role`: the caller's role in the store, `null` for a
 /// shopper.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct StoreRoleResponse {
     pub store_id: String,
@@ -91,7 +91,7 @@ pub struct StoreRoleResponse {
 
 /// Whether an agent asks a registered shopper before taking over their
 /// cart. Guests always give a help code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TakeoverConsent {
@@ -121,7 +121,7 @@ impl TakeoverConsent {
 
 /// `GET /api/store/settings` (anyone signed in) and `PUT` (owners): what
 /// the store allows.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct StoreSettings {
@@ -139,7 +139,7 @@ fn consent_required() -> TakeoverConsent {
 
 /// `POST /api/carts/{id}/store-share`: a shopper shares the cart with the
 /// store.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct StoreShareRequest {
@@ -153,7 +153,7 @@ pub struct StoreShareRequest {
 }
 
 /// A cart shared with the store, as the staff see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct StoreShare {
     pub id: StoreShareId,
@@ -169,7 +169,7 @@ pub struct StoreShare {
 }
 
 /// `GET /api/store/shared`, newest first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct StoreSharesResponse {
     pub shared: Vec<StoreShare>,
@@ -177,7 +177,7 @@ pub struct StoreSharesResponse {
 
 /// `POST /api/store/shared/{id}/open`: the staff member is a member of the
 /// cart now.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OpenSharedResponse {
     pub cart_id: CartId,

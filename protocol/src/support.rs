@@ -24,7 +24,7 @@ pub const MAX_CONVERSATIONS_PAGE: usize = 100;
 pub const MAX_PHONE_CHARS: usize = 32;
 
 /// Whether the store's agents still have something to do in a conversation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
@@ -52,7 +52,7 @@ impl ConversationStatus {
 }
 
 /// Who a message is from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MessageKind {
@@ -86,7 +86,7 @@ impl MessageKind {
 }
 
 /// A shopper as one store knows them: one per store and account.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Customer {
     pub id: CustomerId,
@@ -102,7 +102,7 @@ pub struct Customer {
 }
 
 /// One message of a conversation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SupportMessage {
     /// 1, 2, 3, ... within the conversation; the customer does not see the
@@ -121,7 +121,7 @@ pub struct SupportMessage {
 }
 
 /// A conversation between a customer and a store's staff.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Conversation {
     pub id: ConversationId,
@@ -147,7 +147,7 @@ pub struct Conversation {
 
 /// `POST /api/support/conversations`: the shopper opens their
 /// conversation with a store (or gets the one they have).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct OpenConversationRequest {
@@ -155,7 +155,7 @@ pub struct OpenConversationRequest {
 }
 
 /// `GET /api/support/conversations`: newest first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ConversationsResponse {
     pub conversations: Vec<Conversation>,
@@ -164,7 +164,7 @@ pub struct ConversationsResponse {
 }
 
 /// `GET /api/support/conversations/{id}/messages`: oldest first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct MessagesResponse {
     pub messages: Vec<SupportMessage>,
@@ -173,7 +173,7 @@ pub struct MessagesResponse {
 }
 
 /// `POST /api/support/conversations/{id}/messages`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct PostMessageRequest {
@@ -183,7 +183,7 @@ pub struct PostMessageRequest {
 
 /// `POST /api/support/conversations/{id}/read`: the caller's side has
 /// read up to `seq`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct ReadRequest {
@@ -191,7 +191,7 @@ pub struct ReadRequest {
 }
 
 /// `POST /api/support/conversations/{id}/status` (staff).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
@@ -200,7 +200,7 @@ pub struct StatusRequest {
 
 /// `PUT /api/support/conversations/{id}/contact`: what is absent stays;
 /// an empty string forgets it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct ContactRequest {

@@ -28,7 +28,7 @@ pub const HELP_CODE_DIGITS: usize = 6;
 pub const HELP_CODE_TTL_MS: i64 = 10 * 60 * 1000;
 
 /// Where a takeover is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TakeoverStatus {
@@ -70,7 +70,7 @@ impl TakeoverStatus {
 }
 
 /// How the shopper let the agent in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TakeoverGrant {
@@ -102,7 +102,7 @@ impl TakeoverGrant {
 }
 
 /// One takeover of a cart by an agent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Takeover {
     pub id: TakeoverId,
@@ -127,7 +127,7 @@ pub struct Takeover {
 
 /// `POST /api/support/takeovers`: take over `cart_id` (a registered
 /// shopper's cart) or the cart of a help `code` (a guest's). Exactly one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct StartTakeoverRequest {
@@ -140,7 +140,7 @@ pub struct StartTakeoverRequest {
 }
 
 /// `POST /api/takeovers/{id}/consent`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct ConsentRequest {
@@ -149,7 +149,7 @@ pub struct ConsentRequest {
 
 /// `POST /api/carts/{id}/help-code`: six digits the shopper reads out to
 /// an agent, usable once until `expires_at` (unix ms).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct HelpCodeResponse {
     pub cart_id: CartId,
@@ -158,14 +158,14 @@ pub struct HelpCodeResponse {
 }
 
 /// `GET /api/takeovers?cart=<id>`: the cart's open takeover, if any.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OpenTakeoverResponse {
     pub takeover: Option<Takeover>,
 }
 
 /// How much of a product the store has left.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum StockStatus {
@@ -177,7 +177,7 @@ pub enum StockStatus {
 }
 
 /// One line of a cart in the panel.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PanelLine {
     pub line_id: String,
@@ -197,7 +197,7 @@ pub struct PanelLine {
 }
 
 /// One of the customer's carts in the panel.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PanelCart {
     pub cart_id: CartId,
@@ -211,7 +211,7 @@ pub struct PanelCart {
 }
 
 /// The customer's carts in one store the agent works for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PanelStore {
     pub store_id: String,
@@ -224,14 +224,14 @@ pub struct PanelStore {
 }
 
 /// `GET /api/support/conversations/{id}/carts`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PanelResponse {
     pub stores: Vec<PanelStore>,
 }
 
 /// `GET /api/support/conversations/{id}/carts/{cart_id}/lines`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PanelLinesResponse {
     pub cart_id: CartId,
@@ -243,7 +243,7 @@ pub struct PanelLinesResponse {
 }
 
 /// One change made after the moment a history answer shows.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct HistoryChange {
     /// The Automerge change hash.
@@ -259,7 +259,7 @@ pub struct HistoryChange {
 
 /// `GET /api/carts/{id}/history?at=<unix ms>` or `?heads=<h1,h2>`: the
 /// cart as it was then, and what changed since.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct HistoryResponse {
     pub cart_id: CartId,

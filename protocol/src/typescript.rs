@@ -195,6 +195,28 @@ impl Render {
         r.add::<OrderView>();
         r.add::<OrdersResponse>();
         r.add::<OrderStatusRequest>();
+        // The store API: keys (the back-office page), sync and export.
+        r.add::<crate::back_office::ApiKeysResponse>();
+        r.add::<crate::back_office::CreateApiKeyRequest>();
+        r.add::<crate::back_office::CreatedApiKey>();
+        r.add::<crate::back_office::PingResponse>();
+        r.add::<crate::back_office::UpsertProductsRequest>();
+        r.add::<crate::back_office::UpsertProductsResponse>();
+        r.add::<crate::back_office::ProductPatch>();
+        r.add::<crate::back_office::SyncProduct>();
+        r.add::<crate::back_office::ProductsPage>();
+        r.add::<crate::back_office::ImportCustomersRequest>();
+        r.add::<crate::back_office::ImportCustomersResponse>();
+        r.add::<crate::back_office::CustomersPage>();
+        r.add::<crate::back_office::StoreOrdersPage>();
+        // The store owner's analytics.
+        r.add::<crate::analytics::AnalyticsResponse>();
+        // Webhooks (the back-office page manages endpoints).
+        r.add::<crate::webhooks::WebhookEndpointsResponse>();
+        r.add::<crate::webhooks::CreateWebhookRequest>();
+        r.add::<crate::webhooks::CreatedWebhook>();
+        r.add::<crate::webhooks::UpdateWebhookRequest>();
+        r.add::<crate::webhooks::WebhookDeliveriesResponse>();
         let index = index(r.files.keys());
         r.files.insert(PathBuf::from("index.ts"), index);
         r.files

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use cartroom_protocol::back_office;
 use cartroom_protocol::checkout;
 use cartroom_protocol::http::{
     ActivityResponse, AddMemberRequest, CartResponse, CartsResponse, CatalogResponse, ErrorBody,
@@ -15,6 +16,7 @@ use cartroom_protocol::http::{
 use cartroom_protocol::sharing;
 use cartroom_protocol::support;
 use cartroom_protocol::takeover;
+use cartroom_protocol::webhooks;
 use cartroom_protocol::{ClientMsg, ServerMsg};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -133,6 +135,32 @@ fn check(type_name: &str, value: &Value) -> Result<(), String> {
         "OrderView" => round_trip::<checkout::OrderView>(value),
         "OrdersResponse" => round_trip::<checkout::OrdersResponse>(value),
         "OrderStatusRequest" => round_trip::<checkout::OrderStatusRequest>(value),
+        // Store API (section 14).
+        "CreateApiKeyRequest" => round_trip::<back_office::CreateApiKeyRequest>(value),
+        "CreatedApiKey" => round_trip::<back_office::CreatedApiKey>(value),
+        "ApiKeysResponse" => round_trip::<back_office::ApiKeysResponse>(value),
+        "PingResponse" => round_trip::<back_office::PingResponse>(value),
+        "UpsertProductsRequest" => round_trip::<back_office::UpsertProductsRequest>(value),
+        "UpsertProductsResponse" => round_trip::<back_office::UpsertProductsResponse>(value),
+        "ProductPatch" => round_trip::<back_office::ProductPatch>(value),
+        "SyncProduct" => round_trip::<back_office::SyncProduct>(value),
+        "ProductsPage" => round_trip::<back_office::ProductsPage>(value),
+        "ImportCustomersRequest" => round_trip::<back_office::ImportCustomersRequest>(value),
+        "ImportCustomersResponse" => round_trip::<back_office::ImportCustomersResponse>(value),
+        "CustomersPage" => round_trip::<back_office::CustomersPage>(value),
+        "StoreOrdersPage" => round_trip::<back_office::StoreOrdersPage>(value),
+        // Analytics (section 16).
+        "AnalyticsResponse" => round_trip::<cartroom_protocol::analytics::AnalyticsResponse>(value),
+        // Webhooks (section 15).
+        "CreateWebhookRequest" => round_trip::<webhooks::CreateWebhookRequest>(value),
+        "CreatedWebhook" => round_trip::<webhooks::CreatedWebhook>(value),
+        "WebhookEndpointsResponse" => round_trip::<webhooks::WebhookEndpointsResponse>(value),
+        "UpdateWebhookRequest" => round_trip::<webhooks::UpdateWebhookRequest>(value),
+        "WebhookEndpointView" => round_trip::<webhooks::WebhookEndpointView>(value),
+        "WebhookDeliveriesResponse" => round_trip::<webhooks::WebhookDeliveriesResponse>(value),
+        "WebhookEvent" => {
+            round_trip::<webhooks::WebhookEvent>(value).and_then(|()| webhook_data(value))
+        }
         "StartTakeoverRequest" => round_trip::<takeover::StartTakeoverRequest>(value),
         "ConsentRequest" => round_trip::<takeover::ConsentRequest>(value),
         "Takeover" => round_trip::<takeover::Takeover>(value),
@@ -152,6 +180,21 @@ fn check(type_name: &str, value: &Value) -> Result<(), String> {
         "StatusRequest" => round_trip::<support::StatusRequest>(value),
         "ContactRequest" => round_trip::<support::ContactRequest>(value),
         other => Err(format!("no wire type named {other}")),
+    }
+}
+
+/// A webhook event's `data` is exactly the type its `type` names.
+fn webhook_data(event: &Value) -> Result<(), String> {
+    use webhooks::*;
+    let data = &event["data"];
+    match event["type"].as_str().unwrap_or("") {
+        "order.created" => round_trip::<WebhookOrderCreatedData>(data),
+        "order.status_changed" => round_trip::<WebhookOrderStatusData>(data),
+        "cart.locked" => round_trip::<WebhookCartLockedData>(data),
+        "cart.item_added" | "cart.item_removed" => round_trip::<WebhookCartItemsData>(data),
+        "share.accepted" => round_trip::<WebhookShareData>(data),
+        "budget.exceeded" => round_trip::<WebhookBudgetData>(data),
+        other => Err(format!("no webhook event type {other}")),
     }
 }
 

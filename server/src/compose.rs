@@ -9,9 +9,12 @@ use crate::catalog::Catalogs;
 use crate::checkout::{PayAtPickup, PaymentProvider};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::integrations::webhooks::{RetryPolicy, Targets, WebhookService, WebhookWorker};
 use crate::mail::{MailQueue, PublicUrl};
 use crate::room::{RoomEnv, RoomLimits, Rooms};
 use crate::seed::seed_demo;
+use crate::services::analytics::AnalyticsService;
+use crate::services::back_office::{BackOfficeDeps, BackOfficeService};
 use crate::services::checkout::CheckoutDeps;
 use crate::services::deadlines::ReminderMailer;
 use crate::services::offers::OfferDeps;
@@ -119,6 +122,25 @@ pub(crate) async fn services(
         clock: clock.clone(),
         settings: stores.store_shares.clone(),
     }));
+    // Webhooks: the owner's endpoints, and the worker that delivers the
+    // outbox the store's transactions write.
+    let targets = Targets::from_private_allowed(config.webhook_private_targets);
+    let webhooks = Arc::new(WebhookService::new(
+        stores.webhooks.clone(),
+        stores.staff.clone(),
+        clock.clone(),
+        targets,
+    ));
+    let webhook_worker = Arc::new(WebhookWorker {
+        store: stores.webhooks.clone(),
+        clock: clock.clone(),
+        mail: mail.queue.clone(),
+        policy: RetryPolicy::from_config(config),
+        targets,
+    });
+    lifecycle
+        .tracker
+        .spawn(webhook_worker.run(lifecycle.shutdown.clone()));
     let panel = PanelService::new(PanelDeps {
         takeovers: stores.takeovers.clone(),
         conversations: stores.support.clone(),
@@ -127,6 +149,14 @@ pub(crate) async fn services(
         rooms: rooms.clone(),
         catalogs: catalog.clone(),
     });
+    let back_office = Arc::new(BackOfficeService::new(BackOfficeDeps {
+        store: stores.back_office.clone(),
+        staff: stores.staff.clone(),
+        orders: stores.orders.clone(),
+        order_service: orders.clone(),
+        catalogs: catalog.clone(),
+        clock: clock.clone(),
+    }));
     Ok(Services {
         accounts: AccountService::new(
             stores.accounts.clone(),
@@ -149,6 +179,9 @@ pub(crate) async fn services(
         .with_staff_access(takeovers.clone()),
         takeovers,
         panel,
+        back_office,
+        webhooks,
+        analytics: AnalyticsService::new(stores.analytics.clone(), stores.staff.clone()),
         members: MemberService::new(
             stores.members.clone(),
             stores.accounts.clone(),
@@ -164,6 +197,7 @@ pub(crate) async fn services(
             clock: clock.clone(),
             mail: mail.queue.clone(),
             public_url: mail.public_url.clone(),
+            opens: stores.analytics.clone(),
         }),
         password_reset: PasswordResetService::new(
             stores.resets.clone(),

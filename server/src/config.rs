@@ -156,6 +156,30 @@ pub struct Config {
     )]
     pub clock_offset_ms: i64,
 
+    /// Webhooks: the wait before the first retry of a failed delivery, in
+    /// ms; each later retry waits up to twice as long (with full jitter),
+    /// at most an hour.
+    #[arg(long, env = "CARTROOM_WEBHOOK_RETRY_BASE_MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_retry_base_ms: u64,
+
+    /// Webhooks: seconds after an event that its deliveries are tried; an
+    /// endpoint still failing then is disabled and the store's owners told.
+    #[arg(long, env = "CARTROOM_WEBHOOK_GIVE_UP_SECS", default_value_t = 86_400,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_give_up_secs: u64,
+
+    /// Webhooks: ms during which a cart's item events merge into one.
+    #[arg(long, env = "CARTROOM_WEBHOOK_DEBOUNCE_MS", default_value_t = 2000,
+          value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub webhook_debounce_ms: u64,
+
+    /// Webhooks: allow endpoints on loopback, private and link-local
+    /// addresses (tests, a shop's own network); by default only public
+    /// addresses are reached.
+    #[arg(long, env = "CARTROOM_WEBHOOK_PRIVATE_TARGETS")]
+    pub webhook_private_targets: bool,
+
     /// Do not seed the demo stores a database does not have.
     #[arg(long, env = "CARTROOM_NO_SEED")]
     pub no_seed: bool,

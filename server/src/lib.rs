@@ -30,6 +30,8 @@
 //! - [`checkout`]: the money rules of group checkout (split, shipping,
 //!   payment providers), pure.
 //! - [`mail`]: the outbox worker and where e-mails go (SMTP or the dev mailbox).
+//! - [`integrations`]: what leaves for other systems from an outbox, off the
+//!   ack path: webhooks.
 //! - [`http`], [`ws`]: the edges; thin handlers and the socket halves.
 //! - [`store`]: one trait per aggregate; `sqlite/` and `memory/` implement them.
 //! - [`catalog`], [`auth`], [`money`], [`clock`], [`text`]: what the others
@@ -44,6 +46,7 @@ pub mod clock;
 pub mod compose;
 pub mod config;
 pub mod http;
+pub mod integrations;
 pub mod mail;
 pub mod money;
 pub mod policy;

@@ -1,8 +1,10 @@
 //! Harness for the end-to-end tests: the real server on `127.0.0.1:0` with a
 //! fresh data dir, either in-process through the library ([`TestServer`]) or
 //! as the `cartroom` binary when a process must die ([`ServerProcess`]).
-//! [`smtp`] is a real SMTP server for the tests of e-mail.
+//! [`smtp`] is a real SMTP server for the tests of e-mail; [`receiver`] a
+//! real HTTP server for the tests of webhooks.
 
+pub mod receiver;
 pub mod smtp;
 
 use std::path::{Path, PathBuf};

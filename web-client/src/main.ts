@@ -44,6 +44,7 @@ let page: CartPage | undefined;
 let orderPage: OrderPage | undefined; // checkout
 let consolePage: ConsolePage | undefined; // support desk
 let chatWidget: ChatWidget | undefined; // support desk
+let backofficePage: { destroy(): void } | undefined; // back office
 let banner: HTMLElement;
 let main: HTMLElement;
 let userChip: HTMLElement;
@@ -165,6 +166,8 @@ function showAuth(): void {
   page = undefined;
   consolePage?.destroy(); // support desk
   consolePage = undefined;
+  backofficePage?.destroy(); // back office
+  backofficePage = undefined;
   chatWidget?.destroy();
   chatWidget = undefined;
   app?.live.stop();
@@ -196,7 +199,9 @@ function signedIn(user: User): void {
         void forgetSession(user);
       },
       remote: (cartId, event) => {
-        if (page?.cartId === cartId) announce(spoken(event.text));
+        if (page?.cartId !== cartId) return;
+        announce(spoken(event.text));
+        if (event.kind === "catalog_change") page.catalogChanged();
       },
     },
     user.id,
@@ -316,6 +321,23 @@ function route(): void {
   consolePage?.destroy();
   consolePage = undefined;
   // <<< support desk
+  // Back office (src/views/backoffice.ts), loaded when first opened: its charts stay out of the shoppers' bundle. >>>
+  backofficePage?.destroy();
+  backofficePage = undefined;
+  if (location.hash === "#/backoffice") {
+    page?.destroy();
+    page = undefined;
+    mount(main, h("p", { class: "splash" }, "Loading…"));
+    const shown = app;
+    void import("./views/backoffice").then(({ BackofficePage }) => {
+      if (app !== shown || location.hash !== "#/backoffice" || backofficePage) return;
+      const bo = new BackofficePage();
+      backofficePage = bo;
+      mount(main, bo.el);
+    });
+    return;
+  }
+  // <<< back office
   // checkout: the order page
   orderPage?.destroy();
   orderPage = undefined;

@@ -84,6 +84,7 @@ export class Replica {
         added_by_name: str(l["added_by_name"]),
         added_at: num(l["added_at"]),
         group_buy: tierOf(l, num(l["unit_price"])), // checkout: group buy
+        stock_left: l["stock_left"] === undefined ? undefined : num(l["stock_left"]),
         line_total: 0,
         pending: false,
       });

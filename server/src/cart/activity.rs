@@ -6,10 +6,13 @@ use super::apply::Totals;
 use crate::money::format_money;
 use crate::policy::with_article;
 
-/// The sentence of an op: "Ana added Blue Mug*2. Subtotal $24.00".
+/// The sentence of an op: "Ana added Blue Mug*2. Subtotal $24.00". A
+/// summary that starts with ':' quotes its actor (the store: "Corner Shop:
+/// Blue Mug is out of stock. Subtotal $24.00").
 pub fn activity_text(actor_name: &str, summary: &str, totals: &Totals) -> String {
+    let space = if summary.starts_with(':') { "" } else { " " };
     format!(
-        "{actor_name} {summary}. Subtotal {}",
+        "{actor_name}{space}{summary}. Subtotal {}",
         format_money(totals.subtotal, &totals.currency)
     )
 }

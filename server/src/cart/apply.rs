@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use automerge::{Automerge, ReadDoc};
+use cartroom_protocol::checkout::CartPhase;
 use cartroom_protocol::limits::{MAX_NOTE_CHARS, MAX_SKU_LEN, QUANTITY_RANGE};
 use cartroom_protocol::{ErrorCode, Op, OpId, UserId};
 
 use super::actor::{Actor, NodeId};
-use super::checkout::{check_budgets, group_buy_notes};
+use super::checkout::{Overrun, check_budgets, group_buy_notes, newly_over_budget};
 use super::mirror::CartMirror;
 use super::ops::{self, Done, Tx};
 use super::schema::{commit_options, validate_name};
@@ -44,6 +45,10 @@ pub struct Applied {
     pub totals: Totals,
     /// The products whose quantity in the cart changed, by sku.
     pub line_changes: Vec<LineChange>,
+    /// The change locked the cart (the `cart.locked` webhook).
+    pub locked: bool,
+    /// Members it took over their budget (the `budget.exceeded` webhook).
+    pub over_budget: Vec<Overrun>,
 }
 
 /// A product whose quantity in the cart an op changed: `delta` is +n for
@@ -151,6 +156,9 @@ fn transact(
     let success = result.map_err(|failure| failure.error)?;
     let (done, next) = success.result;
     let line_changes = line_changes(mirror, &next);
+    // What the store's webhooks hear of (`integrations::webhooks`).
+    let locked = mirror.phase() == CartPhase::Open && next.phase() == CartPhase::Locked;
+    let over_budget = newly_over_budget(mirror, &next);
     *mirror = next;
     // Setting a field to the value it has makes no change in Automerge.
     let change = match success.hash {
@@ -168,6 +176,8 @@ fn transact(
         created: done.created,
         totals: mirror.totals(),
         line_changes,
+        locked,
+        over_budget,
     })
 }
 

@@ -12,7 +12,7 @@ use automerge::{Automerge, ObjId, ROOT, ReadDoc};
 use cartroom_protocol::{ErrorCode, UserId};
 
 use super::apply::Totals;
-use super::checkout::{CheckoutMirror, read_assignee, read_tier, unit_price};
+use super::checkout::{CheckoutMirror, opt_i64, read_assignee, read_tier, unit_price};
 use super::schema::{get_i64, get_string, map_obj, root_map};
 use crate::refusal::Refusal;
 
@@ -43,6 +43,8 @@ pub(super) struct LineMirror {
     pub(super) added_by: String,
     /// `(user id, name)` of who pays for it instead (`assign_line`).
     pub(super) assigned: Option<(String, String)>,
+    /// Units of the product left, once few or none are (`ops::catalog`).
+    pub(super) stock_left: Option<i64>,
 }
 
 impl LineMirror {
@@ -91,6 +93,7 @@ impl CartMirror {
                 group_buy: read_tier(doc, &obj)?,
                 added_by: get_string(doc, &obj, "added_by")?,
                 assigned: read_assignee(doc, &obj)?,
+                stock_left: opt_i64(doc, &obj, "stock_left")?,
                 obj,
             };
             lines.insert(key, line);

@@ -33,12 +33,15 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_catalog;
+#[cfg(test)]
 mod tests_checkout;
 
 pub use activity::{activity_text, membership_text};
 pub use actor::{Actor, NodeId};
 pub use apply::{Applied, LineChange, OpContext, Totals, apply_op, apply_server_op};
 pub use mirror::CartMirror;
+pub use ops::catalog::stale_lines;
 pub use schema::{new_cart_doc, validate_name};
-pub use server_op::{ServerOp, server_actor};
+pub use server_op::{ServerOp, server_actor, store_actor};
 pub use view::view;

@@ -20,6 +20,15 @@ pub fn server_actor() -> Actor {
     }
 }
 
+/// The actor of a catalog change: the store, nameless in the document
+/// like the server ("Corner Shop: Blue Mug is out of stock").
+pub fn store_actor(store_name: &str) -> Actor {
+    Actor {
+        name: store_name.to_owned(),
+        ..server_actor()
+    }
+}
+
 /// An op the server applies to a cart on its own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServerOp {
@@ -47,6 +56,11 @@ pub enum ServerOp {
         name: String,
         at: i64,
     },
+    /// The store's catalog changed: the line of `sku` takes the product's
+    /// price, name and tier now, and says when it runs low or out
+    /// (`cart::ops::catalog`). `token` makes each its own op: the same
+    /// line may follow many catalog versions.
+    FollowProduct { sku: String, token: Uuid },
 }
 
 impl ServerOp {
@@ -62,6 +76,7 @@ impl ServerOp {
                 OrderStatus::Cancelled => "order_cancelled",
             },
             Self::ForgetApprover { .. } => "approver_left",
+            Self::FollowProduct { .. } => "catalog_change",
         }
     }
 
@@ -77,6 +92,7 @@ impl ServerOp {
             Self::ForgetApprover { user_id, at, .. } => {
                 format!("approver-left-{}-{at}", user_id.0.simple())
             }
+            Self::FollowProduct { token, .. } => format!("catalog-{}", token.simple()),
         })
     }
 }

@@ -44,6 +44,7 @@ pub fn view(doc: &Automerge) -> Result<CartView, Refusal> {
             }),
             assigned_to: assigned.as_ref().map(|(user, _)| user.clone()),
             assigned_to_name: assigned.map(|(_, name)| name),
+            stock_left: checkout::opt_i64(doc, &line, "stock_left")?,
         });
     }
     let suggestions_obj = root_map(doc, "suggestions")?;

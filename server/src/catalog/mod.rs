@@ -16,6 +16,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use cartroom_protocol::ErrorCode;
 use cartroom_protocol::http::{Product, StoreInfo};
+use tokio::sync::watch;
 
 use crate::refusal::Refusal;
 
@@ -92,18 +93,32 @@ impl Catalog {
 }
 
 /// The catalog in force. Readers take a snapshot ([`CatalogHandle::current`])
-/// and keep it for the whole of one op; a sync replaces it atomically.
+/// and keep it for the whole of one op; a sync replaces it atomically, and
+/// rooms hear of each new version ([`CatalogHandle::watch`]).
 #[derive(Clone, Debug)]
-pub struct CatalogHandle(Arc<ArcSwap<Catalog>>);
+pub struct CatalogHandle {
+    current: Arc<ArcSwap<Catalog>>,
+    /// The latest version put in force.
+    versions: Arc<watch::Sender<u64>>,
+}
 
 impl CatalogHandle {
     pub fn new(catalog: Catalog) -> Self {
-        Self(Arc::new(ArcSwap::from_pointee(catalog)))
+        let (versions, _) = watch::channel(catalog.version);
+        Self {
+            current: Arc::new(ArcSwap::from_pointee(catalog)),
+            versions: Arc::new(versions),
+        }
     }
 
     /// The catalog in force now.
     pub fn current(&self) -> Arc<Catalog> {
-        self.0.load_full()
+        self.current.load_full()
+    }
+
+    /// Wakes on every version put in force from now on.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.versions.subscribe()
     }
 
     /// Puts in force the listings `edit` makes of the current version, as
@@ -111,11 +126,15 @@ impl CatalogHandle {
     /// compose (compare-and-swap, retried), so it must derive everything
     /// from the version it is given.
     pub fn update(&self, edit: impl Fn(&Catalog) -> Vec<Listing>) {
-        self.0.rcu(|current| {
+        let previous = self.current.rcu(|current| {
             let mut next = Catalog::new(current.store.clone(), edit(current));
             next.version = current.version + 1;
             next
         });
+        let version = previous.version + 1;
+        // Concurrent updates may tell in any order; the watch keeps the latest.
+        self.versions
+            .send_modify(|latest| *latest = (*latest).max(version));
     }
 
     /// Puts a new version in force with each sku's stock moved by its

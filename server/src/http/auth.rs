@@ -8,12 +8,14 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json, Router, routing::get, routing::post};
+use axum::{Extension, Json};
 use axum_extra::extract::CookieJar;
 use cartroom_protocol::http::{
-    GuestRequest, MeResponse, SessionResponse, SigninRequest, SignupRequest, TotpConfirmRequest,
-    TotpConfirmResponse, TotpDisableRequest, TotpEnrolResponse, TotpStatus,
+    ErrorBody, GuestRequest, MeResponse, SessionResponse, SigninRequest, SignupRequest,
+    TotpConfirmRequest, TotpConfirmResponse, TotpDisableRequest, TotpEnrolResponse, TotpStatus,
 };
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::AppError;
 use super::extract::{AppJson, ClientAddr, SignedIn};
@@ -22,17 +24,17 @@ use super::throttle::Throttles;
 use crate::app::AppState;
 use crate::services::accounts::normalize_email;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/signup", post(signup))
-        .route("/api/auth/signin", post(signin))
-        .route("/api/auth/guest", post(guest))
-        .route("/api/auth/signout", post(signout))
-        .route("/api/auth/totp", get(totp_status))
-        .route("/api/auth/totp/enrol", post(totp_enrol))
-        .route("/api/auth/totp/confirm", post(totp_confirm))
-        .route("/api/auth/totp/disable", post(totp_disable))
-        .route("/api/me", get(me))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(signin))
+        .routes(routes!(guest))
+        .routes(routes!(signout))
+        .routes(routes!(totp_status))
+        .routes(routes!(totp_enrol))
+        .routes(routes!(totp_confirm))
+        .routes(routes!(totp_disable))
+        .routes(routes!(me))
 }
 
 /// The answer that starts a session: the body, and the cookie for browsers.
@@ -50,6 +52,19 @@ fn session_started(
     (status, jar.add(cookie), Json(session)).into_response()
 }
 
+/// Creates an account (or turns the caller's guest account into one).
+#[utoipa::path(
+    post,
+    path = "/api/auth/signup",
+    tag = "auth",
+    request_body = SignupRequest,
+    responses(
+        (status = 201, description = "The account and its session; a guest signing up keeps their carts", body = SessionResponse, headers(("set-cookie" = String, description = "The HttpOnly session cookie `cartroom_session`"))),
+        (status = 409, description = "`email_taken`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many new accounts from this address", body = ErrorBody),
+    ),
+    security((), ("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn signup(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<Throttles>>,
@@ -68,6 +83,18 @@ async fn signup(
     Ok(session_started(&state, jar, session, StatusCode::CREATED))
 }
 
+/// Signs in with e-mail and password (and a code with two-factor sign-in on).
+#[utoipa::path(
+    post,
+    path = "/api/auth/signin",
+    tag = "auth",
+    request_body = SigninRequest,
+    responses(
+        (status = 200, description = "The session", body = SessionResponse, headers(("set-cookie" = String, description = "The HttpOnly session cookie `cartroom_session`"))),
+        (status = 401, description = "`bad_credentials`, `totp_required`, `totp_invalid` or `totp_replayed`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ),
+)]
 async fn signin(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<Throttles>>,
@@ -80,6 +107,17 @@ async fn signin(
     Ok(session_started(&state, jar, session, StatusCode::OK))
 }
 
+/// Starts a guest session.
+#[utoipa::path(
+    post,
+    path = "/api/auth/guest",
+    tag = "auth",
+    request_body(content = Option<GuestRequest>, description = "Optional: the guest's display name"),
+    responses(
+        (status = 201, description = "A guest account and its session", body = SessionResponse, headers(("set-cookie" = String, description = "The HttpOnly session cookie `cartroom_session`"))),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ),
+)]
 async fn guest(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<Throttles>>,
@@ -93,6 +131,14 @@ async fn guest(
     Ok(session_started(&state, jar, session, StatusCode::CREATED))
 }
 
+/// Ends the session.
+#[utoipa::path(
+    post,
+    path = "/api/auth/signout",
+    tag = "auth",
+    responses((status = 204, description = "The session is over; the cookie is cleared")),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn signout(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -106,6 +152,17 @@ async fn signout(
         .into_response())
 }
 
+/// The signed-in user.
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The signed-in user", body = MeResponse),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn me(signed_in: SignedIn) -> Json<MeResponse> {
     Json(MeResponse {
         user: signed_in.session.user,
@@ -121,6 +178,14 @@ fn throttle_key(signed_in: &SignedIn) -> String {
         .map_or_else(|| user.id.to_string(), normalize_email)
 }
 
+/// Whether the account has two-factor sign-in on.
+#[utoipa::path(
+    get,
+    path = "/api/auth/totp",
+    tag = "auth",
+    responses((status = 200, description = "Whether two-factor sign-in is on", body = TotpStatus)),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn totp_status(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -129,6 +194,17 @@ async fn totp_status(
     Ok(Json(TotpStatus { enabled }))
 }
 
+/// Starts turning two-factor sign-in on: a new secret and its QR code.
+#[utoipa::path(
+    post,
+    path = "/api/auth/totp/enrol",
+    tag = "auth",
+    responses(
+        (status = 200, description = "A fresh secret, pending until confirmed", body = TotpEnrolResponse),
+        (status = 409, description = "`totp_state`: two-factor sign-in is already on", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn totp_enrol(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -137,6 +213,19 @@ async fn totp_enrol(
     Ok(Json(enrolment))
 }
 
+/// Turns two-factor sign-in on with a code of the pending secret.
+#[utoipa::path(
+    post,
+    path = "/api/auth/totp/confirm",
+    tag = "auth",
+    request_body = TotpConfirmRequest,
+    responses(
+        (status = 200, description = "Two-factor sign-in is on; the recovery codes, shown once", body = TotpConfirmResponse),
+        (status = 401, description = "`totp_invalid`", body = ErrorBody),
+        (status = 409, description = "`totp_state`: nothing pending", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn totp_confirm(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<Throttles>>,
@@ -153,6 +242,18 @@ async fn totp_confirm(
     Ok(Json(codes))
 }
 
+/// Turns two-factor sign-in off with a code or a recovery code.
+#[utoipa::path(
+    post,
+    path = "/api/auth/totp/disable",
+    tag = "auth",
+    request_body = TotpDisableRequest,
+    responses(
+        (status = 204, description = "Two-factor sign-in is off"),
+        (status = 401, description = "`totp_invalid`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn totp_disable(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<Throttles>>,

@@ -125,8 +125,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
 
 /// `?store=<id>`: which store a store route is about; the default store
 /// when absent.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StoreQuery {
+    /// The store's id (`GET /api/stores`); the default store when absent.
     store: Option<String>,
 }
 

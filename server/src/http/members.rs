@@ -6,10 +6,11 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{get, patch};
-use axum::{Extension, Json, Router, extract::FromRequestParts};
-use cartroom_protocol::http::{AddMemberRequest, Member, MembersResponse, RoleRequest};
-use cartroom_protocol::{Capability, ErrorCode, UserId};
+use axum::{Extension, Json, extract::FromRequestParts};
+use cartroom_protocol::http::{AddMemberRequest, ErrorBody, Member, MembersResponse, RoleRequest};
+use cartroom_protocol::{Capability, CartId, ErrorCode, UserId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::AppError;
 use super::extract::{AppJson, CartAccess, MayManageMembers, Member as AnyMember, path_param};
@@ -17,13 +18,10 @@ use super::throttle::Throttles;
 use crate::app::AppState;
 use crate::policy;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/carts/{id}/members", get(list).post(add))
-        .route(
-            "/api/carts/{id}/members/{user_id}",
-            patch(change).delete(remove),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, add))
+        .routes(routes!(change, remove))
 }
 
 /// The member named by the route's `{user_id}`; `user_not_found` when it is
@@ -42,6 +40,18 @@ impl<S: Send + Sync> FromRequestParts<S> for TargetUser {
     }
 }
 
+/// The cart's members.
+#[utoipa::path(
+    get,
+    path = "/api/carts/{id}/members",
+    tag = "members",
+    params(("id" = CartId, Path, description = "The cart")),
+    responses(
+        (status = 200, description = "The members; e-mails only for those who manage members", body = MembersResponse),
+        (status = 404, description = "`cart_not_found`: no such cart, or the caller is not a member", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     access: CartAccess<AnyMember>,
@@ -54,6 +64,22 @@ async fn list(
     Ok(Json(MembersResponse { members }))
 }
 
+/// Adds a member by e-mail.
+#[utoipa::path(
+    post,
+    path = "/api/carts/{id}/members",
+    tag = "members",
+    params(("id" = CartId, Path, description = "The cart")),
+    request_body = AddMemberRequest,
+    responses(
+        (status = 201, description = "The new member", body = Member),
+        (status = 403, description = "`forbidden`: the caller's role does not allow it", body = ErrorBody),
+        (status = 404, description = "`cart_not_found`, or `user_not_found`: no account has that e-mail", body = ErrorBody),
+        (status = 409, description = "`already_member` or `too_many`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn add(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<Throttles>>,
@@ -69,6 +95,21 @@ async fn add(
     Ok((StatusCode::CREATED, Json(member)))
 }
 
+/// Changes a member's role.
+#[utoipa::path(
+    patch,
+    path = "/api/carts/{id}/members/{user_id}",
+    tag = "members",
+    params(("id" = CartId, Path, description = "The cart"), ("user_id" = UserId, Path, description = "The member")),
+    request_body = RoleRequest,
+    responses(
+        (status = 200, description = "The member with their new role", body = Member),
+        (status = 403, description = "`forbidden`: the caller's role does not allow it", body = ErrorBody),
+        (status = 404, description = "`cart_not_found` or `user_not_found`", body = ErrorBody),
+        (status = 409, description = "`last_admin`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn change(
     State(state): State<AppState>,
     access: CartAccess<MayManageMembers>,
@@ -84,6 +125,19 @@ async fn change(
 }
 
 /// Anyone may leave; only those who manage members remove others.
+#[utoipa::path(
+    delete,
+    path = "/api/carts/{id}/members/{user_id}",
+    tag = "members",
+    params(("id" = CartId, Path, description = "The cart"), ("user_id" = UserId, Path, description = "The member")),
+    responses(
+        (status = 204, description = "Removed (or left)"),
+        (status = 403, description = "`forbidden`: the caller's role does not allow it", body = ErrorBody),
+        (status = 404, description = "`cart_not_found` or `user_not_found`", body = ErrorBody),
+        (status = 409, description = "`last_admin`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn remove(
     State(state): State<AppState>,
     access: CartAccess<AnyMember>,

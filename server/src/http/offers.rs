@@ -7,12 +7,15 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
+use cartroom_protocol::CartId;
+use cartroom_protocol::http::ErrorBody;
 use cartroom_protocol::merchant::{
     Offer, OfferAcceptRequest, OfferAcceptResponse, OfferPreview, OfferRequest, OffersResponse,
 };
 use cartroom_protocol::sharing::TokenRequest;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::AppError;
 use super::extract::{AppJson, CartAccess, ClientAddr, MayManageMembers, SignedIn};
@@ -20,13 +23,28 @@ use super::sharing::SharingThrottles;
 use super::throttle::Throttles;
 use crate::app::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/carts/{id}/offers", get(list).post(send))
-        .route("/api/offers/lookup", post(lookup))
-        .route("/api/offers/accept", post(accept))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, send))
+        .routes(routes!(lookup))
+        .routes(routes!(accept))
 }
 
+/// Sends the cart to a customer by e-mail (the store's staff).
+#[utoipa::path(
+    post,
+    path = "/api/carts/{id}/offers",
+    tag = "offers",
+    params(("id" = CartId, Path, description = "The cart")),
+    request_body = OfferRequest,
+    responses(
+        (status = 201, description = "The offer, e-mailed to the customer", body = Offer),
+        (status = 403, description = "`forbidden`: the caller's role does not allow it", body = ErrorBody),
+        (status = 404, description = "`cart_not_found`: no such cart, or the caller is not a member", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn send(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<Throttles>>,
@@ -42,6 +60,19 @@ async fn send(
     Ok((StatusCode::CREATED, Json(offer)))
 }
 
+/// The offers sent of this cart.
+#[utoipa::path(
+    get,
+    path = "/api/carts/{id}/offers",
+    tag = "offers",
+    params(("id" = CartId, Path, description = "The cart")),
+    responses(
+        (status = 200, description = "The cart's offers", body = OffersResponse),
+        (status = 403, description = "`forbidden`: the caller's role does not allow it", body = ErrorBody),
+        (status = 404, description = "`cart_not_found`: no such cart, or the caller is not a member", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     access: CartAccess<MayManageMembers>,
@@ -50,6 +81,19 @@ async fn list(
     Ok(Json(OffersResponse { offers }))
 }
 
+/// What an offer's token offers, without taking it.
+#[utoipa::path(
+    post,
+    path = "/api/offers/lookup",
+    tag = "offers",
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "What the token offers", body = OfferPreview),
+        (status = 404, description = "`invite_not_found`: no offer has that token", body = ErrorBody),
+        (status = 410, description = "`invite_expired`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many token attempts from this address", body = ErrorBody),
+    ),
+)]
 async fn lookup(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<SharingThrottles>>,
@@ -61,6 +105,20 @@ async fn lookup(
 }
 
 /// Takes the offer as the signed-in user (an account or a guest).
+#[utoipa::path(
+    post,
+    path = "/api/offers/accept",
+    tag = "offers",
+    request_body = OfferAcceptRequest,
+    responses(
+        (status = 200, description = "The cart the caller now has", body = OfferAcceptResponse),
+        (status = 404, description = "`invite_not_found`: no offer has that token", body = ErrorBody),
+        (status = 409, description = "`invite_used_up`: taken the other way or by someone else", body = ErrorBody),
+        (status = 410, description = "`invite_expired`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn accept(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<SharingThrottles>>,

@@ -5,25 +5,24 @@
 
 use axum::extract::State;
 use axum::http::request::Parts;
-use axum::routing::get;
-use axum::{Json, Router, extract::FromRequestParts};
+use axum::{Json, extract::FromRequestParts};
+use cartroom_protocol::http::ErrorBody;
 use cartroom_protocol::takeover::{
     MAX_PANEL_LINES_PER_STORE, PANEL_DEFAULT_LINES, PanelLinesResponse, PanelResponse,
 };
 use cartroom_protocol::{CartId, ErrorCode};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::AppError;
 use super::extract::{AppQuery, SignedIn, path_param};
 use crate::app::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/support/conversations/{id}/carts", get(panel))
-        .route(
-            "/api/support/conversations/{id}/carts/{cart_id}/lines",
-            get(lines),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(panel))
+        .routes(routes!(lines))
 }
 
 /// The route's conversation `{id}`, bounded; `not_found` when it is not an id.
@@ -56,11 +55,26 @@ impl<S: Send + Sync> FromRequestParts<S> for PathCart {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PanelQuery {
+    /// Lines shown of each cart (default 2, at most 250).
     lines: Option<usize>,
 }
 
+/// The cart panel beside a conversation (the store's staff).
+#[utoipa::path(
+    get,
+    path = "/api/support/conversations/{id}/carts",
+    tag = "support",
+    params(("id" = String, Path, description = "The conversation (a uuid)"), PanelQuery),
+    responses(
+        (status = 200, description = "The customer's carts in each store of the caller's", body = PanelResponse),
+        (status = 403, description = "`forbidden`: not the staff of the conversation's store", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such conversation", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn panel(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -76,12 +90,28 @@ async fn panel(
     Ok(Json(panel))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LinesQuery {
+    /// Lines to skip (default 0).
     offset: Option<usize>,
+    /// Lines to answer (default and at most 250).
     limit: Option<usize>,
 }
 
+/// More lines of one cart of the panel.
+#[utoipa::path(
+    get,
+    path = "/api/support/conversations/{id}/carts/{cart_id}/lines",
+    tag = "support",
+    params(("id" = String, Path, description = "The conversation (a uuid)"), ("cart_id" = CartId, Path, description = "One of the customer's carts"), LinesQuery),
+    responses(
+        (status = 200, description = "A page of the cart's lines", body = PanelLinesResponse),
+        (status = 403, description = "`forbidden`: not the staff of the conversation's store", body = ErrorBody),
+        (status = 404, description = "`not_found` or `cart_not_found`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn lines(
     State(state): State<AppState>,
     signed_in: SignedIn,

@@ -1,36 +1,34 @@
-//! Sharing (`docs/protocol.md` section 11): a cart's invitations and share
-//! links for its admins; `/api/invites/*` for whoever holds a token; the
+//! Sharing (`docs/protocol.md` section 11): `/api/invites/*` for whoever
+//! holds a token (a cart's admins make them in [`super::invitations`]); the
 //! password-reset e-mail and its link; and `/dev/mailbox`, the page of the
 //! dev mailbox (only when no SMTP server is configured, and only for
 //! loopback clients: the e-mails hold live links).
 //!
 //! Tokens travel in JSON bodies, never in a path or query, so that no
 //! access log holds one. Every request that carries a token is throttled
-//! per client address; invitations (each sends an e-mail) count against the
-//! member additions of their admin.
+//! per client address.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Extension, Json, Router, extract::FromRequestParts};
+use axum::{Extension, Json};
 use axum_extra::extract::CookieJar;
 use cartroom_protocol::ErrorCode;
+use cartroom_protocol::http::{ErrorBody, SessionResponse};
 use cartroom_protocol::sharing::{
-    AcceptResponse, CreatedLink, Invitation, InvitationId, InvitationsResponse, InvitePreview,
-    InviteRequest, LinkId, LinkRequest, LinksResponse, ResetConfirmRequest, ResetRequest,
-    ShareLink, TokenRequest,
+    AcceptResponse, InvitePreview, ResetConfirmRequest, ResetRequest, TokenRequest,
 };
 use governor::Quota;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::AppError;
-use super::extract::{AppJson, CartAccess, ClientAddr, MayManageMembers, SignedIn, path_param};
+use super::extract::{AppJson, ClientAddr, SignedIn};
 use super::session::session_cookie;
-use super::throttle::{Limit, Throttles, non_zero};
+use super::throttle::{Limit, non_zero};
 use crate::app::AppState;
 use crate::mail::templates::{escape, utc_date_time};
 use crate::services::accounts::normalize_email;
@@ -78,149 +76,35 @@ impl SharingThrottles {
     }
 }
 
-pub fn routes(state: &AppState) -> Router<AppState> {
-    let router = Router::new()
-        .route(
-            "/api/carts/{id}/invitations",
-            get(list_invitations).post(invite),
-        )
-        .route(
-            "/api/carts/{id}/invitations/{invitation_id}",
-            delete(revoke_invitation),
-        )
-        .route(
-            "/api/carts/{id}/invitations/{invitation_id}/resend",
-            post(resend_invitation),
-        )
-        .route("/api/carts/{id}/links", get(list_links).post(create_link))
-        .route("/api/carts/{id}/links/{link_id}", delete(revoke_link))
-        .route("/api/invites/lookup", post(lookup))
-        .route("/api/invites/accept", post(accept))
-        .route("/api/invites/decline", post(decline))
-        .route("/api/auth/password-reset", post(request_reset))
-        .route("/api/auth/password-reset/confirm", post(confirm_reset));
+pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    let router = OpenApiRouter::new()
+        .routes(routes!(lookup))
+        .routes(routes!(accept))
+        .routes(routes!(decline))
+        .routes(routes!(request_reset))
+        .routes(routes!(confirm_reset));
+    // A dev tool, not the API: left out of the document.
     if state.dev_mailbox.is_some() {
-        router.route("/dev/mailbox", get(dev_mailbox))
+        router.route("/dev/mailbox", axum::routing::get(dev_mailbox))
     } else {
         router
     }
 }
 
-/// The route's `{name}` parsed as `T`; `not_found` when it is not one.
-struct Target<T>(T);
-
-trait TargetParam: std::str::FromStr {
-    const PARAM: &'static str;
-    const WHAT: &'static str;
-}
-
-impl TargetParam for InvitationId {
-    const PARAM: &'static str = "invitation_id";
-    const WHAT: &'static str = "no such invitation";
-}
-
-impl TargetParam for LinkId {
-    const PARAM: &'static str = "link_id";
-    const WHAT: &'static str = "no such share link";
-}
-
-impl<T: TargetParam + Send, S: Send + Sync> FromRequestParts<S> for Target<T> {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        path_param(parts, T::PARAM)
-            .await?
-            .and_then(|id| id.parse().ok())
-            .map(Self)
-            .ok_or_else(|| AppError::new(ErrorCode::NotFound, T::WHAT))
-    }
-}
-
-async fn invite(
-    State(state): State<AppState>,
-    Extension(throttles): Extension<Arc<Throttles>>,
-    access: CartAccess<MayManageMembers>,
-    AppJson(body): AppJson<InviteRequest>,
-) -> Result<(StatusCode, Json<Invitation>), AppError> {
-    throttles.member_addition(access.signed_in.session.user.id)?;
-    let invitation = state
-        .services
-        .sharing
-        .invite(access.cart, &access.actor(), body)
-        .await?;
-    Ok((StatusCode::CREATED, Json(invitation)))
-}
-
-async fn list_invitations(
-    State(state): State<AppState>,
-    access: CartAccess<MayManageMembers>,
-) -> Result<Json<InvitationsResponse>, AppError> {
-    let invitations = state.services.sharing.invitations(access.cart).await?;
-    Ok(Json(InvitationsResponse { invitations }))
-}
-
-async fn resend_invitation(
-    State(state): State<AppState>,
-    Extension(throttles): Extension<Arc<Throttles>>,
-    access: CartAccess<MayManageMembers>,
-    Target(id): Target<InvitationId>,
-) -> Result<Json<Invitation>, AppError> {
-    throttles.member_addition(access.signed_in.session.user.id)?;
-    let invitation = state
-        .services
-        .sharing
-        .resend(access.cart, &access.actor(), id)
-        .await?;
-    Ok(Json(invitation))
-}
-
-async fn revoke_invitation(
-    State(state): State<AppState>,
-    access: CartAccess<MayManageMembers>,
-    Target(id): Target<InvitationId>,
-) -> Result<Json<Invitation>, AppError> {
-    let invitation = state
-        .services
-        .sharing
-        .revoke(access.cart, &access.actor(), id)
-        .await?;
-    Ok(Json(invitation))
-}
-
-async fn create_link(
-    State(state): State<AppState>,
-    access: CartAccess<MayManageMembers>,
-    AppJson(body): AppJson<LinkRequest>,
-) -> Result<(StatusCode, Json<CreatedLink>), AppError> {
-    let link = state
-        .services
-        .sharing
-        .create_link(access.cart, &access.actor(), body)
-        .await?;
-    Ok((StatusCode::CREATED, Json(link)))
-}
-
-async fn list_links(
-    State(state): State<AppState>,
-    access: CartAccess<MayManageMembers>,
-) -> Result<Json<LinksResponse>, AppError> {
-    let links = state.services.sharing.links(access.cart).await?;
-    Ok(Json(LinksResponse { links }))
-}
-
-async fn revoke_link(
-    State(state): State<AppState>,
-    access: CartAccess<MayManageMembers>,
-    Target(id): Target<LinkId>,
-) -> Result<Json<ShareLink>, AppError> {
-    let link = state
-        .services
-        .sharing
-        .revoke_link(access.cart, &access.actor(), id)
-        .await?;
-    Ok(Json(link))
-}
-
+/// What an invitation's or link's token invites to, without using it.
+#[utoipa::path(
+    post,
+    path = "/api/invites/lookup",
+    tag = "sharing",
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "What the token invites to", body = InvitePreview),
+        (status = 404, description = "`invite_not_found`", body = ErrorBody),
+        (status = 409, description = "`invite_used_up`", body = ErrorBody),
+        (status = 410, description = "`invite_expired` or `invite_revoked`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many token attempts from this address", body = ErrorBody),
+    ),
+)]
 async fn lookup(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<SharingThrottles>>,
@@ -232,6 +116,20 @@ async fn lookup(
 }
 
 /// Joins with the token as the signed-in user (an account or a guest).
+#[utoipa::path(
+    post,
+    path = "/api/invites/accept",
+    tag = "sharing",
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "The caller is a member of the cart", body = AcceptResponse),
+        (status = 404, description = "`invite_not_found`", body = ErrorBody),
+        (status = 409, description = "`invite_used_up`", body = ErrorBody),
+        (status = 410, description = "`invite_expired` or `invite_revoked`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many token attempts from this address", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn accept(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<SharingThrottles>>,
@@ -249,6 +147,20 @@ async fn accept(
 }
 
 /// Declines an invitation; no session needed.
+#[utoipa::path(
+    post,
+    path = "/api/invites/decline",
+    tag = "sharing",
+    request_body = TokenRequest,
+    responses(
+        (status = 204, description = "Declined"),
+        (status = 404, description = "`invite_not_found`", body = ErrorBody),
+        (status = 409, description = "`invite_used_up`", body = ErrorBody),
+        (status = 410, description = "`invite_expired` or `invite_revoked`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many token attempts from this address", body = ErrorBody),
+    ),
+    security((), ("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn decline(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<SharingThrottles>>,
@@ -267,6 +179,16 @@ async fn decline(
 }
 
 /// Asks for a reset e-mail; `202` whether or not the address has an account.
+#[utoipa::path(
+    post,
+    path = "/api/auth/password-reset",
+    tag = "auth",
+    request_body = ResetRequest,
+    responses(
+        (status = 202, description = "An e-mail is on its way if the address has an account"),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ),
+)]
 async fn request_reset(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<SharingThrottles>>,
@@ -282,6 +204,18 @@ async fn request_reset(
 }
 
 /// Sets the new password and starts a session (body and cookie).
+#[utoipa::path(
+    post,
+    path = "/api/auth/password-reset/confirm",
+    tag = "auth",
+    request_body = ResetConfirmRequest,
+    responses(
+        (status = 200, description = "The new password is set; a session", body = SessionResponse, headers(("set-cookie" = String, description = "The HttpOnly session cookie `cartroom_session`"))),
+        (status = 404, description = "`invite_not_found`: no reset has that token", body = ErrorBody),
+        (status = 410, description = "`invite_expired`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ),
+)]
 async fn confirm_reset(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<SharingThrottles>>,

@@ -8,24 +8,26 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{delete, get};
-use axum::{Extension, Json, Router, extract::FromRequestParts};
+use axum::{Extension, Json, extract::FromRequestParts};
+use cartroom_protocol::http::ErrorBody;
 use cartroom_protocol::store::{
     AddStaffRequest, StaffMember, StaffResponse, StoreRole, StoreRoleResponse,
 };
 use cartroom_protocol::{ErrorCode, UserId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::AppError;
-use super::extract::{AppJson, SignedIn, TheStore, path_param};
+use super::extract::{AppJson, SignedIn, StoreQuery, TheStore, path_param};
 use super::throttle::Throttles;
 use crate::app::AppState;
 use crate::store::StaffAccess;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/store/role", get(role))
-        .route("/api/store/staff", get(list).post(add))
-        .route("/api/store/staff/{user_id}", delete(remove))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(role))
+        .routes(routes!(list, add))
+        .routes(routes!(remove))
 }
 
 /// The route's `{user_id}`; `not_found` when it is not a user id.
@@ -48,6 +50,18 @@ impl<S: Send + Sync> FromRequestParts<S> for StaffUser {
     }
 }
 
+/// The caller's own role in the store.
+#[utoipa::path(
+    get,
+    path = "/api/store/role",
+    tag = "staff",
+    params(StoreQuery),
+    responses(
+        (status = 200, description = "The caller's role in the store (`null`: none)", body = StoreRoleResponse),
+        (status = 404, description = "`store_not_found`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn role(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -65,6 +79,19 @@ async fn role(
     }))
 }
 
+/// The store's staff (its owners).
+#[utoipa::path(
+    get,
+    path = "/api/store/staff",
+    tag = "staff",
+    params(StoreQuery),
+    responses(
+        (status = 200, description = "The store's owners and agents", body = StaffResponse),
+        (status = 403, description = "`forbidden`: not the store's owner", body = ErrorBody),
+        (status = 404, description = "`store_not_found`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -78,6 +105,22 @@ async fn list(
     Ok(Json(StaffResponse { staff }))
 }
 
+/// Adds an owner or agent by e-mail (the store's owners).
+#[utoipa::path(
+    post,
+    path = "/api/store/staff",
+    tag = "staff",
+    params(StoreQuery),
+    request_body = AddStaffRequest,
+    responses(
+        (status = 201, description = "The new staff member", body = StaffMember),
+        (status = 403, description = "`forbidden`: not the store's owner", body = ErrorBody),
+        (status = 404, description = "`store_not_found` or `user_not_found`", body = ErrorBody),
+        (status = 409, description = "`already_staff`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn add(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<Throttles>>,
@@ -99,6 +142,20 @@ async fn add(
     Ok((StatusCode::CREATED, Json(member)))
 }
 
+/// Removes someone from the store's staff (the store's owners).
+#[utoipa::path(
+    delete,
+    path = "/api/store/staff/{user_id}",
+    tag = "staff",
+    params(("user_id" = UserId, Path, description = "The staff member"), StoreQuery),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "`forbidden`: not the store's owner", body = ErrorBody),
+        (status = 404, description = "`store_not_found` or `not_found`", body = ErrorBody),
+        (status = 409, description = "`last_owner`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn remove(
     State(state): State<AppState>,
     signed_in: SignedIn,

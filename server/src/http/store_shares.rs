@@ -8,25 +8,29 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router, extract::FromRequestParts};
-use cartroom_protocol::ErrorCode;
+use axum::{Extension, Json, extract::FromRequestParts};
+use cartroom_protocol::http::ErrorBody;
 use cartroom_protocol::store::{
     OpenSharedResponse, StoreSettings, StoreShare, StoreShareId, StoreShareRequest,
     StoreSharesResponse,
 };
+use cartroom_protocol::{CartId, ErrorCode};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::AppError;
-use super::extract::{AppJson, CartAccess, MayManageMembers, SignedIn, TheStore, path_param};
+use super::extract::{
+    AppJson, CartAccess, MayManageMembers, SignedIn, StoreQuery, TheStore, path_param,
+};
 use super::throttle::Throttles;
 use crate::app::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/store/settings", get(settings).put(set_settings))
-        .route("/api/carts/{id}/store-share", post(share))
-        .route("/api/store/shared", get(list))
-        .route("/api/store/shared/{share_id}/open", post(open))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(settings, set_settings))
+        .routes(routes!(share))
+        .routes(routes!(list))
+        .routes(routes!(open))
 }
 
 /// The route's `{share_id}`; `not_found` when it is not one.
@@ -44,6 +48,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ShareId {
     }
 }
 
+/// What the store allows its staff and shoppers.
+#[utoipa::path(
+    get,
+    path = "/api/store/settings",
+    tag = "store shares",
+    params(StoreQuery),
+    responses(
+        (status = 200, description = "What the store allows", body = StoreSettings),
+        (status = 404, description = "`store_not_found`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn settings(
     State(state): State<AppState>,
     _signed_in: SignedIn,
@@ -52,6 +68,20 @@ async fn settings(
     Ok(Json(state.services.store_shares.settings(&store.id).await?))
 }
 
+/// Changes the store's settings (its owners).
+#[utoipa::path(
+    put,
+    path = "/api/store/settings",
+    tag = "store shares",
+    params(StoreQuery),
+    request_body = StoreSettings,
+    responses(
+        (status = 200, description = "The new settings", body = StoreSettings),
+        (status = 403, description = "`forbidden`: not the store's owner", body = ErrorBody),
+        (status = 404, description = "`store_not_found`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn set_settings(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -66,6 +96,21 @@ async fn set_settings(
     Ok(Json(settings))
 }
 
+/// Shares the cart with its store's staff.
+#[utoipa::path(
+    post,
+    path = "/api/carts/{id}/store-share",
+    tag = "store shares",
+    params(("id" = CartId, Path, description = "The cart")),
+    request_body = StoreShareRequest,
+    responses(
+        (status = 201, description = "The cart is shared with its store's staff", body = StoreShare),
+        (status = 403, description = "`forbidden`: the caller's role does not allow it", body = ErrorBody),
+        (status = 404, description = "`cart_not_found`: no such cart, or the caller is not a member", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn share(
     State(state): State<AppState>,
     Extension(throttles): Extension<Arc<Throttles>>,
@@ -82,6 +127,19 @@ async fn share(
     Ok((StatusCode::CREATED, Json(share)))
 }
 
+/// The carts shoppers shared with the store (its staff).
+#[utoipa::path(
+    get,
+    path = "/api/store/shared",
+    tag = "store shares",
+    params(StoreQuery),
+    responses(
+        (status = 200, description = "The carts shared with the store", body = StoreSharesResponse),
+        (status = 403, description = "`forbidden`: not the store's staff", body = ErrorBody),
+        (status = 404, description = "`store_not_found`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -95,6 +153,19 @@ async fn list(
     Ok(Json(StoreSharesResponse { shared }))
 }
 
+/// Opens a shared cart live (the store's staff).
+#[utoipa::path(
+    post,
+    path = "/api/store/shared/{share_id}/open",
+    tag = "store shares",
+    params(("share_id" = StoreShareId, Path, description = "The shared cart"), StoreQuery),
+    responses(
+        (status = 200, description = "The caller joined the shared cart", body = OpenSharedResponse),
+        (status = 403, description = "`forbidden`: not the store's staff", body = ErrorBody),
+        (status = 404, description = "`store_not_found` or `not_found`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn open(
     State(state): State<AppState>,
     signed_in: SignedIn,

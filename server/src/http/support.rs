@@ -7,15 +7,17 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
-use axum::{Json, Router, extract::FromRequestParts};
+use axum::{Json, extract::FromRequestParts};
 use cartroom_protocol::ErrorCode;
+use cartroom_protocol::http::ErrorBody;
 use cartroom_protocol::support::{
     ContactRequest, Conversation, ConversationId, ConversationStatus, ConversationsResponse,
     MessagesResponse, OpenConversationRequest, PostMessageRequest, ReadRequest, StatusRequest,
     SupportMessage,
 };
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::AppError;
 use super::extract::{AppJson, AppQuery, SignedIn, path_param};
@@ -23,20 +25,14 @@ use crate::app::AppState;
 use crate::services::support::Caller;
 use crate::services::support::conversations::ListQuery;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/support/conversations", get(list).post(open))
-        .route("/api/support/conversations/{id}", get(one))
-        .route(
-            "/api/support/conversations/{id}/messages",
-            get(messages).post(write),
-        )
-        .route("/api/support/conversations/{id}/read", post(read))
-        .route("/api/support/conversations/{id}/status", post(status))
-        .route(
-            "/api/support/conversations/{id}/contact",
-            axum::routing::put(contact),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, open))
+        .routes(routes!(one))
+        .routes(routes!(messages, write))
+        .routes(routes!(read))
+        .routes(routes!(status))
+        .routes(routes!(contact))
 }
 
 /// The route's `{id}`; `not_found` when it is not a conversation id.
@@ -63,6 +59,19 @@ fn caller(signed_in: &SignedIn) -> Caller {
     }
 }
 
+/// Opens (or finds) the caller's conversation with a store.
+#[utoipa::path(
+    post,
+    path = "/api/support/conversations",
+    tag = "support",
+    request_body = OpenConversationRequest,
+    responses(
+        (status = 200, description = "The caller's open conversation with that store", body = Conversation),
+        (status = 201, description = "A new conversation", body = Conversation),
+        (status = 404, description = "`store_not_found`", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn open(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -81,16 +90,33 @@ async fn open(
     Ok((status, Json(conversation)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListParams {
+    /// The store's id; the default store when absent.
     store: Option<String>,
+    /// Only conversations with this status.
     status: Option<ConversationStatus>,
+    /// Conversations to skip (at most 100,000).
     #[serde(default)]
     offset: usize,
+    /// 1 to 100 (default 50).
     limit: Option<usize>,
 }
 
+/// The store's conversations (its staff).
+#[utoipa::path(
+    get,
+    path = "/api/support/conversations",
+    tag = "support",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of the store's conversations, newest activity first", body = ConversationsResponse),
+        (status = 404, description = "`not_found`: no such store, or the caller is not on its staff", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -113,6 +139,18 @@ async fn list(
     }))
 }
 
+/// One conversation.
+#[utoipa::path(
+    get,
+    path = "/api/support/conversations/{id}",
+    tag = "support",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    responses(
+        (status = 200, description = "The conversation", body = Conversation),
+        (status = 404, description = "`not_found`: no such conversation, or not the caller's to see", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn one(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -122,14 +160,29 @@ async fn one(
     Ok(Json(conversation))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PageParams {
+    /// Only messages after this `seq` (default 0: from the first).
     #[serde(default)]
     after: i64,
+    /// 1 to 200 (default 200).
     limit: Option<usize>,
 }
 
+/// A conversation's messages.
+#[utoipa::path(
+    get,
+    path = "/api/support/conversations/{id}/messages",
+    tag = "support",
+    params(("id" = ConversationId, Path, description = "The conversation"), PageParams),
+    responses(
+        (status = 200, description = "A page of messages, oldest first", body = MessagesResponse),
+        (status = 404, description = "`not_found`: no such conversation, or not the caller's to see", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn messages(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -144,6 +197,19 @@ async fn messages(
     Ok(Json(MessagesResponse { messages, more }))
 }
 
+/// Writes a message.
+#[utoipa::path(
+    post,
+    path = "/api/support/conversations/{id}/messages",
+    tag = "support",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    request_body = PostMessageRequest,
+    responses(
+        (status = 201, description = "The message", body = SupportMessage),
+        (status = 404, description = "`not_found`: no such conversation, or not the caller's to see", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn write(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -158,6 +224,19 @@ async fn write(
     Ok((StatusCode::CREATED, Json(message)))
 }
 
+/// Marks a conversation read.
+#[utoipa::path(
+    post,
+    path = "/api/support/conversations/{id}/read",
+    tag = "support",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    request_body = ReadRequest,
+    responses(
+        (status = 200, description = "The conversation, read up to `seq`", body = Conversation),
+        (status = 404, description = "`not_found`: no such conversation, or not the caller's to see", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn read(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -172,6 +251,19 @@ async fn read(
     Ok(Json(conversation))
 }
 
+/// Changes a conversation's status.
+#[utoipa::path(
+    post,
+    path = "/api/support/conversations/{id}/status",
+    tag = "support",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    request_body = StatusRequest,
+    responses(
+        (status = 200, description = "The conversation with its new status", body = Conversation),
+        (status = 404, description = "`not_found`: no such conversation, or not the caller's to see", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn status(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -186,6 +278,19 @@ async fn status(
     Ok(Json(conversation))
 }
 
+/// Sets the customer's contact details (the store's staff).
+#[utoipa::path(
+    put,
+    path = "/api/support/conversations/{id}/contact",
+    tag = "support",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    request_body = ContactRequest,
+    responses(
+        (status = 200, description = "The conversation with the customer's contact details", body = Conversation),
+        (status = 404, description = "`not_found`: no such conversation, or not the caller's to see", body = ErrorBody),
+    ),
+    security(("session_bearer" = []), ("session_cookie" = [])),
+)]
 async fn contact(
     State(state): State<AppState>,
     signed_in: SignedIn,

@@ -10,9 +10,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get};
 use cartroom_protocol::ErrorCode;
+use cartroom_protocol::http::ErrorBody;
 use tower::Layer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::AppError;
 use super::extract::ClientAddr;
@@ -31,10 +34,11 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
 /// Links to other sites do not learn which cart a page showed.
 pub const REFERRER_POLICY: &str = "no-referrer";
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_text))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(metrics_text))
+        // Unknown API paths answer in the error shape; not endpoints.
         .route("/api", any(api_not_found))
         .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
@@ -57,6 +61,15 @@ pub fn with_web_client(router: Router<AppState>, web_dir: &std::path::Path) -> R
 }
 
 /// `ok` when the database answers and takes writes; 503 with the reason otherwise.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "system",
+    responses(
+        (status = 200, description = "`ok`", body = String, content_type = "text/plain"),
+        (status = 503, description = "Why the database does not answer or take writes", body = String, content_type = "text/plain"),
+    ),
+)]
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     match state.services.health.check().await {
         Ok(()) => (StatusCode::OK, "ok".to_owned()),
@@ -77,6 +90,17 @@ pub fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
         .layer(header(header::REFERRER_POLICY, REFERRER_POLICY))
 }
 
+/// Prometheus metrics, for the operator: loopback clients, or with `--metrics-token` as `Authorization: Bearer`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "system",
+    responses(
+        (status = 200, description = "Prometheus metrics", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 403, description = "`forbidden`: not from this machine, and no metrics token", body = ErrorBody),
+    ),
+    security((), ("metrics_token" = [])),
+)]
 async fn metrics_text(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,

@@ -22,6 +22,7 @@ use super::transport::{Outgoing, Transport};
 use super::{MailQueue, PublicUrl};
 use crate::auth::purpose::{Purpose, new_token, purpose_hash};
 use crate::clock::Clock;
+use crate::integrations::webhooks::WEBHOOKS_PAGE;
 use crate::store::sharing::{MailPurpose, OutboxMessage};
 use crate::store::{Outbox, Result};
 
@@ -116,6 +117,11 @@ impl MailWorker {
             MailPurpose::DeadlineReminder => {
                 let cart = mail.ref_id.split_once('@').map_or("", |(cart, _)| cart);
                 let link = cart_page(self.public_url.get(), cart);
+                return self.deliver(mail, &link).await;
+            }
+            // No token: the owner opens the store's webhooks signed in.
+            MailPurpose::WebhookDisabled => {
+                let link = format!("{}/{WEBHOOKS_PAGE}", self.public_url.get());
                 return self.deliver(mail, &link).await;
             }
         };

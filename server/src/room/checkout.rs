@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::command::{OpReply, RoomCmd};
 use super::engine::Room;
 use super::ops::AckTarget;
-use crate::cart::{self, OpContext, ServerOp, server_actor};
+use crate::cart::{self, OpContext, ServerOp, server_actor, store_actor};
 use crate::refusal::Refusal;
 
 /// The longest a hold lasts: an order that is not placed by then (its
@@ -55,7 +55,11 @@ impl Room {
     /// is committed, acked to `reply` and broadcast like any op, and an
     /// order's status ends a hold.
     pub(super) async fn server_op(&mut self, op: ServerOp, reply: OpReply) {
-        let actor = server_actor();
+        let catalog = self.catalog.current();
+        let actor = match op {
+            ServerOp::FollowProduct { .. } => store_actor(&catalog.store.name),
+            _ => server_actor(),
+        };
         let op_id = op.op_id();
         let target = AckTarget::Direct(reply);
         if matches!(op, ServerOp::SyncOrder { .. }) {
@@ -65,7 +69,6 @@ impl Room {
             return self.ack_without_change(op_id, target, true);
         }
         let now_ms = self.env.clock.now_ms();
-        let catalog = self.catalog.current();
         let ctx = OpContext {
             actor: &actor,
             op_id: &op_id,

@@ -58,6 +58,8 @@ pub(super) async fn run_room(
         }
     };
     metrics::gauge!("cartroom_rooms_loaded").increment(1.0);
+    let mut catalog_versions = room.catalog.watch();
+    room.follow_catalog().await;
     let shutdown = rooms.shutdown().clone();
     let idle = rooms.env().limits.idle;
     let mut idle_since = tokio::time::Instant::now();
@@ -74,6 +76,7 @@ pub(super) async fn run_room(
                 room.handle(cmd).await;
                 idle_since = tokio::time::Instant::now();
             }
+            Ok(()) = catalog_versions.changed() => room.follow_catalog().await,
             Some(done) = room.pending.next() => {
                 if !room.complete(done) {
                     break;

@@ -31,6 +31,7 @@
 //! - [`subscriber`], [`frame`]: the seam to connections.
 
 pub mod activity;
+pub mod catalog;
 pub mod checkout;
 pub mod command;
 pub mod edits;

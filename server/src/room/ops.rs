@@ -15,7 +15,7 @@ use super::subscriber::SubscriberHandle;
 use crate::cart::{self, Actor, Applied, OpContext, view::heads_of};
 use crate::policy;
 use crate::refusal::Refusal;
-use crate::store::{ChangeRecord, Snapshot};
+use crate::store::{CartHooks, ChangeRecord, Snapshot};
 
 /// Where an op's ack or refusal goes.
 pub(super) enum AckTarget {
@@ -113,6 +113,17 @@ impl Room {
             subtotal: applied.totals.subtotal,
             currency: applied.totals.currency.clone(),
         };
+        // Webhook events of this change, written by the same commit.
+        let hooks = CartHooks {
+            store_id: self.store_id.clone(),
+            lines: (applied.line_changes.iter())
+                .map(|c| (c.sku.clone(), c.name.clone(), c.delta))
+                .collect(),
+            locked: applied.locked,
+            over_budget: (applied.over_budget.into_iter())
+                .map(|o| (o.user_id, o.name, o.budget, o.share))
+                .collect(),
+        };
         let frame = Frame::automerge(FrameKind::Changes, self.cart_id, &change);
         let edit = (!applied.line_changes.is_empty()).then(|| {
             Box::new(CartEdit {
@@ -145,6 +156,7 @@ impl Room {
                 name: applied.totals.name,
                 line_count: applied.totals.line_count,
                 lock_deadline: applied.totals.lock_deadline,
+                hooks,
             })
             .await;
         self.pending.push_after(async move {

@@ -3,6 +3,8 @@
 //!
 //! # Layout
 //! - [`accounts`]: sign-up, sign-in, guests, sessions.
+//! - [`analytics`]: the store owner's figures by day.
+//! - [`back_office`]: the store API: keys, catalog and customer sync, order export.
 //! - [`carts`]: create, list, read, edit through the room, delete.
 //! - [`members`]: who is in a cart; changes reach the room at once.
 //! - [`sharing`]: invitations by e-mail and share links, accepted with a token.
@@ -21,6 +23,8 @@
 //! - [`error`]: what a use case answers when it fails.
 
 pub mod accounts;
+pub mod analytics;
+pub mod back_office;
 pub mod carts;
 pub mod checkout;
 pub mod deadlines;
@@ -91,6 +95,12 @@ pub struct Services {
     pub takeovers: Arc<takeover::TakeoverService>,
     /// Support desk: the cart panel beside a conversation.
     pub panel: panel::PanelService,
+    /// The store owner's figures.
+    pub analytics: analytics::AnalyticsService,
+    /// The store API: keys, catalog and customer sync, order export.
+    pub back_office: Arc<back_office::BackOfficeService>,
+    /// The store's webhook endpoints and their delivery log.
+    pub webhooks: Arc<crate::integrations::webhooks::WebhookService>,
     pub catalogs: Catalogs,
     pub live: Arc<LiveConnections>,
     pub rooms: Arc<Rooms>,

@@ -132,6 +132,42 @@ impl OrderService {
         } else {
             caller.name.clone()
         };
+        self.apply_status(id, status, from, by, &forbidden).await
+    }
+
+    /// The store's back office (an API key) moves an order of `store` on,
+    /// as its staff may; `by` names it in the cart's activity.
+    pub async fn set_status_for_store(
+        &self,
+        id: &str,
+        status: OrderStatus,
+        store: &str,
+        by: String,
+    ) -> Result<OrderView> {
+        match self.orders.order(id).await? {
+            Some(order) if order.store_id == store => {}
+            _ => return Err(no_order().into()),
+        }
+        let forbidden = || {
+            ServiceError::from(Refusal::new(
+                ErrorCode::Forbidden,
+                "the store moves on only pending and confirmed orders",
+            ))
+        };
+        let from = [OrderStatus::Pending, OrderStatus::Confirmed];
+        self.apply_status(id, status, &from, by, &forbidden).await
+    }
+
+    /// Moves the order on from one of `from`, returns the stock of a
+    /// cancelled order and tells the cart.
+    async fn apply_status(
+        &self,
+        id: &str,
+        status: OrderStatus,
+        from: &[OrderStatus],
+        by: String,
+        forbidden: &(dyn Fn() -> ServiceError + Sync),
+    ) -> Result<OrderView> {
         let now = self.clock.now_ms();
         let updated = self
             .orders

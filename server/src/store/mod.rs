@@ -3,8 +3,9 @@
 //! commit queue, and sharing (invitations, links, password resets and the
 //! outbox of e-mails, in [`sharing`]), orders ([`orders`]), the
 //! store's staff ([`staff`]), the carts they send customers ([`offers`]),
-//! the carts customers share with the store ([`store_shares`]) and
-//! two-factor sign-in ([`totp`]).
+//! the carts customers share with the store ([`store_shares`]),
+//! two-factor sign-in ([`totp`]) and the store owner's analytics
+//! ([`analytics`]; not in [`memory`]).
 //!
 //! [`sqlite`] is the implementation a node runs on (WAL, a group-commit
 //! writer); [`memory`] keeps everything in memory, for tests of the room and
@@ -15,6 +16,8 @@
 //! change log refuses a second change at a position, so two rooms of one
 //! cart can never both commit.
 
+pub mod analytics;
+pub mod back_office;
 pub mod error;
 pub mod memory;
 pub mod offers;
@@ -27,6 +30,7 @@ pub mod store_shares;
 pub mod support;
 pub mod takeover;
 pub mod totp;
+pub mod webhooks;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -37,6 +41,8 @@ use cartroom_protocol::http::{Member, User};
 use cartroom_protocol::{ActivityEvent, CartId, MemberRole, UserId};
 
 use crate::catalog::Catalog;
+pub use analytics::Analytics;
+pub use back_office::BackOfficeStore;
 pub use error::{CommitError, MemberChangeError, Result, StoreError};
 pub use offers::Offers;
 pub use orders::{
@@ -51,6 +57,7 @@ pub use store_shares::StoreShares;
 pub use support::Support;
 pub use takeover::Takeovers;
 pub use totp::{TotpRecord, TwoFactor};
+pub use webhooks::{CartHooks, Webhooks};
 
 /// Resolves once a queued write is durable (or has failed).
 pub type CommitTicket = Pin<Box<dyn Future<Output = Result<(), CommitError>> + Send>>;
@@ -205,6 +212,12 @@ pub struct Stores {
     pub two_factor: Arc<dyn TwoFactor>,
     /// Support desk: takeovers and help codes.
     pub takeovers: Arc<dyn Takeovers>,
+    /// The store owner's analytics, and share-link opens.
+    pub analytics: Arc<dyn Analytics>,
+    /// Webhook endpoints, their outbox and delivery log.
+    pub webhooks: Arc<dyn Webhooks>,
+    /// The store API: keys, idempotent answers, catalog and customer sync.
+    pub back_office: Arc<dyn BackOfficeStore>,
 }
 
 impl Stores {
@@ -229,6 +242,9 @@ impl Stores {
             + Support
             + TwoFactor
             + Takeovers
+            + Analytics
+            + Webhooks
+            + BackOfficeStore
             + 'static,
     {
         Self {
@@ -249,6 +265,9 @@ impl Stores {
             store_shares: backend.clone(),
             support: backend.clone(),
             takeovers: backend.clone(),
+            analytics: backend.clone(),
+            webhooks: backend.clone(),
+            back_office: backend.clone(),
             two_factor: backend,
         }
     }

@@ -3,6 +3,8 @@
 
 use cartroom_protocol::{ActivityEvent, CartId, MemberRole, OpId, UserId};
 
+use super::CartHooks;
+
 /// One accepted change and everything recorded with it, in one commit.
 #[derive(Debug)]
 pub struct ChangeRecord {
@@ -23,6 +25,8 @@ pub struct ChangeRecord {
     /// When the cart locks by itself after this change, if ever: kept
     /// beside the cart so that deadlines are found without loading rooms.
     pub lock_deadline: Option<i64>,
+    /// What the store's webhooks hear of it, written in the same commit.
+    pub hooks: CartHooks,
 }
 
 /// A compaction: `doc.save()` covering every change up to `upto_seq`, which

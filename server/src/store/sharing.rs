@@ -29,6 +29,9 @@ pub enum MailPurpose {
     /// `<cart id>@<deadline ms>`). No token: the member opens the cart as
     /// a member; the worker links to the cart's page.
     DeadlineReminder,
+    /// Tells a store's owner that a webhook endpoint was disabled after a
+    /// day of failures (`ref_id`: the endpoint's id). No token.
+    WebhookDisabled,
 }
 
 impl MailPurpose {
@@ -39,6 +42,7 @@ impl MailPurpose {
             Self::Offer => "offer",
             Self::StoreShare => "store_share",
             Self::DeadlineReminder => "deadline_reminder",
+            Self::WebhookDisabled => "webhook_disabled",
         }
     }
 
@@ -49,6 +53,7 @@ impl MailPurpose {
             "offer" => Some(Self::Offer),
             "store_share" => Some(Self::StoreShare),
             "deadline_reminder" => Some(Self::DeadlineReminder),
+            "webhook_disabled" => Some(Self::WebhookDisabled),
             _ => None,
         }
     }

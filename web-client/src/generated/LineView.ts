@@ -13,4 +13,9 @@ group_buy?: LineGroupBuy,
 /**
  * Who pays for the line when it is not who added it (`assign_line`).
  */
-assigned_to?: string, assigned_to_name?: string, };
+assigned_to?: string, assigned_to_name?: string, 
+/**
+ * Units of the product left, once 5 or fewer are; 0 when it is out of
+ * stock or no longer sold (the store's catalog, section 6).
+ */
+stock_left?: number, };

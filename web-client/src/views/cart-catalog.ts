@@ -57,6 +57,10 @@ export class CatalogCard {
     this.loader.stop();
   }
 
+  reload(): void {
+    this.loader.again();
+  }
+
   private async load(): Promise<boolean> {
     const q = this.search.value.trim();
     try {

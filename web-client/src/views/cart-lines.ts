@@ -111,7 +111,9 @@ export class LinesCard {
 
   private line(l: LineView, canEdit: boolean, currency: string): HTMLElement {
     const { app } = this.host;
-    const stock = app.products.get(l.sku)?.stock;
+    // The document's note is the store's word now; the catalog copy may be older.
+    const stock = l.stock_left ?? app.products.get(l.sku)?.stock;
+    const out = stock === 0;
     const atLimit = stock !== undefined && l.quantity >= stock;
     const low = stock !== undefined && !atLimit && stock - l.quantity <= LOW_STOCK;
     const step = (delta: 1 | -1, blocked: boolean, why: string) =>
@@ -148,7 +150,9 @@ export class LinesCard {
           `${money(l.unit_price, currency)} each · `,
           h("span", { testid: "line-added-by" }, `added by ${l.added_by === app.me.id ? "you" : l.added_by_name}`),
         ),
-        atLimit
+        out
+          ? h("div", { class: "stock-note", testid: "line-stock" }, "Out of stock")
+          : atLimit
           ? h("div", { class: "stock-note", testid: "line-stock" }, `That's all we have (${stock})`)
           : low
             ? h("div", { class: "stock-note", testid: "line-stock" }, `Only ${stock! - l.quantity} more in stock`)

@@ -117,6 +117,11 @@ export class CartPage implements CartHost {
     this.app.live.close(this.cartId);
   }
 
+  /** The store changed a price or stock of this cart: the catalog card shows it too. */
+  catalogChanged(): void {
+    this.catalog.reload();
+  }
+
   /** Called by the connection whenever this cart (or the socket) changed. */
   changed(cartId: string): void {
     if (cartId !== this.cartId || this.scheduled) return;

@@ -51,6 +51,9 @@ async function draw(app: App, page: HTMLElement): Promise<void> {
   mount(
     page,
     h("h1", { id: "store-title" }, "Store"),
+    role === "owner"
+      ? h("p", null, h("a", { href: "#/backoffice", testid: "store-backoffice-link" }, "Open the back office"), ": analytics, products, orders, API keys and webhooks.")
+      : null,
     sharedSection(app),
     sendSection(),
     role === "owner" ? staffSection(app) : null,

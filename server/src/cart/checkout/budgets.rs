@@ -41,3 +41,41 @@ pub(in crate::cart) fn check_budgets(
     }
     Ok(())
 }
+
+/// A member whose share went past their budget with one change (a budget
+/// set below the share, a price that rose): what the `budget.exceeded`
+/// webhook tells the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Overrun {
+    pub user_id: String,
+    pub name: String,
+    pub budget: i64,
+    pub share: i64,
+}
+
+/// The members over budget after the change who were not before it.
+pub(in crate::cart) fn newly_over_budget(before: &CartMirror, after: &CartMirror) -> Vec<Overrun> {
+    if after.checkout.budgets.is_empty() {
+        return Vec::new();
+    }
+    let (was, now) = (before.shares(), after.shares());
+    let over = |mirror: &CartMirror, shares: &std::collections::HashMap<&str, i64>, user: &str| {
+        mirror
+            .checkout
+            .budgets
+            .get(user)
+            .is_some_and(|b| shares.get(user).copied().unwrap_or(0) > b.amount)
+    };
+    after
+        .checkout
+        .budgets
+        .iter()
+        .filter(|(user, _)| over(after, &now, user) && !over(before, &was, user))
+        .map(|(user, budget)| Overrun {
+            user_id: user.clone(),
+            name: budget.name.clone(),
+            budget: budget.amount,
+            share: now.get(user.as_str()).copied().unwrap_or(0),
+        })
+        .collect()
+}

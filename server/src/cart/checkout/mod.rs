@@ -24,7 +24,8 @@ mod group_buy;
 mod mirror;
 mod view;
 
-pub(in crate::cart) use self::budgets::check_budgets;
+pub use self::budgets::Overrun;
+pub(in crate::cart) use self::budgets::{check_budgets, newly_over_budget};
 pub use self::group_buy::unit_price;
 pub(in crate::cart) use self::group_buy::{group_buy_notes, read_tier};
 pub use self::mirror::CheckoutMirror;

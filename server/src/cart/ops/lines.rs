@@ -7,6 +7,7 @@ use automerge::transaction::Transactable;
 use cartroom_protocol::ErrorCode;
 use cartroom_protocol::limits::{MAX_LINES, QUANTITY_RANGE};
 
+use super::catalog::stock_note;
 use super::{Tx, listing};
 use crate::cart::apply::OpContext;
 use crate::cart::mirror::{CartMirror, LineMirror};
@@ -68,6 +69,10 @@ pub(super) fn add_to_line(
                 tx.put(&obj, "group_buy_min", min)?;
                 tx.put(&obj, "group_buy_price", price)?;
             }
+            let stock_left = stock_note(Some(product.stock));
+            if let Some(n) = stock_left {
+                tx.put(&obj, "stock_left", n)?;
+            }
             cart.lines.insert(
                 sku.to_owned(),
                 LineMirror {
@@ -78,6 +83,7 @@ pub(super) fn add_to_line(
                     group_buy,
                     added_by: ctx.actor.user_id.to_string(),
                     assigned: None,
+                    stock_left,
                 },
             );
         }

@@ -2,6 +2,7 @@
 //! (lines, stock, caps), writes inside the op's transaction and updates the
 //! mirror, and returns the summary of the activity sentence.
 
+pub mod catalog;
 pub(super) mod checkout;
 mod lines;
 mod meta;
@@ -94,7 +95,14 @@ pub(super) fn apply_server(
     ctx: &OpContext<'_>,
     op: &ServerOp,
 ) -> Result<Done, Refusal> {
-    checkout::apply_server(tx, cart, ctx, op).map(Done::from)
+    match op {
+        ServerOp::FollowProduct { sku, .. } => catalog::follow_product(tx, cart, ctx, sku),
+        ServerOp::LockAtDeadline { .. }
+        | ServerOp::RemindOfDeadline { .. }
+        | ServerOp::SyncOrder { .. }
+        | ServerOp::ForgetApprover { .. } => checkout::apply_server(tx, cart, ctx, op),
+    }
+    .map(Done::from)
 }
 
 /// The catalog's listing of `sku`, or `unknown_sku`.

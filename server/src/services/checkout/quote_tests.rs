@@ -62,6 +62,7 @@ fn line(sku: &str, unit_price: i64, quantity: i64, by: UserId, name: &str) -> Li
         group_buy: None,
         assigned_to: None,
         assigned_to_name: None,
+        stock_left: None,
     }
 }
 

@@ -41,6 +41,11 @@ impl SharingService {
             LinkStatus::Revoked => return Err(join_refusal(JoinError::Revoked).into()),
             LinkStatus::UsedUp => return Err(join_refusal(JoinError::UsedUp).into()),
         }
+        // An open is counted for the store's analytics; losing one is
+        // better than refusing the page.
+        if let Err(error) = self.opens.record_link_open(link.id, now).await {
+            tracing::warn!(%error, "a share link's open was not counted");
+        }
         let cart_name = self.sharing.cart_name(link.cart).await?.unwrap_or_default();
         Ok(InvitePreview {
             kind: InviteKind::Link,

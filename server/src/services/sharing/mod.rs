@@ -33,7 +33,7 @@ use crate::clock::Clock;
 use crate::mail::{MailQueue, PublicUrl};
 use crate::refusal::Refusal;
 use crate::store::sharing::{DeliveryRecord, JoinError};
-use crate::store::{Accounts, Memberships, Sharing};
+use crate::store::{Accounts, Analytics, Memberships, Sharing};
 
 /// Invitations one cart may have, in any state.
 pub const MAX_INVITATIONS_PER_CART: usize = 500;
@@ -52,6 +52,8 @@ pub struct SharingService {
     mail: MailQueue,
     /// For the URL of a new share link.
     public_url: PublicUrl,
+    /// Counts the opens of share links' pages (analytics).
+    opens: Arc<dyn Analytics>,
 }
 
 /// What the sharing service is built from.
@@ -63,6 +65,7 @@ pub struct SharingDeps {
     pub clock: Arc<dyn Clock>,
     pub mail: MailQueue,
     pub public_url: PublicUrl,
+    pub opens: Arc<dyn Analytics>,
 }
 
 impl SharingService {
@@ -75,6 +78,7 @@ impl SharingService {
             clock: deps.clock,
             mail: deps.mail,
             public_url: deps.public_url,
+            opens: deps.opens,
         }
     }
 }

@@ -121,7 +121,9 @@ impl Outbox for MemoryStore {
             MailPurpose::PasswordReset => state.mint_reset_token(id, token_hash, now_ms),
             MailPurpose::Offer => state.mint_offer_token(id, token_hash, now_ms),
             // No token to store; the worker does not mint one.
-            MailPurpose::StoreShare | MailPurpose::DeadlineReminder => true,
+            MailPurpose::StoreShare
+            | MailPurpose::DeadlineReminder
+            | MailPurpose::WebhookDisabled => true,
         })
     }
 

@@ -64,8 +64,9 @@ impl CatalogStore for SqliteStore {
                 time_zone: row.get("time_zone"),
             };
             let listings = sqlx::query(
-                "SELECT sku, name, price, currency, stock, color, group_buy_min, group_buy_price
-                 FROM products WHERE store_id = ? ORDER BY position",
+                "SELECT sku, name, price, currency, stock, color, group_buy_min, group_buy_price,
+                        image_url
+                 FROM products WHERE store_id = ? AND unlisted_at IS NULL ORDER BY position",
             )
             .bind(&store.id)
             .fetch_all(&self.pool)
@@ -85,7 +86,10 @@ fn listing(store: &str, r: &SqliteRow) -> Listing {
     let price: Option<i64> = r.get("group_buy_price");
     Listing {
         product: Product {
-            image_url: image_url(store, &sku),
+            // A picture given by the store's back office, or the one drawn here.
+            image_url: r
+                .get::<Option<String>, _>("image_url")
+                .unwrap_or_else(|| image_url(store, &sku)),
             sku,
             name: r.get("name"),
             price: r.get("price"),

@@ -6,6 +6,8 @@
 //! The SQL of each aggregate is in its own file and written once.
 
 mod accounts;
+mod analytics;
+mod back_office;
 mod carts;
 mod catalog;
 mod changelog;
@@ -22,6 +24,7 @@ mod store_shares;
 mod support;
 mod takeover;
 mod totp;
+mod webhooks;
 mod writer;
 
 use std::str::FromStr;
@@ -67,7 +70,11 @@ impl SqliteStore {
             .connect_with(connect_options(config))
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        let (writer, writer_task) = writer::spawn(connect_options(config), config.commit_batch);
+        let (writer, writer_task) = writer::spawn(
+            connect_options(config),
+            config.commit_batch,
+            config.webhook_debounce_ms as i64,
+        );
         Ok(Self {
             pool,
             writer,

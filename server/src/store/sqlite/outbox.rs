@@ -132,7 +132,9 @@ impl Outbox for SqliteStore {
                  WHERE id = ? AND used_at IS NULL AND expires_at > ?"
             }
             // No token to store; the worker does not mint one.
-            MailPurpose::StoreShare | MailPurpose::DeadlineReminder => return Ok(true),
+            MailPurpose::StoreShare
+            | MailPurpose::DeadlineReminder
+            | MailPurpose::WebhookDisabled => return Ok(true),
             MailPurpose::Offer => {
                 "UPDATE offers SET token_hash = ?
                  WHERE id = ? AND accepted_at IS NULL AND expires_at > ?"

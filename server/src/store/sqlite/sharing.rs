@@ -13,7 +13,7 @@ use sqlx::sqlite::SqliteRow;
 
 use super::join::{join, role_in};
 use super::outbox::{cancel_unsent, delivery_from_row, queue_mail};
-use super::{SqliteStore, parse_id, parse_role};
+use super::{SqliteStore, parse_id, parse_role, webhooks};
 use crate::store::Result;
 use crate::store::sharing::{
     InvitationRecord, JoinError, Joined, LinkRecord, MailPurpose, NewInvitation, NewLink, NewMail,
@@ -218,6 +218,17 @@ impl Sharing for SqliteStore {
             .bind(inv.id.to_string())
             .execute(&mut *tx)
             .await?;
+        // The `share.accepted` webhook commits with the membership.
+        let accepted = webhooks::Accepted {
+            cart: inv.cart,
+            via: "invitation",
+            share_id: &inv.id.to_string(),
+            user,
+            role,
+            invited_by: inv.invited_by,
+            now_ms,
+        };
+        webhooks::share_accepted(&mut tx, accepted).await?;
         tx.commit().await?;
         Ok(Joined {
             cart: inv.cart,
@@ -386,6 +397,17 @@ impl Sharing for SqliteStore {
             .bind(&link_id)
             .execute(&mut *tx)
             .await?;
+        // The `share.accepted` webhook commits with the membership.
+        let accepted = webhooks::Accepted {
+            cart: link.cart,
+            via: "link",
+            share_id: &link_id,
+            user,
+            role,
+            invited_by: link.created_by,
+            now_ms,
+        };
+        webhooks::share_accepted(&mut tx, accepted).await?;
         tx.commit().await?;
         Ok(Joined {
             cart: link.cart,

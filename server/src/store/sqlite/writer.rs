@@ -24,6 +24,7 @@ use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::changelog::{compact, probe_write, write_records};
+use super::webhooks::write_cart_events;
 use crate::store::{ChangeRecord, CommitError, CommitTicket, Result, Snapshot};
 
 /// Queue depth in front of the writer; a full queue slows rooms down.
@@ -111,6 +112,7 @@ impl WriterHandle {
 pub(super) fn spawn(
     options: SqliteConnectOptions,
     batch: usize,
+    webhook_debounce_ms: i64,
 ) -> (WriterHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let health = Arc::new(WriterHealth(AtomicBool::new(true)));
@@ -118,6 +120,7 @@ pub(super) fn spawn(
         options,
         conn: None,
         health: health.clone(),
+        webhook_debounce_ms,
     };
     let task = tokio::spawn(writer.run(rx, batch.max(1)));
     (WriterHandle { tx, health }, task)
@@ -129,6 +132,8 @@ struct Writer {
     /// `None` after a failure, until the next write opens a fresh one.
     conn: Option<SqliteConnection>,
     health: Arc<WriterHealth>,
+    /// How long a cart's webhook event takes more changes (`webhooks`).
+    webhook_debounce_ms: i64,
 }
 
 impl Writer {
@@ -203,9 +208,10 @@ impl Writer {
     /// cannot become a writer once another connection has written (SQLite
     /// answers "database is locked" at once, without waiting).
     async fn write_at_once(&mut self, cmds: &[WriteCmd]) -> Result<()> {
+        let debounce = self.webhook_debounce_ms;
         let written = async {
             let mut tx = self.conn().await?.begin_with("BEGIN IMMEDIATE").await?;
-            write_cmds(&mut tx, cmds.iter()).await?;
+            write_cmds(&mut tx, cmds.iter(), debounce).await?;
             tx.commit().await?;
             Ok(())
         }
@@ -217,10 +223,11 @@ impl Writer {
     /// record (say, of a cart deleted meanwhile) fails alone.
     async fn write_one_by_one(&mut self, cmds: &[WriteCmd]) -> Vec<Result<(), CommitError>> {
         let mut outcomes = Vec::with_capacity(cmds.len());
+        let debounce = self.webhook_debounce_ms;
         for cmd in cmds {
             let written = async {
                 let mut tx = self.conn().await?.begin_with("BEGIN IMMEDIATE").await?;
-                write_cmds(&mut tx, std::iter::once(cmd)).await?;
+                write_cmds(&mut tx, std::iter::once(cmd), debounce).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -255,6 +262,7 @@ impl Writer {
 async fn write_cmds<'a>(
     conn: &mut SqliteConnection,
     cmds: impl Iterator<Item = &'a WriteCmd> + Clone,
+    webhook_debounce_ms: i64,
 ) -> Result<()> {
     let changes: Vec<&ChangeRecord> = cmds
         .clone()
@@ -272,6 +280,8 @@ async fn write_cmds<'a>(
         })
         .collect();
     write_records(conn, &changes, &activity).await?;
+    // The webhook events of these changes commit with them.
+    write_cart_events(conn, &changes, webhook_debounce_ms).await?;
     // Snapshots come after the changes they cover.
     for cmd in cmds {
         if let WriteCmd::Snapshot(snapshot) = cmd {

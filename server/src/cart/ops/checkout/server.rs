@@ -100,5 +100,7 @@ pub(in crate::cart) fn apply_server(
                 "cleared the approver: {name} is no longer a member; admins approve"
             ))
         }
+        // Not a checkout op: dispatched to `ops::catalog` before this.
+        ServerOp::FollowProduct { .. } => Ok("changed nothing of the checkout".into()),
     }
 }

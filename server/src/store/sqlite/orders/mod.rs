@@ -18,7 +18,7 @@ use cartroom_protocol::{CartId, UserId};
 use sqlx::Row;
 
 use self::rows::{ORDER_COLUMNS, parse_status, read_order, write_order};
-use super::{SqliteStore, parse_id};
+use super::{SqliteStore, parse_id, webhooks};
 use crate::checkout::{RateTable, ShippingRate};
 use crate::store::{
     CheckoutSettings, NewOrder, Orders, PlaceError, Result, Shortage, StatusError, StoreError,
@@ -75,6 +75,8 @@ impl Orders for SqliteStore {
             return Err(PlaceError::OutOfStock(short));
         }
         write_order(&mut tx, order).await?;
+        // The `order.created` webhook commits with the order.
+        webhooks::order_created(&mut tx, order).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
@@ -166,6 +168,16 @@ impl Orders for SqliteStore {
             .await
             .map_err(StoreError::from)?;
         }
+        // The `order.status_changed` webhook commits with the change.
+        let change = webhooks::StatusChange {
+            order_id: id,
+            store_id: &store_id,
+            previous: current,
+            status,
+            by_name,
+            now_ms,
+        };
+        webhooks::order_status_changed(&mut tx, change).await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.order(id).await?.ok_or(StatusError::NotFound)
     }
