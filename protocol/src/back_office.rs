@@ -47,6 +47,9 @@ pub const MAX_STOCK: i64 = 1_000_000;
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 /// How long the answer to an `Idempotency-Key` is kept (24 h, in ms).
 pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+/// A first request with a key that has not answered after this long (its
+/// server stopped mid-way) no longer holds the key: the same request runs again.
+pub const IDEMPOTENCY_RUNNING_MS: i64 = 60 * 1000;
 
 /// One API key as its store's owners see it (never its secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

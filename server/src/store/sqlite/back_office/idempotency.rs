@@ -1,12 +1,15 @@
 //! Answers kept for requests sent with an `Idempotency-Key`.
 
+use cartroom_protocol::back_office::IDEMPOTENCY_RUNNING_MS;
 use sqlx::{Row, SqlitePool};
 
 use crate::store::Result;
 use crate::store::back_office::Replay;
 
 /// Forgets expired keys, then claims `key` or reports what it holds, in one
-/// write transaction (two requests with one key cannot both claim it).
+/// write transaction (two requests with one key cannot both claim it). A
+/// claim without an answer for [`IDEMPOTENCY_RUNNING_MS`] was cut (a
+/// stopped server): the same request claims it again.
 pub(super) async fn claim(
     pool: &SqlitePool,
     store: &str,
@@ -21,7 +24,8 @@ pub(super) async fn claim(
         .execute(&mut *tx)
         .await?;
     let found = sqlx::query(
-        "SELECT fingerprint, status, body FROM store_idempotency WHERE store_id = ? AND key = ?",
+        "SELECT fingerprint, status, body, expires_at FROM store_idempotency
+         WHERE store_id = ? AND key = ?",
     )
     .bind(store)
     .bind(key)
@@ -31,8 +35,21 @@ pub(super) async fn claim(
         Some(row) => {
             let stored: String = row.get("fingerprint");
             let status: Option<i64> = row.get("status");
+            // Claims are made with `expires_at` a TTL after the claim.
+            let claimed_at = row.get::<i64, _>("expires_at") - (expires_at - now_ms);
             match status {
                 _ if stored != fingerprint => Replay::Conflict,
+                None if now_ms - claimed_at >= IDEMPOTENCY_RUNNING_MS => {
+                    sqlx::query(
+                        "UPDATE store_idempotency SET expires_at = ? WHERE store_id = ? AND key = ?",
+                    )
+                    .bind(expires_at)
+                    .bind(store)
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+                    Replay::Claimed
+                }
                 None => Replay::Running,
                 Some(status) => Replay::Answered {
                     status: u16::try_from(status).unwrap_or(500),
@@ -82,4 +99,41 @@ pub(super) async fn release(pool: &SqlitePool, store: &str, key: &str) -> Result
         .execute(pool)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use cartroom_protocol::back_office::IDEMPOTENCY_TTL_MS;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::store::sqlite::SqliteStore;
+
+    #[tokio::test]
+    async fn a_claim_cut_by_a_stopped_server_is_taken_again_after_a_minute() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&Config::for_data_dir(dir.path()))
+            .await
+            .unwrap();
+        let pool = &store.pool;
+        let at = |now: i64| (now, now + IDEMPOTENCY_TTL_MS);
+        let (now, expires) = at(1_000_000);
+        let first = claim(pool, "demo", "k", "f", now, expires).await.unwrap();
+        assert!(matches!(first, Replay::Claimed));
+        let (now, expires) = at(1_000_000 + IDEMPOTENCY_RUNNING_MS - 1);
+        let soon = claim(pool, "demo", "k", "f", now, expires).await.unwrap();
+        assert!(matches!(soon, Replay::Running), "{soon:?}");
+        let other = claim(pool, "demo", "k", "g", now, expires).await.unwrap();
+        assert!(matches!(other, Replay::Conflict), "{other:?}");
+        let (now, expires) = at(1_000_000 + IDEMPOTENCY_RUNNING_MS);
+        let again = claim(pool, "demo", "k", "f", now, expires).await.unwrap();
+        assert!(matches!(again, Replay::Claimed), "{again:?}");
+        answer(pool, "demo", "k", 200, b"{}").await.unwrap();
+        let (now, expires) = at(1_000_000 + 10 * IDEMPOTENCY_RUNNING_MS);
+        let replayed = claim(pool, "demo", "k", "f", now, expires).await.unwrap();
+        assert!(
+            matches!(replayed, Replay::Answered { status: 200, .. }),
+            "{replayed:?}"
+        );
+    }
 }
