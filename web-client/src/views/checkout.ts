@@ -215,6 +215,10 @@ export class CheckoutPanel {
     if (focused instanceof HTMLElement && !focused.isConnected) {
       const again = focused.dataset.testid ? (this.el.querySelector(`[data-testid="${CSS.escape(focused.dataset.testid)}"]`) as HTMLElement | null) : null;
       again?.focus({ preventScroll: true });
+    } else if (focused instanceof HTMLElement && focused !== document.activeElement) {
+      // A field kept across redraws (a comment being typed) was taken out and
+      // put back, which blurs it: without this, what is typed next is lost.
+      focused.focus({ preventScroll: true });
     }
     this.renderCountdown();
   }
