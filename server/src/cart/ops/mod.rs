@@ -97,10 +97,19 @@ pub(super) fn apply_server(
 ) -> Result<Done, Refusal> {
     match op {
         ServerOp::FollowProduct { sku, .. } => catalog::follow_product(tx, cart, ctx, sku),
-        ServerOp::LockAtDeadline { .. }
-        | ServerOp::RemindOfDeadline { .. }
-        | ServerOp::SyncOrder { .. }
-        | ServerOp::ForgetApprover { .. } => checkout::apply_server(tx, cart, ctx, op),
+        ServerOp::LockAtDeadline { deadline } => checkout::lock_at_deadline(tx, cart, *deadline),
+        ServerOp::RemindOfDeadline { deadline } => {
+            checkout::remind_of_deadline(tx, cart, *deadline)
+        }
+        ServerOp::SyncOrder {
+            order_id,
+            status,
+            total,
+            by_name,
+        } => checkout::sync_order(tx, cart, order_id, *status, *total, by_name),
+        ServerOp::ForgetApprover { user_id, name, .. } => {
+            checkout::forget_approver(tx, cart, *user_id, name)
+        }
     }
     .map(Done::from)
 }

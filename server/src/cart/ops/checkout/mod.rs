@@ -33,7 +33,9 @@ use self::addresses::{add_address, remove_address, set_allocation};
 use self::approval::{decide, set_approval_threshold, set_approver};
 use self::budgets::{assign_line, set_budget};
 use self::phase::{lock, set_deadline, unlock};
-pub(in crate::cart) use self::server::apply_server;
+pub(in crate::cart) use self::server::{
+    forget_approver, lock_at_deadline, remind_of_deadline, sync_order,
+};
 use self::split::set_split;
 pub(crate) use self::split::validate_plan;
 use super::{Done, Tx};
