@@ -21,8 +21,9 @@
 //! # Layout
 //! - [`http`]: [`Account`] (sign-up, sign-in, guests, carts, members) and
 //!   [`ApiError`], which carries the HTTP status and the stable error code.
-//! - [`ws`]: [`Connection`], one WebSocket: subscriptions, ops, events, and
-//!   the replicas; [`ServerError`] for refusals sent as `error` frames.
+//! - [`ws`]: [`Connection`], one WebSocket: subscriptions on any stream
+//!   (`changes`, `compact`, `view`), ops, events, the replicas and the
+//!   views; [`ServerError`] for refusals sent as `error` frames.
 //! - [`view`]: [`cart_view`], the view of a replica, as `GET /api/carts/{id}`
 //!   gives the server's.
 //! - [`checkout`]: the checkout part of a replica's view, and the checkout

@@ -10,6 +10,15 @@
 //! `next_event` is cancel-safe (it awaits only the socket read and then works
 //! synchronously), so it can sit in a `tokio::select!` beside a timer.
 //! Every wait has a deadline ([`ConnectOptions::timeout`]): nothing hangs.
+//!
+//! A subscription has a stream ([`StreamKind`], [`Connection::subscribe_to`]).
+//! On `changes`, a change comes as [`Event::Changes`] and then an `activity`
+//! message. On `compact`, a kind-3 frame (one or more changes, each with its
+//! activity event) comes as one [`Event::Changes`] followed by one `activity`
+//! message per change, as the server would have sent them on `changes`. On
+//! `view`, the connection keeps the view ([`Connection::view`]) and applies
+//! each `view_patch` to it the moment it is read. An `epoch` message is
+//! followed by a document frame, which replaces the replica.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -18,9 +27,10 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 use automerge::Automerge;
+use cartroom_protocol::frame::Record;
 use cartroom_protocol::{
     ActivityEvent, BinaryFrame, Capability, CartId, ClientMsg, ConnId, ErrorCode, FrameKind, Heads,
-    MemberRole, Op, OpId, PresenceEntry, ServerMsg, SyncPayload, UserId,
+    MemberRole, Op, OpId, PresenceEntry, ServerMsg, StreamKind, SyncPayload, UserId,
 };
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::{TcpSocket, TcpStream};
@@ -74,7 +84,8 @@ pub enum Event {
     /// A JSON message.
     Msg(ServerMsg),
     /// A binary frame for `cart`, already applied to its replica (if this
-    /// connection keeps one).
+    /// connection keeps one). For a kind-3 frame, the `activity` messages of
+    /// its changes come next.
     Changes { cart: CartId },
     /// The connection ended: the close frame's code and reason, or `None`
     /// when the socket went away without one.
@@ -139,6 +150,7 @@ impl std::error::Error for ServerError {}
 struct LastFrame {
     kind: Option<FrameKind>,
     cart: Option<CartId>,
+    /// The Automerge bytes: of a kind-3 frame, its changes concatenated.
     payload: Vec<u8>,
 }
 
@@ -151,8 +163,13 @@ pub struct Connection {
     pub name: String,
     options: ConnectOptions,
     replicas: HashMap<CartId, Automerge>,
+    /// The views of carts subscribed on the view stream, patched as read.
+    views: HashMap<CartId, serde_json::Value>,
     /// Events read by a wait that were not its answer, oldest first.
     buffered: VecDeque<Event>,
+    /// Events a read made beyond the one it returned (the activity events
+    /// of a kind-3 frame), returned by the next reads, before the socket.
+    unread: VecDeque<Event>,
     dropped_events: u64,
     last_frame: LastFrame,
     /// Set once the close (or end of stream) has been read.
@@ -232,7 +249,9 @@ impl Connection {
             name: account.name.clone(),
             options: options.clone(),
             replicas: HashMap::new(),
+            views: HashMap::new(),
             buffered: VecDeque::new(),
+            unread: VecDeque::new(),
             dropped_events: 0,
             last_frame: LastFrame::default(),
             closed: false,
@@ -275,18 +294,33 @@ impl Connection {
         Ok(())
     }
 
-    /// Joins a cart's room. Sends the replica's heads when there is one, so
-    /// the server sends only what is missing; applies the binary frame that
-    /// follows `subscribed` and checks the replica then has the announced
-    /// heads. A refusal is an `Err` holding a [`ServerError`].
+    /// Joins a cart's room on the `changes` stream (protocol v1's); see
+    /// [`Connection::subscribe_to`].
     pub async fn subscribe(&mut self, cart: CartId) -> anyhow::Result<Subscribed> {
+        self.subscribe_to(cart, StreamKind::Changes).await
+    }
+
+    /// Joins a cart's room on `stream`. On `changes` and `compact`, sends the
+    /// replica's heads when there is one, so the server sends only what is
+    /// missing; applies the binary frame that follows `subscribed` and
+    /// checks the replica then has the announced heads. On `view`, reads
+    /// the `view` message that follows. A refusal is an `Err` holding a
+    /// [`ServerError`].
+    pub async fn subscribe_to(
+        &mut self,
+        cart: CartId,
+        stream: StreamKind,
+    ) -> anyhow::Result<Subscribed> {
         let heads = match self.replicas.get(&cart) {
-            Some(doc) if self.options.keep_replicas => Some(heads_of(doc)),
+            Some(doc) if self.options.keep_replicas && stream != StreamKind::View => {
+                Some(heads_of(doc))
+            }
             _ => None,
         };
         self.send(&ClientMsg::Subscribe {
             cart_id: cart,
             heads,
+            stream: (stream != StreamKind::Changes).then_some(stream),
         })
         .await?;
         let answer = self
@@ -321,6 +355,15 @@ impl Connection {
             .await
             .context("waiting for subscribed")?;
         let subscribed = answer?;
+        if stream == StreamKind::View {
+            self.wait_for(&mut |ev| match ev {
+                Event::Msg(ServerMsg::View { cart_id, .. }) if *cart_id == cart => Some(()),
+                _ => None,
+            })
+            .await
+            .context("waiting for the view after subscribed")?;
+            return Ok(subscribed);
+        }
         self.wait_for(&mut |ev| match ev {
             Event::Changes { cart: c } if *c == cart => Some(()),
             _ => None,
@@ -478,6 +521,13 @@ impl Connection {
         self.replicas.get(&cart)
     }
 
+    /// The view of a cart subscribed on the view stream: the `view`
+    /// message's, with every `view_patch` read so far applied (the JSON of
+    /// a [`CartView`](cartroom_protocol::http::CartView)).
+    pub fn view(&self, cart: CartId) -> Option<&serde_json::Value> {
+        self.views.get(&cart)
+    }
+
     /// The replica's heads as hex, sorted as Automerge returns them (empty
     /// when there is no replica).
     pub fn heads_hex(&self, cart: CartId) -> Heads {
@@ -499,7 +549,8 @@ impl Connection {
         self.replicas.insert(cart, doc);
     }
 
-    /// The most recent binary frame read: its kind, cart and Automerge bytes.
+    /// The most recent binary frame read: its kind, cart and Automerge bytes
+    /// (of a kind-3 frame, its changes concatenated).
     pub fn last_frame(&self) -> Option<(FrameKind, CartId, &[u8])> {
         Some((
             self.last_frame.kind?,
@@ -549,9 +600,13 @@ impl Connection {
         self.buffered.push_back(ev);
     }
 
-    /// Reads one event from the socket and applies binary frames. The only
-    /// await is the socket read, so dropping this future loses nothing.
+    /// Reads one event from the socket and applies binary frames and view
+    /// patches. The only await is the socket read, so dropping this future
+    /// loses nothing.
     async fn read_one(&mut self) -> anyhow::Result<Event> {
+        if let Some(ev) = self.unread.pop_front() {
+            return Ok(ev);
+        }
         loop {
             let msg = match self.ws.next().await {
                 None => {
@@ -576,19 +631,37 @@ impl Connection {
                         serde_json::from_str(text.as_str()).with_context(|| {
                             format!("unparseable server message: {}", text.as_str())
                         })?;
+                    self.follow_view(&msg)?;
                     return Ok(Event::Msg(msg));
                 }
                 Message::Binary(bytes) => {
                     let frame = BinaryFrame::decode(&bytes)
                         .map_err(|e| anyhow!("bad binary frame from the server: {e}"))?;
-                    self.apply(frame.kind, frame.cart_id, frame.payload)?;
+                    let cart = frame.cart_id;
                     self.last_frame.kind = Some(frame.kind);
-                    self.last_frame.cart = Some(frame.cart_id);
+                    self.last_frame.cart = Some(cart);
                     self.last_frame.payload.clear();
-                    self.last_frame.payload.extend_from_slice(frame.payload);
-                    return Ok(Event::Changes {
-                        cart: frame.cart_id,
-                    });
+                    if frame.kind == FrameKind::Change {
+                        let records = Record::decode_all(frame.payload)
+                            .map_err(|e| anyhow!("bad kind-3 frame from the server: {e}"))?;
+                        for record in records {
+                            let event = record.activity_event().with_context(|| {
+                                format!("unparseable activity in a kind-3 frame of cart {cart}")
+                            })?;
+                            self.last_frame.payload.extend_from_slice(record.change);
+                            self.unread.push_back(Event::Msg(ServerMsg::Activity {
+                                cart_id: cart,
+                                event,
+                            }));
+                        }
+                    } else {
+                        self.last_frame.payload.extend_from_slice(frame.payload);
+                    }
+                    let payload = std::mem::take(&mut self.last_frame.payload);
+                    let applied = self.apply(frame.kind, cart, &payload);
+                    self.last_frame.payload = payload;
+                    applied?;
+                    return Ok(Event::Changes { cart });
                 }
                 Message::Close(frame) => {
                     self.closed = true;
@@ -604,6 +677,28 @@ impl Connection {
         }
     }
 
+    /// Keeps the view of a view-stream subscription: a `view` replaces it,
+    /// a `view_patch` is applied to it.
+    fn follow_view(&mut self, msg: &ServerMsg) -> anyhow::Result<()> {
+        match msg {
+            ServerMsg::View { cart_id, view, .. } => {
+                self.views.insert(*cart_id, serde_json::to_value(view)?);
+            }
+            ServerMsg::ViewPatch { cart_id, patch, .. } => {
+                let view = self
+                    .views
+                    .get_mut(cart_id)
+                    .with_context(|| format!("a view patch for cart {cart_id} before its view"))?;
+                json_patch::patch(view, patch)
+                    .with_context(|| format!("applying a view patch of cart {cart_id}"))?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Applies Automerge bytes to the replica: a document replaces it,
+    /// changes (kind 2, or kind 3's concatenated) are added to it.
     fn apply(&mut self, kind: FrameKind, cart: CartId, payload: &[u8]) -> anyhow::Result<()> {
         if !self.options.keep_replicas {
             return Ok(());
@@ -614,7 +709,7 @@ impl Connection {
                     .with_context(|| format!("loading the document of cart {cart}"))?;
                 self.replicas.insert(cart, doc);
             }
-            FrameKind::Changes => {
+            FrameKind::Changes | FrameKind::Change => {
                 self.replicas
                     .entry(cart)
                     .or_default()

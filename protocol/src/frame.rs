@@ -1,10 +1,18 @@
 //! Binary frames: Automerge bytes behind a 17-byte header.
 //!
 //! ```text
-//! byte 0      kind: 1 = whole document, 2 = changes
+//! byte 0      kind: 1 = whole document, 2 = changes, 3 = changes with activity
 //! bytes 1..17 the cart id (UUID, 16 bytes, big-endian as in its text form)
-//! bytes 17..  Automerge bytes (`Automerge.load` for kind 1,
-//!             `Automerge.loadIncremental` for kind 2; may be empty for 2)
+//! bytes 17..  payload
+//! ```
+//!
+//! The payload of kind 1 is a saved document (`Automerge.load`), of kind 2
+//! zero or more changes back to back (`Automerge.loadIncremental`). Kind 3
+//! (the `compact` stream) is one or more [`Record`]s back to back, each a
+//! change and its activity event, in commit order:
+//!
+//! ```text
+//! u32 BE n | n bytes: one Automerge change | u32 BE m | m bytes: ActivityEvent JSON
 //! ```
 //!
 //! Only the server sends binary frames in v1.
@@ -12,11 +20,12 @@
 use uuid::Uuid;
 
 use crate::ids::CartId;
+use crate::messages::ActivityEvent;
 
-/// Length of the header before the Automerge bytes.
+/// Length of the header before the payload.
 pub const HEADER_LEN: usize = 17;
 
-/// What the Automerge bytes of a binary frame are.
+/// What the payload of a binary frame is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum FrameKind {
@@ -24,6 +33,8 @@ pub enum FrameKind {
     Document = 1,
     /// One or more changes, concatenated.
     Changes = 2,
+    /// One or more changes, each with its activity event ([`Record`]).
+    Change = 3,
 }
 
 /// A decoded binary frame.
@@ -35,12 +46,14 @@ pub struct BinaryFrame<'a> {
 }
 
 /// Why a binary frame could not be decoded.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FrameError {
     #[error("binary frame shorter than its {HEADER_LEN}-byte header")]
     TooShort,
     #[error("unknown binary frame kind {0}")]
     UnknownKind(u8),
+    #[error("kind-3 record truncated at byte {0} of the payload")]
+    TruncatedRecord(usize),
 }
 
 impl<'a> BinaryFrame<'a> {
@@ -61,6 +74,7 @@ impl<'a> BinaryFrame<'a> {
         let kind = match bytes[0] {
             1 => FrameKind::Document,
             2 => FrameKind::Changes,
+            3 => FrameKind::Change,
             other => return Err(FrameError::UnknownKind(other)),
         };
         let mut id = [0u8; 16];
@@ -71,6 +85,69 @@ impl<'a> BinaryFrame<'a> {
             payload: &bytes[HEADER_LEN..],
         })
     }
+}
+
+/// One record of a kind-3 payload: a change and its activity event, both
+/// as sent (the event still JSON, so that a client that only counts
+/// changes need not parse it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// One Automerge change (`Automerge.loadIncremental` takes it).
+    pub change: &'a [u8],
+    /// The change's [`ActivityEvent`], as JSON.
+    pub activity: &'a [u8],
+}
+
+impl<'a> Record<'a> {
+    /// Appends one record to a kind-3 payload.
+    ///
+    /// # Panics
+    /// When a part is 4 GiB or longer, which no frame may be.
+    pub fn encode_into(out: &mut Vec<u8>, change: &[u8], activity: &[u8]) {
+        for part in [change, activity] {
+            let len = u32::try_from(part.len()).expect("a record part is under 4 GiB");
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(part);
+        }
+    }
+
+    /// Splits a kind-3 payload into its records; a truncated record (or an
+    /// empty payload, which no kind-3 frame has) is an error.
+    pub fn decode_all(payload: &'a [u8]) -> Result<Vec<Self>, FrameError> {
+        if payload.is_empty() {
+            return Err(FrameError::TruncatedRecord(0));
+        }
+        let mut records = Vec::new();
+        let mut pos = 0;
+        while pos < payload.len() {
+            let change = part(payload, &mut pos)?;
+            let activity = part(payload, &mut pos)?;
+            records.push(Self { change, activity });
+        }
+        Ok(records)
+    }
+
+    /// The activity event, parsed.
+    pub fn activity_event(&self) -> Result<ActivityEvent, serde_json::Error> {
+        serde_json::from_slice(self.activity)
+    }
+}
+
+/// Reads one length-prefixed part at `pos` and moves past it.
+fn part<'a>(payload: &'a [u8], pos: &mut usize) -> Result<&'a [u8], FrameError> {
+    let start = *pos;
+    let truncated = FrameError::TruncatedRecord(start);
+    let len_bytes: [u8; 4] = payload
+        .get(start..start + 4)
+        .and_then(|b| b.try_into().ok())
+        .ok_or(truncated.clone())?;
+    let len = u32::from_be_bytes(len_bytes) as usize;
+    let bytes = payload
+        .get(start + 4..)
+        .and_then(|rest| rest.get(..len))
+        .ok_or(truncated)?;
+    *pos = start + 4 + len;
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -93,5 +170,57 @@ mod tests {
         let mut bytes = BinaryFrame::encode(FrameKind::Document, CartId::new_random(), b"");
         bytes[0] = 9;
         assert_eq!(BinaryFrame::decode(&bytes), Err(FrameError::UnknownKind(9)));
+    }
+
+    #[test]
+    fn records_decode_in_order() {
+        let mut payload = Vec::new();
+        Record::encode_into(&mut payload, b"change one", br#"{"seq":1}"#);
+        Record::encode_into(&mut payload, b"", b"x");
+        let cart = CartId::new_random();
+        let bytes = BinaryFrame::encode(FrameKind::Change, cart, &payload);
+        let frame = BinaryFrame::decode(&bytes).unwrap();
+        assert_eq!(frame.kind, FrameKind::Change);
+        let records = Record::decode_all(frame.payload).unwrap();
+        assert_eq!(
+            records,
+            [
+                Record {
+                    change: b"change one",
+                    activity: br#"{"seq":1}"#
+                },
+                Record {
+                    change: b"",
+                    activity: b"x"
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn truncated_records_are_errors() {
+        let mut payload = Vec::new();
+        Record::encode_into(&mut payload, b"abc", b"{}");
+        // Every proper prefix is truncated: in a length or in a part.
+        for cut in 0..payload.len() {
+            assert!(
+                Record::decode_all(&payload[..cut]).is_err(),
+                "a payload cut at {cut} decoded"
+            );
+        }
+        // A length that runs past the end.
+        let mut long = payload.clone();
+        long[3] = 200;
+        assert_eq!(
+            Record::decode_all(&long),
+            Err(FrameError::TruncatedRecord(0))
+        );
+        // A second record missing its activity.
+        let mut two = payload.clone();
+        two.extend_from_slice(&[0, 0, 0, 1, b'c']);
+        assert_eq!(
+            Record::decode_all(&two),
+            Err(FrameError::TruncatedRecord(payload.len() + 5))
+        );
     }
 }

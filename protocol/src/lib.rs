@@ -3,7 +3,8 @@
 //! A client opens one WebSocket to `/ws` (authenticated at the handshake) and
 //! may subscribe to several carts on it. Text frames carry JSON objects tagged
 //! by `"type"` ([`ClientMsg`], [`ServerMsg`]); binary frames carry Automerge
-//! bytes behind a 17-byte header naming the cart ([`BinaryFrame`]).
+//! bytes (on the `compact` stream, each change with its activity event,
+//! [`Record`]) behind a 17-byte header naming the cart ([`BinaryFrame`]).
 //! `docs/protocol.md` is the full specification with examples.
 //!
 //! # Layout
@@ -27,7 +28,7 @@
 //!   and history.
 //! - [`webhooks`]: the store's webhook endpoints, their delivery log, and
 //!   the events POSTed to them.
-//! - [`frame`]: the binary frame codec.
+//! - [`frame`]: the binary frame codec, kind-3 records included.
 //! - [`codes`]: stable error codes and WebSocket close codes.
 //! - [`limits`]: the bounds every frame and field must respect.
 //! - `typescript` (tests only): renders the wire types as the web client's
@@ -55,10 +56,11 @@ mod typescript;
 pub mod webhooks;
 
 pub use codes::{CloseCode, ErrorCode};
-pub use frame::{BinaryFrame, FrameError, FrameKind};
+pub use frame::{BinaryFrame, FrameError, FrameKind, Record};
 pub use ids::{CartId, ConnId, Heads, LineId, OpId, SuggestionId, UserId};
 pub use messages::{
-    ActivityEvent, Capability, ClientMsg, MemberRole, Op, PresenceEntry, ServerMsg, SyncPayload,
+    ActivityEvent, Capability, ClientMsg, MemberRole, Op, PresenceEntry, ServerMsg, StreamKind,
+    SyncPayload,
 };
 
 /// The protocol version spoken by this crate; sent in `hello`.
@@ -81,4 +83,7 @@ pub const FEATURES: &[&str] = &[
     "resync_heads",
     // `carts_changed` tells a user's connections that their carts changed.
     "carts_changed",
+    // `subscribe` takes `stream`: `compact` (kind-3 frames) or `view`
+    // (JSON view and patches).
+    "streams",
 ];

@@ -107,6 +107,10 @@ pub enum ClientMsg {
         cart_id: CartId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         heads: Option<Heads>,
+        /// What the subscription sends after each change; `changes` when
+        /// absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stream: Option<StreamKind>,
     },
     /// Leave a cart's room.
     Unsubscribe { cart_id: CartId },
@@ -250,16 +254,32 @@ impl Op {
     }
 }
 
-/// Which kind of Automerge bytes follow a `subscribed` message.
+/// What a subscription is sent after each change (`subscribe.stream`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum StreamKind {
+    /// A kind-2 binary frame with the change, then an `activity` message.
+    #[default]
+    Changes,
+    /// One kind-3 binary frame with the change and its activity event.
+    Compact,
+    /// No Automerge: a `view` message, then a `view_patch` per change.
+    View,
+}
+
+/// What follows a `subscribed` message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncPayload {
-    /// A whole saved document (`Automerge.load`).
+    /// A binary frame with a whole saved document (`Automerge.load`).
     Document,
-    /// Only the changes missing after the client's heads
-    /// (`Automerge.loadIncremental`); may be empty.
+    /// A binary frame with only the changes missing after the client's
+    /// heads (`Automerge.loadIncremental`); may be empty.
     Changes,
+    /// A `view` message (the `view` stream).
+    View,
 }
 
 /// Who is in a cart's room right now.
@@ -312,8 +332,8 @@ pub enum ServerMsg {
         user_id: UserId,
         name: String,
     },
-    /// The subscription is live. The next binary frame for this cart carries
-    /// the `payload`.
+    /// The subscription is live. The next binary frame for this cart (the
+    /// next `view` message, for the view stream) carries the `payload`.
     Subscribed {
         cart_id: CartId,
         role: MemberRole,
@@ -356,6 +376,39 @@ pub enum ServerMsg {
     Activity {
         cart_id: CartId,
         event: ActivityEvent,
+    },
+    /// The whole view of the cart, right after `subscribed` on the view
+    /// stream; `view_patch` messages then keep it current.
+    View {
+        cart_id: CartId,
+        /// The document's heads this view shows.
+        heads: Heads,
+        view: Box<crate::http::CartView>,
+    },
+    /// A change on the view stream: the RFC 6902 operations that turn the
+    /// previous view into the new one, and the change's activity event.
+    ViewPatch {
+        cart_id: CartId,
+        /// The document's heads right after this change.
+        heads: Heads,
+        #[cfg_attr(
+            test,
+            ts(
+                type = "Array<{ op: \"add\" | \"replace\" | \"test\", path: string, value: unknown } | { op: \"remove\", path: string } | { op: \"move\" | \"copy\", from: string, path: string }>"
+            )
+        )]
+        patch: json_patch::Patch,
+        activity: ActivityEvent,
+    },
+    /// The cart's document restarted from its current state as epoch
+    /// `epoch` (its history archived). The next binary frame for this cart
+    /// is the new document: it replaces the replica. Not sent on the view
+    /// stream (the view did not change).
+    Epoch {
+        cart_id: CartId,
+        epoch: i64,
+        /// The new document's heads.
+        heads: Heads,
     },
     /// Some users' presence changed: each entry replaces that user's entry in
     /// the list `subscribed` gave; `connections: 0` means the user left.

@@ -69,7 +69,7 @@ pub(crate) async fn services(
             clock: clock.clone(),
             edits: Arc::new(tip_tap),
             node,
-            limits: RoomLimits::new(config.room_idle(), config.snapshot_every),
+            limits: RoomLimits::new(config.room_idle(), config.epoch_every),
         },
         lifecycle.tracker.clone(),
         lifecycle.shutdown.clone(),

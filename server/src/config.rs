@@ -42,9 +42,15 @@ pub struct Config {
     #[arg(long, env = "CARTROOM_ROOM_IDLE_SECS", default_value_t = 30)]
     pub room_idle_secs: u64,
 
-    /// Changes after which a room writes a snapshot and trims its change log.
-    #[arg(long, env = "CARTROOM_SNAPSHOT_EVERY", default_value_t = 1000)]
-    pub snapshot_every: u64,
+    /// Changes after which a cart's document restarts from its current
+    /// state as a new epoch, its history archived (`cart::epoch`).
+    #[arg(
+        long,
+        env = "CARTROOM_EPOCH_EVERY",
+        default_value_t = 500,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub epoch_every: u64,
 
     /// Most changes the group-commit writer puts in one transaction.
     #[arg(long, env = "CARTROOM_COMMIT_BATCH", default_value_t = 512)]

@@ -163,6 +163,7 @@ async fn a_client_that_stops_reading_loses_its_socket() -> anyhow::Result<()> {
     let subscribe = serde_json::to_string(&ClientMsg::Subscribe {
         cart_id: cart,
         heads: None,
+        stream: None,
     })?;
     futures_util::SinkExt::send(&mut watcher, subscribe.into()).await?;
     let inode = server_socket_inode(pid, server_addr.port(), client_port)?

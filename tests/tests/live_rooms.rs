@@ -324,6 +324,7 @@ async fn reconnecting_with_heads_receives_only_the_missing_changes() -> anyhow::
     c.send(&cartroom_protocol::ClientMsg::Subscribe {
         cart_id: cart,
         heads: Some(Heads(vec!["ab".repeat(32)])),
+        stream: None,
     })
     .await?;
     let ev = expect_event(&mut c, "subscribed", |ev| {
@@ -549,6 +550,7 @@ async fn a_member_demoted_while_subscribing_to_a_cold_cart_cannot_edit() -> anyh
         let subscribe = cartroom_protocol::ClientMsg::Subscribe {
             cart_id: cart,
             heads: None,
+            stream: None,
         };
         let (subscribed, demoted) = tokio::join!(
             b.send(&subscribe),

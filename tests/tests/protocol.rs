@@ -53,6 +53,7 @@ async fn pipeline(
         conn.send(&ClientMsg::Subscribe {
             cart_id: *cart,
             heads: None,
+            stream: None,
         })
         .await?;
         conn.send(&ClientMsg::Op {

@@ -16,6 +16,8 @@
 //!   checkout).
 //! - [`checkout`]: the checkout state in the document (phase, deadline,
 //!   budgets, addresses, ...) and the group-buy price of lines.
+//! - [`epoch`]: a document restarted from its current state, without
+//!   the history.
 //! - [`server_op`]: ops the server originates ([`ServerOp`]), never a client.
 //! - [`view`]: the JSON view of a document.
 //! - [`activity`]: the sentences of the activity feed.
@@ -24,6 +26,7 @@ pub mod activity;
 pub mod actor;
 pub mod apply;
 pub mod checkout;
+pub mod epoch;
 pub mod mirror;
 pub mod ops;
 pub mod schema;

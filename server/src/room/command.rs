@@ -3,7 +3,7 @@
 use automerge::ChangeHash;
 use bytes::Bytes;
 use cartroom_protocol::http::{CartView, OpAck};
-use cartroom_protocol::{ConnId, MemberRole, Op, OpId, UserId};
+use cartroom_protocol::{ConnId, MemberRole, Op, OpId, StreamKind, UserId};
 use tokio::sync::oneshot;
 
 use super::subscriber::SubscriberHandle;
@@ -44,6 +44,8 @@ pub enum RoomCmd {
         role: MemberRole,
         /// The heads the subscriber's replica has, if it keeps one.
         heads: Option<Vec<ChangeHash>>,
+        /// What it is sent after each change.
+        stream: StreamKind,
     },
     Unsubscribe {
         conn_id: ConnId,

@@ -16,7 +16,7 @@ use super::recent_ops::RecentOps;
 use super::subscribers::Subscribers;
 use crate::cart::CartMirror;
 use crate::catalog::CatalogHandle;
-use crate::store::CartState;
+use crate::store::{CartState, CartSummary};
 
 /// The state of one loaded cart. Only its task touches it.
 pub(super) struct Room {
@@ -32,8 +32,8 @@ pub(super) struct Room {
     pub(super) subscribers: Subscribers,
     /// Sequence number of the last change made (maybe not yet committed).
     pub(super) seq: i64,
-    /// Sequence number the latest snapshot covers.
-    pub(super) snapshot_seq: i64,
+    /// The document's epoch (`cart::epoch`): how many times it restarted.
+    pub(super) epoch: i64,
     pub(super) recent_ops: RecentOps,
     pub(super) activity: ActivityLog,
     /// `doc.save()` until the next change, for subscribers without heads.
@@ -51,6 +51,10 @@ pub(super) struct Room {
     pub(super) names: HashMap<UserId, String>,
     /// Since when an order of this cart is being placed (`room::checkout`).
     pub(super) hold: Option<tokio::time::Instant>,
+    /// The cart's name and deadline as last sent with a change (`None`
+    /// until the first change after loading): a change carries them only
+    /// when they differ, so that an edit does not rewrite the cart's row.
+    pub(super) summary: Option<CartSummary>,
 }
 
 impl Room {
@@ -71,7 +75,7 @@ impl Room {
             mirror,
             subscribers: Subscribers::default(),
             seq: state.last_seq,
-            snapshot_seq: state.snapshot_seq,
+            epoch: state.epoch,
             recent_ops: RecentOps::new(limits.op_memory, state.applied_ops),
             activity: ActivityLog::new(limits.activity_memory, state.activity),
             saved: None,
@@ -80,6 +84,7 @@ impl Room {
             member_roles: HashMap::new(),
             names: state.members.into_iter().collect(),
             hold: None,
+            summary: None,
             env,
         }
     }
@@ -92,7 +97,12 @@ impl Room {
     pub(super) async fn handle(&mut self, cmd: RoomCmd) {
         self.learn_member(&cmd);
         match cmd {
-            RoomCmd::Subscribe { conn, role, heads } => self.subscribe(conn, role, heads),
+            RoomCmd::Subscribe {
+                conn,
+                role,
+                heads,
+                stream,
+            } => self.subscribe(conn, role, heads, stream),
             RoomCmd::Unsubscribe { conn_id, notify } => self.unsubscribe(conn_id, notify),
             RoomCmd::Op { origin, op_id, op } => self.op(origin, op_id, op).await,
             RoomCmd::Presence { conn_id, status } => self.set_status(conn_id, status),

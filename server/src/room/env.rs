@@ -29,8 +29,8 @@ pub struct RoomEnv {
 pub struct RoomLimits {
     /// A room with nobody subscribed unloads after this long.
     pub idle: Duration,
-    /// Changes after which the log is compacted into a snapshot.
-    pub snapshot_every: u64,
+    /// Changes after which the document restarts as a new epoch.
+    pub epoch_every: u64,
     /// Op ids remembered per cart for idempotent retries.
     pub op_memory: usize,
     /// Activity events kept in memory and sent with `subscribed`.
@@ -40,11 +40,11 @@ pub struct RoomLimits {
 }
 
 impl RoomLimits {
-    /// The production bounds, with the configured idle time and compaction.
-    pub fn new(idle: Duration, snapshot_every: u64) -> Self {
+    /// The production bounds, with the configured idle time and epoch length.
+    pub fn new(idle: Duration, epoch_every: u64) -> Self {
         Self {
             idle,
-            snapshot_every,
+            epoch_every,
             op_memory: 1000,
             activity_memory: 50,
             queue: 1024,

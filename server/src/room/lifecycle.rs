@@ -1,30 +1,35 @@
 //! A room's life: load the cart, serve commands until idle or shut down,
 //! finish every pending commit, and hand what raced in to a fresh room.
+//! On the way, every so many changes, the document restarts as a new epoch
+//! (`cart::epoch`), so that what a room costs does not grow with the
+//! cart's history.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use automerge::Automerge;
-use cartroom_protocol::{CartId, ErrorCode};
+use automerge::{Automerge, ReadDoc};
+use bytes::Bytes;
+use cartroom_protocol::{CartId, ErrorCode, FrameKind, ServerMsg};
 use tokio::sync::mpsc;
 
 use super::command::{OpOrigin, RoomCmd};
 use super::engine::Room;
 use super::frame::Frame;
 use super::registry::Rooms;
-use crate::cart::CartMirror;
+use crate::cart::view::heads_of;
+use crate::cart::{CartMirror, epoch};
 use crate::refusal::Refusal;
-use crate::store::{CartState, StoreError};
+use crate::store::{Base, CartState, StoreError};
 
 /// Why a cart could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("storage: {0}")]
     Store(#[from] StoreError),
-    #[error("snapshot: {0}")]
-    Snapshot(automerge::AutomergeError),
-    #[error("change log: {0}")]
-    ChangeLog(automerge::AutomergeError),
+    #[error("the epoch's base or its changes: {0}")]
+    Document(automerge::AutomergeError),
+    #[error("changes depend on {0} changes the epoch does not have")]
+    MissingDeps(usize),
     #[error("document: {0}")]
     Schema(Refusal),
     #[error("rebuilding the document panicked")]
@@ -60,6 +65,7 @@ pub(super) async fn run_room(
     metrics::gauge!("cartroom_rooms_loaded").increment(1.0);
     let mut catalog_versions = room.catalog.watch();
     room.follow_catalog().await;
+    room.maybe_new_epoch();
     let shutdown = rooms.shutdown().clone();
     let idle = rooms.env().limits.idle;
     let mut idle_since = tokio::time::Instant::now();
@@ -166,11 +172,68 @@ async fn load(rooms: &Rooms, cart_id: CartId) -> Result<Option<Room>, LoadError>
     )))
 }
 
-/// The document: the snapshot, then the changes after it, in order.
+/// The document: the epoch's base, then the changes after it. A change
+/// whose dependencies are missing (made on another epoch's base) would be
+/// left out silently: the cart is refused instead.
 fn rebuild(state: &CartState) -> Result<Automerge, LoadError> {
-    let mut doc = Automerge::load(&state.snapshot).map_err(LoadError::Snapshot)?;
-    for change in &state.changes {
-        doc.load_incremental(change).map_err(LoadError::ChangeLog)?;
+    let doc = epoch::load(&state.snapshot, &state.changes).map_err(LoadError::Document)?;
+    match doc.get_missing_deps(&[]).len() {
+        0 => Ok(doc),
+        missing => Err(LoadError::MissingDeps(missing)),
     }
-    Ok(doc)
+}
+
+impl Room {
+    /// Starts epoch n+1 once the document holds `epoch_every` changes past
+    /// its first and nothing is in flight (so the new base covers only
+    /// committed changes, and no subscriber is still waiting for a document
+    /// of epoch n). Counting the document's changes, not the log's, also
+    /// restarts a cart loaded from a base that carries a long history. The
+    /// base is queued before any change of the new epoch; when the writer's
+    /// queue is full, the room stays in epoch n and tries again after a
+    /// later change.
+    pub(super) fn maybe_new_epoch(&mut self) {
+        let past_first = self.doc.stats().num_changes.saturating_sub(1);
+        if past_first < self.env.limits.epoch_every || !self.pending.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let next = self.epoch + 1;
+        let now_ms = self.env.clock.now_ms();
+        let doc = match epoch::restart(&self.doc, next, now_ms, self.env.node) {
+            Ok(doc) => doc,
+            Err(e) => return tracing::error!(error = %e, "restarting the document failed"),
+        };
+        let mirror = match CartMirror::load(&doc) {
+            Ok(mirror) => mirror,
+            Err(e) => {
+                return tracing::error!(error = %e.message, "the restarted document has no mirror");
+            }
+        };
+        let bytes = Bytes::from(doc.save());
+        let base = Base {
+            cart_id: self.cart_id,
+            epoch: next,
+            base_seq: self.seq,
+            bytes: bytes.to_vec(),
+            at: now_ms,
+        };
+        if !self.env.changes.try_put_base(base) {
+            return;
+        }
+        metrics::histogram!("cartroom_epoch_seconds").record(started.elapsed().as_secs_f64());
+        tracing::debug!(epoch = next, seq = self.seq, "new epoch");
+        self.epoch = next;
+        self.doc = doc;
+        self.mirror = mirror;
+        self.saved = Some(bytes.clone());
+        // Replicas are replaced; the view did not change.
+        let announce = Frame::msg(&ServerMsg::Epoch {
+            cart_id: self.cart_id,
+            epoch: next,
+            heads: heads_of(&self.doc),
+        });
+        let document = Frame::automerge(FrameKind::Document, self.cart_id, &bytes);
+        self.broadcast_replicas(&[announce, document]);
+    }
 }

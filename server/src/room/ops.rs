@@ -3,8 +3,9 @@
 
 use std::time::Instant;
 
+use bytes::Bytes;
 use cartroom_protocol::http::OpAck;
-use cartroom_protocol::{ActivityEvent, ErrorCode, FrameKind, Op, OpId, ServerMsg};
+use cartroom_protocol::{ActivityEvent, ErrorCode, Op, OpId, ServerMsg};
 
 use super::command::{OpOrigin, OpReply};
 use super::edits::CartEdit;
@@ -15,7 +16,7 @@ use super::subscriber::SubscriberHandle;
 use crate::cart::{self, Actor, Applied, OpContext, view::heads_of};
 use crate::policy;
 use crate::refusal::Refusal;
-use crate::store::{CartHooks, ChangeRecord, Snapshot};
+use crate::store::{CartHooks, CartSummary, ChangeRecord};
 
 /// Where an op's ack or refusal goes.
 pub(super) enum AckTarget {
@@ -124,7 +125,9 @@ impl Room {
                 .map(|o| (o.user_id, o.name, o.budget, o.share))
                 .collect(),
         };
-        let frame = Frame::automerge(FrameKind::Changes, self.cart_id, &change);
+        // Sent once durable, as each subscriber's stream wants it.
+        let change_bytes = Bytes::copy_from_slice(&change);
+        let view_patch = self.view_patch();
         let edit = (!applied.line_changes.is_empty()).then(|| {
             Box::new(CartEdit {
                 cart_id: self.cart_id,
@@ -143,19 +146,27 @@ impl Room {
             duplicate: false,
             created: applied.created,
         };
+        let summary = CartSummary {
+            name: applied.totals.name,
+            lock_deadline: applied.totals.lock_deadline,
+        };
+        let summary = (self.summary.as_ref() != Some(&summary)).then(|| {
+            self.summary = Some(summary.clone());
+            summary
+        });
         let commit = self
             .env
             .changes
             .append(ChangeRecord {
                 cart_id: self.cart_id,
                 seq,
+                epoch: self.epoch,
                 bytes: change,
                 user_id: actor.user_id,
                 op_id,
                 activity: activity.clone(),
-                name: applied.totals.name,
                 line_count: applied.totals.line_count,
-                lock_deadline: applied.totals.lock_deadline,
+                summary,
                 hooks,
             })
             .await;
@@ -163,7 +174,8 @@ impl Room {
             Completed::Commit {
                 result: commit.await,
                 seq,
-                frame,
+                change: change_bytes,
+                view_patch,
                 ack,
                 target,
                 activity,
@@ -208,29 +220,6 @@ impl Room {
             AckTarget::Direct(reply) => {
                 let _ = reply.send(Ok(ack));
             }
-        }
-    }
-
-    /// Compacts the change log once it is long and nothing is in flight, so
-    /// that the snapshot holds only committed changes.
-    pub(super) fn maybe_snapshot(&mut self) {
-        let since = (self.seq - self.snapshot_seq) as u64;
-        if since < self.env.limits.snapshot_every || !self.pending.is_empty() {
-            return;
-        }
-        let started = Instant::now();
-        let bytes = self.saved_doc().to_vec();
-        metrics::histogram!("cartroom_snapshot_seconds").record(started.elapsed().as_secs_f64());
-        let snapshot = Snapshot {
-            cart_id: self.cart_id,
-            upto_seq: self.seq,
-            bytes,
-            forget_ops_before: self.seq - self.env.limits.op_memory as i64,
-        };
-        // Every change this snapshot covers is committed already; when the
-        // writer's queue is full, compaction waits for a later change.
-        if self.env.changes.try_snapshot(snapshot) {
-            self.snapshot_seq = self.seq;
         }
     }
 }

@@ -6,8 +6,9 @@
 
 use std::future::Future;
 
+use bytes::Bytes;
 use cartroom_protocol::http::OpAck;
-use cartroom_protocol::{ActivityEvent, ErrorCode, ServerMsg};
+use cartroom_protocol::{ActivityEvent, ErrorCode};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
@@ -52,7 +53,10 @@ pub(super) enum Completed {
     Commit {
         result: Result<(), CommitError>,
         seq: i64,
-        frame: Frame,
+        /// The change's bytes, for the frames each stream gets.
+        change: Bytes,
+        /// The view stream's patch, when someone was on it.
+        view_patch: Option<json_patch::Patch>,
         ack: OpAck,
         target: AckTarget,
         activity: ActivityEvent,
@@ -91,7 +95,8 @@ impl Room {
             Completed::Commit {
                 result,
                 seq,
-                frame,
+                change,
+                view_patch,
                 ack,
                 target,
                 activity,
@@ -104,20 +109,16 @@ impl Room {
                     self.unsubscribe_all("unavailable");
                     return false;
                 }
-                self.broadcast(frame);
+                self.broadcast_change(&change, &activity, &ack.heads, view_patch);
                 // Before the ack: whoever hears of the ack may count on
                 // the tap having heard the edit.
                 if let Some(edit) = edit {
                     self.env.edits.edited(*edit);
                 }
                 self.ack(target, ack);
-                let msg = Frame::msg(&ServerMsg::Activity {
-                    cart_id: self.cart_id,
-                    event: activity.clone(),
-                });
+                self.broadcast_change_activity(&activity);
                 self.activity.push(activity);
-                self.broadcast(msg);
-                self.maybe_snapshot();
+                self.maybe_new_epoch();
             }
             Completed::Ack { ack, target } => self.ack(target, ack),
             Completed::Subscribe {

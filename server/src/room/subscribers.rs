@@ -8,10 +8,20 @@
 //! (a client may pipeline `subscribe` and `op`), an unsubscribe or a
 //! membership change applies to it, but broadcasts skip it: whatever they
 //! carry is already in the document it will receive.
+//!
+//! Each subscription has a stream ([`StreamKind`]): after a change,
+//! `changes` gets a kind-2 frame and then an `activity` message, `compact`
+//! one kind-3 frame holding both, and `view` a `view_patch`. Frames are
+//! built once per change, and only for the streams someone is on.
 
 use std::collections::HashMap;
 
-use cartroom_protocol::{ConnId, Heads, MemberRole, PresenceEntry, ServerMsg, SyncPayload, UserId};
+use bytes::Bytes;
+use cartroom_protocol::frame::Record;
+use cartroom_protocol::{
+    ActivityEvent, BinaryFrame, ConnId, FrameKind, Heads, MemberRole, PresenceEntry, ServerMsg,
+    StreamKind, SyncPayload, UserId,
+};
 
 use super::engine::Room;
 use super::frame::Frame;
@@ -27,6 +37,8 @@ pub(super) struct Entry {
     pub(super) conn: SubscriberHandle,
     pub(super) role: MemberRole,
     pub(super) status: Option<String>,
+    /// What it is sent after each change.
+    pub(super) stream: StreamKind,
     /// `Some` until `subscribed` has been sent.
     joining: Option<JoinId>,
 }
@@ -36,6 +48,31 @@ pub(super) struct Entry {
 pub(super) struct Subscribers {
     by_conn: HashMap<ConnId, Entry>,
     last_join: JoinId,
+    /// The view as of the latest change applied, as JSON, kept while a
+    /// view subscription exists: the next change's patch is computed
+    /// against it (`Room::view_patch`).
+    pub(super) view: Option<serde_json::Value>,
+}
+
+/// The frames of one committed change, one per stream that needs it.
+#[derive(Default)]
+pub(super) struct ChangeFrames {
+    /// Kind 2, for `changes`; its `activity` message follows the ack.
+    changes: Option<Frame>,
+    /// Kind 3, for `compact`.
+    compact: Option<Frame>,
+    /// `view_patch`, for `view`.
+    view: Option<Frame>,
+}
+
+impl ChangeFrames {
+    fn for_stream(&self, stream: StreamKind) -> Option<&Frame> {
+        match stream {
+            StreamKind::Changes => self.changes.as_ref(),
+            StreamKind::Compact => self.compact.as_ref(),
+            StreamKind::View => self.view.as_ref(),
+        }
+    }
 }
 
 impl Subscribers {
@@ -53,12 +90,18 @@ impl Subscribers {
     }
 
     /// Starts (or restarts) a subscription; it joins until activated.
-    pub(super) fn join(&mut self, conn: SubscriberHandle, role: MemberRole) -> JoinId {
+    pub(super) fn join(
+        &mut self,
+        conn: SubscriberHandle,
+        role: MemberRole,
+        stream: StreamKind,
+    ) -> JoinId {
         self.last_join += 1;
         let entry = Entry {
             conn: conn.clone(),
             role,
             status: None,
+            stream,
             joining: Some(self.last_join),
         };
         self.by_conn.insert(conn.conn_id(), entry);
@@ -77,11 +120,25 @@ impl Subscribers {
     }
 
     pub(super) fn remove(&mut self, conn: ConnId) -> Option<Entry> {
-        self.by_conn.remove(&conn)
+        let entry = self.by_conn.remove(&conn);
+        if !self.has_view() {
+            self.view = None;
+        }
+        entry
     }
 
     fn active(&self) -> impl Iterator<Item = &Entry> {
         self.by_conn.values().filter(|e| e.joining.is_none())
+    }
+
+    /// Whether a subscription, joining or not, is on the view stream.
+    pub(super) fn has_view(&self) -> bool {
+        self.by_conn.values().any(|e| e.stream == StreamKind::View)
+    }
+
+    /// Whether an active subscription is on `stream`.
+    fn streams_to(&self, stream: StreamKind) -> bool {
+        self.active().any(|e| e.stream == stream)
     }
 
     /// Everyone here, one entry per user, sorted by name.
@@ -132,21 +189,47 @@ impl Subscribers {
 
     /// Sends to every active subscriber; returns those dropped (gone or too slow).
     fn deliver_all(&mut self, frame: &Frame) -> Vec<(Actor, MemberRole)> {
+        self.deliver_by_stream(|_| std::slice::from_ref(frame))
+    }
+
+    /// Sends each active subscriber the frames its stream gets, in order;
+    /// returns those dropped (gone or too slow).
+    fn deliver_by_stream<'f>(
+        &mut self,
+        frames: impl Fn(StreamKind) -> &'f [Frame],
+    ) -> Vec<(Actor, MemberRole)> {
         let mut dropped = Vec::new();
         let mut delivered = 0;
         self.by_conn.retain(|_, sub| {
             if sub.joining.is_some() {
                 return true;
             }
+            let frames = frames(sub.stream);
+            if frames.is_empty() {
+                return true;
+            }
             delivered += 1;
-            let kept = sub.conn.deliver(frame.clone());
+            let kept = frames.iter().all(|frame| sub.conn.deliver(frame.clone()));
             if !kept {
                 dropped.push((sub.conn.actor().clone(), sub.role));
             }
             kept
         });
         metrics::counter!("cartroom_deliveries_total").increment(delivered);
+        if !dropped.is_empty() && !self.has_view() {
+            self.view = None;
+        }
         dropped
+    }
+
+    /// Sends `frames`, in order, to every active subscriber that keeps a
+    /// replica (streams `changes` and `compact`); returns those dropped. An
+    /// epoch change goes this way: the view did not change.
+    pub(super) fn broadcast_replicas(&mut self, frames: &[Frame]) -> Vec<(Actor, MemberRole)> {
+        self.deliver_by_stream(|stream| match stream {
+            StreamKind::Changes | StreamKind::Compact => frames,
+            StreamKind::View => &[],
+        })
     }
 
     /// The subscriptions of one user, joining or not.
@@ -163,6 +246,76 @@ impl Room {
     /// Sends to every active subscriber, and announces who was dropped.
     pub(super) fn broadcast(&mut self, frame: Frame) {
         for (user, role) in self.subscribers.deliver_all(&frame) {
+            self.announce_presence(&user, role);
+        }
+    }
+
+    /// Sends `frames`, in order, to the subscribers that keep a replica
+    /// (not the view stream), and announces who was dropped: an `epoch`
+    /// message and the new document.
+    pub(super) fn broadcast_replicas(&mut self, frames: &[Frame]) {
+        for (user, role) in self.subscribers.broadcast_replicas(frames) {
+            self.announce_presence(&user, role);
+        }
+    }
+
+    /// Sends a committed change to every active subscriber as its stream
+    /// wants it (before the ack: whoever hears of the ack has the change).
+    /// `patch` is the view stream's, computed when the change was applied.
+    pub(super) fn broadcast_change(
+        &mut self,
+        change: &[u8],
+        activity: &ActivityEvent,
+        heads: &Heads,
+        patch: Option<json_patch::Patch>,
+    ) {
+        let subs = &self.subscribers;
+        let mut frames = ChangeFrames::default();
+        if subs.streams_to(StreamKind::Changes) {
+            frames.changes = Some(Frame::automerge(FrameKind::Changes, self.cart_id, change));
+        }
+        if subs.streams_to(StreamKind::Compact) {
+            let activity = serde_json::to_vec(activity).expect("activity events serialize");
+            // The header, then the one record, written in place.
+            let mut bytes = BinaryFrame::encode(FrameKind::Change, self.cart_id, &[]);
+            bytes.reserve(8 + change.len() + activity.len());
+            Record::encode_into(&mut bytes, change, &activity);
+            frames.compact = Some(Frame::Binary(Bytes::from(bytes)));
+        }
+        if let Some(patch) = patch.filter(|_| subs.streams_to(StreamKind::View)) {
+            frames.view = Some(Frame::msg(&ServerMsg::ViewPatch {
+                cart_id: self.cart_id,
+                heads: heads.clone(),
+                patch,
+                activity: activity.clone(),
+            }));
+        }
+        let dropped = self.subscribers.deliver_by_stream(|stream| {
+            frames
+                .for_stream(stream)
+                .map(std::slice::from_ref)
+                .unwrap_or_default()
+        });
+        for (user, role) in dropped {
+            self.announce_presence(&user, role);
+        }
+    }
+
+    /// The `activity` message of a committed change, after its ack, to the
+    /// `changes` stream (the others had the event with the change).
+    pub(super) fn broadcast_change_activity(&mut self, activity: &ActivityEvent) {
+        if !self.subscribers.streams_to(StreamKind::Changes) {
+            return;
+        }
+        let frame = Frame::msg(&ServerMsg::Activity {
+            cart_id: self.cart_id,
+            event: activity.clone(),
+        });
+        let dropped = self.subscribers.deliver_by_stream(|stream| match stream {
+            StreamKind::Changes => std::slice::from_ref(&frame),
+            StreamKind::Compact | StreamKind::View => &[],
+        });
+        for (user, role) in dropped {
             self.announce_presence(&user, role);
         }
     }
@@ -240,6 +393,7 @@ impl Room {
             sub.conn.deliver(frame.clone());
             sub.conn.unsubscribed(self.cart_id);
         }
+        self.subscribers.view = None;
     }
 
     /// A member's role changed (`None`: removed): their subscriptions, live
@@ -285,6 +439,7 @@ impl Room {
 pub(super) struct Welcome {
     pub(super) payload: SyncPayload,
     pub(super) heads: Heads,
-    /// The binary frame with the document or the missing changes.
+    /// The binary frame with the document or the missing changes (the
+    /// `view` message, on the view stream).
     pub(super) document: Frame,
 }

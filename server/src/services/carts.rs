@@ -29,7 +29,8 @@ pub const MAX_ACTIVITY_PAGE: usize = 200;
 pub struct CartService {
     carts: Arc<dyn Carts>,
     members: Arc<dyn Memberships>,
-    changes: Arc<dyn ChangeLog>,
+    /// Also read by history, for the archived epochs.
+    pub(super) changes: Arc<dyn ChangeLog>,
     rooms: Arc<Rooms>,
     catalogs: Catalogs,
     clock: Arc<dyn Clock>,

@@ -17,8 +17,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("writes are failing (is the disk full?)")]
     WritesFailing,
-    #[error("change {seq} of cart {cart} does not follow the stored log")]
-    Gap { cart: CartId, seq: i64 },
+    #[error("a base of epoch {epoch} of cart {cart} comes after a later epoch's")]
+    StaleBase { cart: CartId, epoch: i64 },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

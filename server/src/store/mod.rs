@@ -18,6 +18,8 @@
 
 pub mod analytics;
 pub mod back_office;
+#[cfg(test)]
+mod changelog_tests;
 pub mod error;
 pub mod memory;
 pub mod offers;
@@ -49,7 +51,8 @@ pub use orders::{
     CheckoutSettings, Deadlines, NewOrder, Orders, PlaceError, Shortage, StatusError, UnsyncedOrder,
 };
 pub use records::{
-    CartListing, CartState, ChangeRecord, LoadLimits, MemberChange, NewCart, Snapshot,
+    Base, CartListing, CartState, CartSummary, ChangeRecord, EpochInfo, LoadLimits, MemberChange,
+    NewCart,
 };
 pub use sharing::{Outbox, PasswordResets, Sharing};
 pub use staff::{StaffAccess, StaffRemoval, StoreStaff};
@@ -128,7 +131,7 @@ pub trait Memberships: Send + Sync {
 /// [`ChangeLog`].
 #[async_trait]
 pub trait Carts: Send + Sync {
-    /// Creates the cart, its creator as admin and its first snapshot, atomically.
+    /// Creates the cart, its creator as admin and its first base, atomically.
     async fn create_cart(&self, cart: NewCart<'_>) -> Result<()>;
 
     /// The store a cart buys from; `None` when there is no such cart.
@@ -153,11 +156,13 @@ pub trait CatalogStore: Send + Sync {
     async fn load_catalogs(&self) -> Result<Vec<Catalog>>;
 }
 
-/// Each cart's change log, snapshots, applied op ids and activity, with the
-/// queue that makes writes durable.
+/// Each cart's change log (each change with its op id and activity), the
+/// bases of its epochs, and its other activity, with the queue that makes
+/// writes durable.
 #[async_trait]
 pub trait ChangeLog: Send + Sync {
-    /// What a room needs to load the cart; `None` when there is no such cart.
+    /// What a room needs to load the cart: the current epoch's base and the
+    /// changes after it. `None` when there is no such cart.
     async fn load_cart(&self, cart: CartId, limits: LoadLimits) -> Result<Option<CartState>>;
 
     /// Queues a change (waiting while the queue is full); the ticket
@@ -168,11 +173,25 @@ pub trait ChangeLog: Send + Sync {
     /// Queues an activity event that is not a change (chat, membership).
     async fn append_activity(&self, cart: CartId, event: ActivityEvent) -> CommitTicket;
 
-    /// Queues a compaction unless the queue is full; false means "later".
-    fn try_snapshot(&self, snapshot: Snapshot) -> bool;
+    /// Queues a base (see [`Base`]) unless the queue is full; false means
+    /// "later". It commits after what was queued before it; a base of an
+    /// epoch older than the cart's current one is refused.
+    fn try_put_base(&self, base: Base) -> bool;
 
-    /// The latest `limit` activity events of a cart, oldest first.
+    /// The latest `limit` activity events of a cart (changes' and others'),
+    /// oldest first.
     async fn recent_activity(&self, cart: CartId, limit: usize) -> Result<Vec<ActivityEvent>>;
+
+    /// The cart's epochs, oldest first (empty when there is no such cart).
+    async fn epochs(&self, cart: CartId) -> Result<Vec<EpochInfo>>;
+
+    /// An epoch's document in parts: its base and the changes of the epoch
+    /// after it, in order. `None` when the cart has no such epoch.
+    async fn epoch_doc_parts(
+        &self,
+        cart: CartId,
+        epoch: i64,
+    ) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>>;
 }
 
 /// Whether the storage answers.

@@ -12,7 +12,9 @@ use cartroom_protocol::limits::{
     RATE_PER_SECOND,
 };
 use cartroom_protocol::limits::{MAX_SUBSCRIPTIONS_PER_SHOPPER, MAX_SUBSCRIPTIONS_PER_STAFF};
-use cartroom_protocol::{CartId, ClientMsg, CloseCode, ErrorCode, Heads, Op, OpId, ServerMsg};
+use cartroom_protocol::{
+    CartId, ClientMsg, CloseCode, ErrorCode, Heads, Op, OpId, ServerMsg, StreamKind,
+};
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
 use governor::{Quota, RateLimiter};
@@ -150,7 +152,14 @@ impl Reader {
 
     async fn handle(&mut self, msg: ClientMsg) {
         match msg {
-            ClientMsg::Subscribe { cart_id, heads } => self.subscribe(cart_id, heads).await,
+            ClientMsg::Subscribe {
+                cart_id,
+                heads,
+                stream,
+            } => {
+                self.subscribe(cart_id, heads, stream.unwrap_or_default())
+                    .await;
+            }
             ClientMsg::Unsubscribe { cart_id } => {
                 if !self.conn.remove_subscription(cart_id) {
                     return self.refuse(
@@ -238,9 +247,17 @@ impl Reader {
         }
     }
 
-    async fn subscribe(&mut self, cart_id: CartId, heads: Option<Heads>) {
+    async fn subscribe(&mut self, cart_id: CartId, heads: Option<Heads>, stream: StreamKind) {
         let heads = match heads {
             None => None,
+            // A view subscriber keeps no replica to resume.
+            Some(_) if stream == StreamKind::View => {
+                return self.refuse(
+                    ErrorCode::InvalidField,
+                    "a view subscription takes no heads",
+                    Some(cart_id),
+                );
+            }
             Some(Heads(heads)) if heads.len() > MAX_HEADS => {
                 return self.refuse(
                     ErrorCode::InvalidField,
@@ -316,8 +333,16 @@ impl Reader {
         }
         let conn = self.conn.clone();
         let role = reach.role;
-        self.to_room(cart_id, RoomCmd::Subscribe { conn, role, heads })
-            .await;
+        self.to_room(
+            cart_id,
+            RoomCmd::Subscribe {
+                conn,
+                role,
+                heads,
+                stream,
+            },
+        )
+        .await;
     }
 
     /// An op of the store's staff on a customer's cart: checked against

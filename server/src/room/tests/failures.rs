@@ -3,7 +3,7 @@
 //! those queued behind it, nor after a reload.
 
 use automerge::Automerge;
-use cartroom_protocol::{ErrorCode, MemberRole, OpId, ServerMsg};
+use cartroom_protocol::{ErrorCode, MemberRole, OpId, ServerMsg, StreamKind};
 use tokio::sync::oneshot;
 
 use super::harness::{Harness, Party, Received, actor, add, answer, quantity, view_of};
@@ -86,6 +86,7 @@ async fn a_subscription_queued_behind_a_failed_commit_never_sees_the_change() {
         conn: carol.handle(),
         role: MemberRole::Viewer,
         heads: None,
+        stream: StreamKind::Changes,
     };
     fail_behind(&h, &mut party, subscribe).await;
     let frames = carol.drain();

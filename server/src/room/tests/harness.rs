@@ -10,7 +10,7 @@ use std::time::Duration;
 use automerge::Automerge;
 use bytes::Bytes;
 use cartroom_protocol::http::{CartView, OpAck};
-use cartroom_protocol::{CartId, ConnId, MemberRole, Op, OpId, UserId};
+use cartroom_protocol::{CartId, ConnId, MemberRole, Op, OpId, StreamKind, UserId};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -40,7 +40,7 @@ const NODE: NodeId = NodeId(7);
 pub(super) fn small_limits() -> RoomLimits {
     RoomLimits {
         idle: Duration::from_secs(3600),
-        snapshot_every: 1000,
+        epoch_every: 1000,
         op_memory: 16,
         activity_memory: 8,
         queue: 8,
@@ -192,11 +192,24 @@ impl Harness {
     }
 
     pub(super) async fn subscribe(&self, cart: CartId, client: &Client, role: MemberRole) {
+        self.subscribe_to(cart, client, role, StreamKind::Changes)
+            .await;
+    }
+
+    /// Subscribes on a given stream.
+    pub(super) async fn subscribe_to(
+        &self,
+        cart: CartId,
+        client: &Client,
+        role: MemberRole,
+        stream: StreamKind,
+    ) {
         let conn = client.handle();
         let cmd = RoomCmd::Subscribe {
             conn,
             role,
             heads: None,
+            stream,
         };
         self.send(cart, cmd).await;
     }

@@ -18,6 +18,8 @@
 //! - [`idle`]: idle unload against a late subscriber.
 //! - [`approver`]: the named approver approves until removed.
 //! - [`edits`]: the edit tap hears committed quantity changes, in order.
+//! - [`streams`]: each subscription gets changes as its stream asks
+//!   (`changes`, `compact`, `view`); epochs reach the replicas only.
 
 mod approver;
 mod client;
@@ -29,3 +31,4 @@ mod idle;
 mod membership;
 mod reads;
 mod retries;
+mod streams;

@@ -6,12 +6,13 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use cartroom_protocol::{ActivityEvent, CartId};
+use cartroom_protocol::{ActivityEvent, CartId, OpId, UserId};
 use tokio::sync::oneshot;
 
-use super::{CartLog, MemoryStore, State};
+use super::{CartLog, EpochRow, MemoryStore, State, StoredChange};
 use crate::store::{
-    CartState, ChangeLog, ChangeRecord, CommitError, CommitTicket, LoadLimits, Result, Snapshot,
+    Base, CartState, ChangeLog, ChangeRecord, CommitError, CommitTicket, EpochInfo, LoadLimits,
+    Result,
 };
 
 /// The commit queue of a [`MemoryStore`].
@@ -34,9 +35,9 @@ struct Queued {
 }
 
 enum Write {
-    Change(ChangeRecord),
+    Change(Box<ChangeRecord>),
     Activity(CartId, ActivityEvent),
-    Snapshot(Snapshot),
+    Base(Base),
 }
 
 impl CommitGate {
@@ -107,20 +108,12 @@ impl MemoryStore {
         }
         let mut state = self.state();
         match write {
-            Write::Change(record) => commit_change(&mut state, record),
+            Write::Change(record) => commit_change(&mut state, *record),
             Write::Activity(cart, event) => {
                 log_of(&mut state, cart)?.activity.push(event);
                 Ok(())
             }
-            Write::Snapshot(snapshot) => {
-                let log = log_of(&mut state, snapshot.cart_id)?;
-                log.snapshot = snapshot.bytes;
-                log.snapshot_seq = snapshot.upto_seq;
-                log.changes = log.changes.split_off(&(snapshot.upto_seq + 1));
-                log.applied_ops
-                    .retain(|(_, _, seq)| *seq >= snapshot.forget_ops_before);
-                Ok(())
-            }
+            Write::Base(base) => put_base(log_of(&mut state, base.cart_id)?, base),
         }
     }
 
@@ -140,14 +133,27 @@ fn log_of(state: &mut State, cart: CartId) -> Result<&mut CartLog, CommitError> 
 
 fn commit_change(state: &mut State, record: ChangeRecord) -> Result<(), CommitError> {
     let log = log_of(state, record.cart_id)?;
-    if record.seq <= log.snapshot_seq || log.changes.contains_key(&record.seq) {
+    let base_seq = log.current().base_seq;
+    if record.epoch != log.current().epoch {
+        return Err(CommitError::Failed(
+            format!(
+                "change {} of cart {} is of epoch {}, not the current {}",
+                record.seq,
+                record.cart_id,
+                record.epoch,
+                log.current().epoch
+            )
+            .into(),
+        ));
+    }
+    if record.seq <= base_seq || log.changes.contains_key(&record.seq) {
         return Err(CommitError::Failed(
             format!("change {} of cart {} exists", record.seq, record.cart_id).into(),
         ));
     }
     // As in the database: a change whose predecessor is not durable is refused.
     let prev = record.seq - 1;
-    if prev > log.snapshot_seq && !log.changes.contains_key(&prev) {
+    if prev > base_seq && !log.changes.contains_key(&prev) {
         return Err(CommitError::Failed(
             format!(
                 "change {} of cart {} does not follow the stored log",
@@ -156,18 +162,80 @@ fn commit_change(state: &mut State, record: ChangeRecord) -> Result<(), CommitEr
             .into(),
         ));
     }
-    log.changes.insert(record.seq, record.bytes);
-    log.applied_ops
-        .push((record.user_id, record.op_id, record.seq));
-    log.activity.push(record.activity.clone());
+    let figures = (
+        record.activity.subtotal,
+        record.line_count,
+        record.activity.at,
+    );
+    log.changes.insert(
+        record.seq,
+        StoredChange {
+            bytes: record.bytes,
+            user_id: record.user_id,
+            op_id: record.op_id,
+            activity: record.activity,
+        },
+    );
+    // The row's figures are the latest change's; its name and deadline
+    // change only with a summary, as in the database.
     if let Some(row) = state.carts.get_mut(&record.cart_id) {
-        row.name = record.name;
-        row.line_count = record.line_count;
-        row.subtotal = record.activity.subtotal;
-        row.updated_at = record.activity.at;
-        row.lock_deadline = record.lock_deadline;
+        (row.subtotal, row.line_count, row.updated_at) = figures;
+        if let Some(summary) = record.summary {
+            row.name = summary.name;
+            row.lock_deadline = summary.lock_deadline;
+        }
     }
     Ok(())
+}
+
+/// Same epoch: replaces its base; a later one: starts it.
+fn put_base(log: &mut CartLog, base: Base) -> Result<(), CommitError> {
+    let current = log.current_mut();
+    if base.epoch < current.epoch {
+        return Err(CommitError::Failed(
+            format!(
+                "a base of epoch {} of cart {} comes after a later epoch's",
+                base.epoch, base.cart_id
+            )
+            .into(),
+        ));
+    }
+    if base.epoch == current.epoch {
+        current.base_seq = base.base_seq;
+        current.bytes = base.bytes;
+    } else {
+        log.epochs.push(EpochRow {
+            epoch: base.epoch,
+            start_seq: base.base_seq,
+            base_seq: base.base_seq,
+            started_at: base.at,
+            bytes: base.bytes,
+        });
+    }
+    Ok(())
+}
+
+impl CartLog {
+    /// The current epoch (a cart is created with epoch 0).
+    fn current(&self) -> &EpochRow {
+        self.epochs.last().expect("a cart has a base")
+    }
+
+    fn current_mut(&mut self) -> &mut EpochRow {
+        self.epochs.last_mut().expect("a cart has a base")
+    }
+
+    /// The latest `limit` activity events, changes' and others', oldest first.
+    fn recent_activity(&self, limit: usize) -> Vec<ActivityEvent> {
+        let changes = self.changes.values().rev().map(|c| &c.activity);
+        let mut events: Vec<ActivityEvent> = changes
+            .take(limit)
+            .chain(self.activity.iter().rev().take(limit))
+            .cloned()
+            .collect();
+        events.sort_by_key(|e| e.seq);
+        events.split_off(events.len().saturating_sub(limit))
+    }
 }
 
 #[async_trait]
@@ -177,27 +245,28 @@ impl ChangeLog for MemoryStore {
         let Some(log) = state.logs.get(&cart) else {
             return Ok(None);
         };
-        let recent = |len: usize, keep: usize| len.saturating_sub(keep);
+        let base = log.current();
+        let after = log.changes.range(base.base_seq + 1..);
+        let mut applied_ops: Vec<(UserId, OpId)> = (log.changes.values().rev())
+            .take(limits.op_memory)
+            .map(|c| (c.user_id, c.op_id.clone()))
+            .collect();
+        applied_ops.reverse();
         Ok(Some(CartState {
             store_id: state
                 .carts
                 .get(&cart)
                 .map(|row| row.store_id.clone())
                 .unwrap_or_default(),
-            snapshot: log.snapshot.clone(),
-            changes: log.changes.values().cloned().collect(),
-            last_seq: log
-                .changes
-                .keys()
-                .next_back()
-                .copied()
-                .unwrap_or(log.snapshot_seq),
-            snapshot_seq: log.snapshot_seq,
-            applied_ops: log.applied_ops[recent(log.applied_ops.len(), limits.op_memory)..]
-                .iter()
-                .map(|(user, op, _)| (*user, op.clone()))
-                .collect(),
-            activity: log.activity[recent(log.activity.len(), limits.activity_memory)..].to_vec(),
+            epoch: base.epoch,
+            snapshot: base.bytes.clone(),
+            changes: after.map(|(_, c)| c.bytes.clone()).collect(),
+            last_seq: (log.changes.keys().next_back().copied())
+                .unwrap_or_default()
+                .max(base.base_seq),
+            snapshot_seq: base.base_seq,
+            applied_ops,
+            activity: log.recent_activity(limits.activity_memory),
             members: state
                 .members
                 .get(&cart)
@@ -209,25 +278,64 @@ impl ChangeLog for MemoryStore {
     }
 
     async fn append(&self, record: ChangeRecord) -> CommitTicket {
-        self.ticket(Write::Change(record))
+        self.ticket(Write::Change(Box::new(record)))
     }
 
     async fn append_activity(&self, cart: CartId, event: ActivityEvent) -> CommitTicket {
         self.ticket(Write::Activity(cart, event))
     }
 
-    fn try_snapshot(&self, snapshot: Snapshot) -> bool {
-        self.enqueue(Write::Snapshot(snapshot), None);
+    fn try_put_base(&self, base: Base) -> bool {
+        self.enqueue(Write::Base(base), None);
         true
     }
 
     async fn recent_activity(&self, cart: CartId, limit: usize) -> Result<Vec<ActivityEvent>> {
         let state = self.state();
-        let events = state
+        Ok(state
             .logs
             .get(&cart)
-            .map(|l| l.activity.as_slice())
-            .unwrap_or_default();
-        Ok(events[events.len().saturating_sub(limit)..].to_vec())
+            .map(|log| log.recent_activity(limit))
+            .unwrap_or_default())
+    }
+
+    async fn epochs(&self, cart: CartId) -> Result<Vec<EpochInfo>> {
+        let state = self.state();
+        let Some(log) = state.logs.get(&cart) else {
+            return Ok(Vec::new());
+        };
+        let last_change = log.changes.keys().next_back().copied().unwrap_or_default();
+        let current_last = last_change.max(log.current().base_seq);
+        Ok(log
+            .epochs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| EpochInfo {
+                epoch: e.epoch,
+                base_seq: e.start_seq,
+                started_at: e.started_at,
+                last_seq: log.epochs.get(i + 1).map_or(current_last, |n| n.start_seq),
+            })
+            .collect())
+    }
+
+    async fn epoch_doc_parts(
+        &self,
+        cart: CartId,
+        epoch: i64,
+    ) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+        let state = self.state();
+        let Some(log) = state.logs.get(&cart) else {
+            return Ok(None);
+        };
+        let Some(i) = log.epochs.iter().position(|e| e.epoch == epoch) else {
+            return Ok(None);
+        };
+        let base = &log.epochs[i];
+        let end = log.epochs.get(i + 1).map_or(i64::MAX, |n| n.start_seq);
+        let changes = (log.changes.range(base.base_seq + 1..=end))
+            .map(|(_, c)| c.bytes.clone())
+            .collect();
+        Ok(Some((base.bytes.clone(), changes)))
     }
 }

@@ -87,13 +87,32 @@ struct CartRow {
 }
 
 /// One cart's durable document and history.
-#[derive(Default)]
 struct CartLog {
-    snapshot: Vec<u8>,
-    snapshot_seq: i64,
-    changes: BTreeMap<i64, Vec<u8>>,
-    applied_ops: Vec<(UserId, OpId, i64)>,
+    /// The base of each epoch, oldest first; the last is the current one.
+    epochs: Vec<EpochRow>,
+    /// Every change by sequence number; never trimmed.
+    changes: BTreeMap<i64, StoredChange>,
+    /// Activity events that are not changes.
     activity: Vec<ActivityEvent>,
+}
+
+/// An epoch and its base.
+struct EpochRow {
+    epoch: i64,
+    /// The epoch's changes come after this one.
+    start_seq: i64,
+    /// The base covers every change up to this one.
+    base_seq: i64,
+    started_at: i64,
+    bytes: Vec<u8>,
+}
+
+/// A change with what is recorded with it.
+struct StoredChange {
+    bytes: Vec<u8>,
+    user_id: UserId,
+    op_id: OpId,
+    activity: ActivityEvent,
 }
 
 impl MemoryStore {
@@ -294,8 +313,15 @@ impl Carts for MemoryStore {
         state.logs.insert(
             cart.id,
             CartLog {
-                snapshot: cart.snapshot.to_vec(),
-                ..CartLog::default()
+                epochs: vec![EpochRow {
+                    epoch: 0,
+                    start_seq: 0,
+                    base_seq: 0,
+                    started_at: cart.now_ms,
+                    bytes: cart.snapshot.to_vec(),
+                }],
+                changes: BTreeMap::new(),
+                activity: Vec::new(),
             },
         );
         Ok(())

@@ -18,15 +18,21 @@ use crate::store::analytics::{Analytics, DaySpan, PeriodLinks};
 /// the period, `?4` the edit kinds as a JSON array), each as it is now.
 /// Edits count only those of the cart's current members: the store's staff
 /// reach carts without being members, and server-originated changes have
-/// no member as their author.
+/// no member as their author. A change's activity is in its row; the
+/// activity table holds the rest, and the activity of changes made before
+/// changes carried it.
 const CARTS: &str = "SELECT c.created_at AS at,
        (SELECT COUNT(*) FROM members m WHERE m.cart_id = c.id) AS members,
-       (SELECT COUNT(DISTINCT a.user_id) FROM activity a
-          JOIN members m ON m.cart_id = a.cart_id AND m.user_id = a.user_id
-         WHERE a.cart_id = c.id AND a.kind IN (SELECT value FROM json_each(?4))) AS editors,
-       (SELECT COUNT(*) FROM activity a
-          JOIN members m ON m.cart_id = a.cart_id AND m.user_id = a.user_id
-         WHERE a.cart_id = c.id AND a.kind IN (SELECT value FROM json_each(?4))) AS edits,
+       (SELECT COUNT(DISTINCT a.user_id) FROM (
+            SELECT user_id, kind FROM activity WHERE cart_id = c.id
+            UNION ALL SELECT user_id, kind FROM changes WHERE cart_id = c.id) a
+          JOIN members m ON m.cart_id = c.id AND m.user_id = a.user_id
+         WHERE a.kind IN (SELECT value FROM json_each(?4))) AS editors,
+       (SELECT COUNT(*) FROM (
+            SELECT user_id, kind FROM activity WHERE cart_id = c.id
+            UNION ALL SELECT user_id, kind FROM changes WHERE cart_id = c.id) a
+          JOIN members m ON m.cart_id = c.id AND m.user_id = a.user_id
+         WHERE a.kind IN (SELECT value FROM json_each(?4))) AS edits,
        (SELECT o.total FROM orders o
          WHERE o.cart_id = c.id AND o.status <> 'cancelled') AS order_total
 FROM carts c

@@ -1,12 +1,13 @@
-//! Cart rows: created with their admin and first snapshot, listed, deleted.
+//! Cart rows: created with their admin and first base, listed (with the
+//! figures of their latest change, `cart_figures`), deleted.
 
 use async_trait::async_trait;
 use cartroom_protocol::{CartId, MemberRole, UserId};
 use sqlx::Row;
 
-use super::changelog::put_snapshot;
+use super::changelog::put_base;
 use super::{SqliteStore, parse_id, parse_role};
-use crate::store::{CartListing, Carts, NewCart, Result};
+use crate::store::{Base, CartListing, Carts, NewCart, Result};
 
 #[async_trait]
 impl Carts for SqliteStore {
@@ -32,7 +33,14 @@ impl Carts for SqliteStore {
             .bind(cart.now_ms)
             .execute(&mut *tx)
             .await?;
-        put_snapshot(&mut tx, &id, 0, cart.snapshot).await?;
+        let base = Base {
+            cart_id: cart.id,
+            epoch: 0,
+            base_seq: 0,
+            bytes: cart.snapshot.to_vec(),
+            at: cart.now_ms,
+        };
+        put_base(&mut tx, &base).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -47,9 +55,10 @@ impl Carts for SqliteStore {
 
     async fn list_carts(&self, user: UserId) -> Result<Vec<CartListing>> {
         let rows = sqlx::query(
-            "SELECT c.id, c.store_id, c.name, m.role, c.subtotal, s.currency, c.line_count
+            "SELECT c.id, c.store_id, c.name, m.role, f.subtotal, s.currency, f.line_count
              FROM members m JOIN carts c ON c.id = m.cart_id JOIN stores s ON s.id = c.store_id
-             WHERE m.user_id = ? ORDER BY c.updated_at DESC",
+             JOIN cart_figures f ON f.cart_id = c.id
+             WHERE m.user_id = ? ORDER BY f.updated_at DESC",
         )
         .bind(user.to_string())
         .fetch_all(&self.pool)

@@ -1,6 +1,8 @@
-//! Each cart's change log, snapshots, applied op ids and activity: how a
-//! room loads, and the SQL the writer commits with. Every statement that
-//! writes these tables is here, once.
+//! Each cart's change log (a change's row also holds its op id, its
+//! activity event and the cart's figures after it), the bases of its
+//! epochs, and the activity that is not a change: how a room loads, how
+//! history reads old epochs, and the SQL the writer commits with. Every
+//! statement that writes these tables is here, once.
 
 use std::collections::HashMap;
 
@@ -10,7 +12,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::{SqliteStore, parse_id};
 use crate::store::{
-    CartState, ChangeLog, ChangeRecord, CommitTicket, LoadLimits, Result, Snapshot, StoreError,
+    Base, CartState, CartSummary, ChangeLog, ChangeRecord, CommitTicket, EpochInfo, LoadLimits,
+    Result, StoreError,
 };
 
 /// Rows per multi-row INSERT, well under SQLite's bound-variable limit.
@@ -21,8 +24,9 @@ impl ChangeLog for SqliteStore {
     async fn load_cart(&self, cart: CartId, limits: LoadLimits) -> Result<Option<CartState>> {
         let id = cart.to_string();
         let Some(head) = sqlx::query(
-            "SELECT s.bytes, s.upto_seq, c.store_id
-             FROM snapshots s JOIN carts c ON c.id = s.cart_id WHERE s.cart_id = ?",
+            "SELECT e.epoch, e.base_seq, e.bytes, c.store_id
+             FROM epochs e JOIN carts c ON c.id = e.cart_id
+             WHERE e.cart_id = ? ORDER BY e.epoch DESC LIMIT 1",
         )
         .bind(&id)
         .fetch_optional(&self.pool)
@@ -30,7 +34,7 @@ impl ChangeLog for SqliteStore {
         else {
             return Ok(None);
         };
-        let snapshot_seq: i64 = head.get("upto_seq");
+        let snapshot_seq: i64 = head.get("base_seq");
         let rows = sqlx::query(
             "SELECT seq, bytes FROM changes WHERE cart_id = ? AND seq > ? ORDER BY seq",
         )
@@ -40,8 +44,17 @@ impl ChangeLog for SqliteStore {
         .await?;
         let last_seq = rows.last().map_or(snapshot_seq, |r| r.get("seq"));
         let changes = rows.into_iter().map(|r| r.get("bytes")).collect();
+        // Changes carry their op ids; applied_ops holds those of changes
+        // that a snapshot trimmed before changes carried them.
         let ops = sqlx::query(
-            "SELECT user_id, op_id FROM applied_ops WHERE cart_id = ? ORDER BY seq DESC LIMIT ?",
+            "SELECT user_id, op_id, seq FROM (
+               SELECT user_id, op_id, seq FROM changes
+               WHERE cart_id = ?1 AND op_id IS NOT NULL ORDER BY seq DESC LIMIT ?2)
+             UNION ALL
+             SELECT user_id, op_id, seq FROM (
+               SELECT user_id, op_id, seq FROM applied_ops
+               WHERE cart_id = ?1 ORDER BY seq DESC LIMIT ?2)
+             ORDER BY seq DESC LIMIT ?2",
         )
         .bind(&id)
         .bind(limits.op_memory as i64)
@@ -65,6 +78,7 @@ impl ChangeLog for SqliteStore {
         .collect::<Result<Vec<_>>>()?;
         Ok(Some(CartState {
             store_id: head.get("store_id"),
+            epoch: head.get("epoch"),
             snapshot: head.get("bytes"),
             changes,
             last_seq,
@@ -83,14 +97,23 @@ impl ChangeLog for SqliteStore {
         self.writer.append_activity(cart, event).await
     }
 
-    fn try_snapshot(&self, snapshot: Snapshot) -> bool {
-        self.writer.try_snapshot(snapshot)
+    fn try_put_base(&self, base: Base) -> bool {
+        self.writer.try_put_base(base)
     }
 
     async fn recent_activity(&self, cart: CartId, limit: usize) -> Result<Vec<ActivityEvent>> {
+        // Changes and other events number their events together; the
+        // latest changes are the latest change events, as both grow in
+        // commit order.
         let rows = sqlx::query(
-            "SELECT seq, at, user_id, user_name, kind, text, subtotal, currency FROM activity
-             WHERE cart_id = ? ORDER BY seq DESC LIMIT ?",
+            "SELECT seq, at, user_id, user_name, kind, text, subtotal, currency FROM (
+               SELECT act_seq AS seq, at, user_id, user_name, kind, text, subtotal, currency
+               FROM changes WHERE cart_id = ?1 AND act_seq IS NOT NULL ORDER BY changes.seq DESC LIMIT ?2)
+             UNION ALL
+             SELECT seq, at, user_id, user_name, kind, text, subtotal, currency FROM (
+               SELECT seq, at, user_id, user_name, kind, text, subtotal, currency
+               FROM activity WHERE cart_id = ?1 ORDER BY seq DESC LIMIT ?2)
+             ORDER BY seq DESC LIMIT ?2",
         )
         .bind(cart.to_string())
         .bind(limit as i64)
@@ -114,35 +137,109 @@ impl ChangeLog for SqliteStore {
         events.reverse();
         Ok(events)
     }
+
+    async fn epochs(&self, cart: CartId) -> Result<Vec<EpochInfo>> {
+        let id = cart.to_string();
+        // One read transaction: the epochs and the log as of one moment.
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(
+            "SELECT epoch, start_seq, base_seq, started_at FROM epochs
+             WHERE cart_id = ? ORDER BY epoch",
+        )
+        .bind(&id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(current) = rows.last() else {
+            return Ok(Vec::new());
+        };
+        let last_change: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(seq) FROM changes WHERE cart_id = ?")
+                .bind(&id)
+                .fetch_one(&mut *tx)
+                .await?;
+        // A snapshot of old trimmed the changes it covered.
+        let current_last = last_change.unwrap_or_default().max(current.get("base_seq"));
+        let starts: Vec<i64> = rows.iter().map(|r| r.get("start_seq")).collect();
+        Ok(rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| EpochInfo {
+                epoch: r.get("epoch"),
+                base_seq: starts[i],
+                started_at: r.get("started_at"),
+                last_seq: starts.get(i + 1).copied().unwrap_or(current_last),
+            })
+            .collect())
+    }
+
+    async fn epoch_doc_parts(
+        &self,
+        cart: CartId,
+        epoch: i64,
+    ) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+        let id = cart.to_string();
+        // One read transaction, so that a later epoch starting meanwhile
+        // cannot lend this one its changes.
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query(
+            "SELECT e.base_seq, e.bytes,
+                    (SELECT MIN(n.start_seq) FROM epochs n
+                     WHERE n.cart_id = e.cart_id AND n.epoch > e.epoch) AS end_seq
+             FROM epochs e WHERE e.cart_id = ? AND e.epoch = ?",
+        )
+        .bind(&id)
+        .bind(epoch)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let end: Option<i64> = row.get("end_seq");
+        let changes = sqlx::query_scalar(
+            "SELECT bytes FROM changes WHERE cart_id = ? AND seq > ? AND seq <= ? ORDER BY seq",
+        )
+        .bind(&id)
+        .bind(row.get::<i64, _>("base_seq"))
+        .bind(end.unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await?;
+        Ok(Some((row.get("bytes"), changes)))
+    }
 }
 
-/// Writes changes (with their op ids and cart summaries) and activity
-/// events with a few multi-row statements: the single SQLite connection is
-/// the writer's bottleneck, and each statement is a round trip to it.
+/// Writes each change as one row (its op id, activity and the cart's
+/// figures in it), activity events that are not changes, and the cart
+/// summaries that changed, with a few multi-row statements: the single
+/// SQLite connection is the writer's bottleneck, and each statement is a
+/// round trip to it. An edit that leaves the summary alone writes one
+/// B-tree, so its commit writes few pages. The database refuses a change
+/// that would not load (trigger `changes_follow_the_log`).
 pub(super) async fn write_records(
     conn: &mut SqliteConnection,
     changes: &[&ChangeRecord],
     activity: &[(CartId, &ActivityEvent)],
 ) -> Result<()> {
-    check_follows_log(conn, changes).await?;
     for chunk in changes.chunks(ROWS_PER_INSERT) {
-        QueryBuilder::<Sqlite>::new("INSERT INTO changes (cart_id, seq, bytes) ")
-            .push_values(chunk, |mut row, r| {
-                row.push_bind(r.cart_id.to_string())
-                    .push_bind(r.seq)
-                    .push_bind(r.bytes.as_slice());
-            })
-            .build()
-            .execute(&mut *conn)
-            .await?;
         QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO applied_ops (cart_id, user_id, op_id, seq) ",
+            "INSERT INTO changes (cart_id, seq, epoch, bytes, user_id, op_id, act_seq, at, \
+             user_name, kind, text, subtotal, currency, line_count) ",
         )
         .push_values(chunk, |mut row, r| {
+            let e = &r.activity;
             row.push_bind(r.cart_id.to_string())
+                .push_bind(r.seq)
+                .push_bind(r.epoch)
+                .push_bind(r.bytes.as_slice())
                 .push_bind(r.user_id.to_string())
                 .push_bind(r.op_id.0.as_str())
-                .push_bind(r.seq);
+                .push_bind(e.seq)
+                .push_bind(e.at)
+                .push_bind(e.user_name.as_str())
+                .push_bind(e.kind.as_str())
+                .push_bind(e.text.as_str())
+                .push_bind(e.subtotal)
+                .push_bind(e.currency.as_str())
+                .push_bind(r.line_count);
         })
         .build()
         .execute(&mut *conn)
@@ -168,110 +265,72 @@ pub(super) async fn write_records(
         .await?;
     }
     // Only the latest summary of each cart matters.
-    let mut summaries: HashMap<CartId, &ChangeRecord> = HashMap::new();
+    let mut summaries: HashMap<CartId, &CartSummary> = HashMap::new();
     for record in changes {
-        summaries.insert(record.cart_id, record);
+        if let Some(summary) = &record.summary {
+            summaries.insert(record.cart_id, summary);
+        }
     }
-    let summaries: Vec<&ChangeRecord> = summaries.into_values().collect();
+    let summaries: Vec<(CartId, &CartSummary)> = summaries.into_iter().collect();
     for chunk in summaries.chunks(ROWS_PER_INSERT) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "WITH v (id, name, subtotal, line_count, updated_at, lock_deadline) AS (",
-        );
+        let mut query = QueryBuilder::<Sqlite>::new("WITH v (id, name, lock_deadline) AS (");
         query
-            .push_values(chunk, |mut row, r| {
-                row.push_bind(r.cart_id.to_string())
-                    .push_bind(r.name.as_str())
-                    .push_bind(r.activity.subtotal)
-                    .push_bind(r.line_count)
-                    .push_bind(r.activity.at)
-                    .push_bind(r.lock_deadline);
+            .push_values(chunk, |mut row, (cart_id, s)| {
+                row.push_bind(cart_id.to_string())
+                    .push_bind(s.name.as_str())
+                    .push_bind(s.lock_deadline);
             })
             .push(
-                ") UPDATE carts SET name = v.name, subtotal = v.subtotal, line_count = v.line_count, \
-                 updated_at = v.updated_at, lock_deadline = v.lock_deadline FROM v WHERE carts.id = v.id",
+                ") UPDATE carts SET name = v.name, lock_deadline = v.lock_deadline \
+                 FROM v WHERE carts.id = v.id",
             );
         query.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
 
-/// Refuses changes that would leave a gap in a cart's log: each change
-/// depends on the one before it, so a change whose predecessor never became
-/// durable (its commit failed) must not become durable either, or the
-/// reloaded document would hold a change it cannot apply.
-async fn check_follows_log(conn: &mut SqliteConnection, changes: &[&ChangeRecord]) -> Result<()> {
-    // The first change of each cart in the batch; the others must follow it.
-    let mut first: HashMap<CartId, i64> = HashMap::new();
-    let mut last: HashMap<CartId, i64> = HashMap::new();
-    for record in changes {
-        if let Some(prev) = last.insert(record.cart_id, record.seq) {
-            if record.seq != prev + 1 {
-                return Err(StoreError::Gap {
-                    cart: record.cart_id,
-                    seq: record.seq,
-                });
-            }
-        } else {
-            first.insert(record.cart_id, record.seq);
+/// Puts a base: the first one, one replacing the current epoch's, or the
+/// start of a later epoch (which leaves the previous epoch's base archived).
+pub(super) async fn put_base(conn: &mut SqliteConnection, base: &Base) -> Result<()> {
+    let id = base.cart_id.to_string();
+    let current: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(epoch) FROM epochs WHERE cart_id = ?")
+            .bind(&id)
+            .fetch_one(&mut *conn)
+            .await?;
+    match current {
+        Some(current) if base.epoch < current => Err(StoreError::StaleBase {
+            cart: base.cart_id,
+            epoch: base.epoch,
+        }),
+        Some(current) if base.epoch == current => {
+            sqlx::query(
+                "UPDATE epochs SET base_seq = ?, saved_at = ?, bytes = ? WHERE cart_id = ? AND epoch = ?",
+            )
+            .bind(base.base_seq)
+            .bind(base.at)
+            .bind(base.bytes.as_slice())
+            .bind(&id)
+            .bind(base.epoch)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+        _ => {
+            sqlx::query(
+                "INSERT INTO epochs (cart_id, epoch, start_seq, base_seq, started_at, saved_at, bytes)
+                 VALUES (?1, ?2, ?3, ?3, ?4, ?4, ?5)",
+            )
+            .bind(&id)
+            .bind(base.epoch)
+            .bind(base.base_seq)
+            .bind(base.at)
+            .bind(base.bytes.as_slice())
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
         }
     }
-    let first: Vec<(CartId, i64)> = first.into_iter().collect();
-    for chunk in first.chunks(ROWS_PER_INSERT) {
-        let mut query = QueryBuilder::<Sqlite>::new("WITH v (cart_id, seq) AS (");
-        query
-            .push_values(chunk, |mut row, (cart, seq)| {
-                row.push_bind(cart.to_string()).push_bind(seq);
-            })
-            .push(
-                ") SELECT v.cart_id, v.seq FROM v \
-                 WHERE v.seq - 1 > COALESCE((SELECT upto_seq FROM snapshots s WHERE s.cart_id = v.cart_id), 0) \
-                 AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.cart_id = v.cart_id AND c.seq = v.seq - 1) \
-                 LIMIT 1",
-            );
-        if let Some(row) = query.build().fetch_optional(&mut *conn).await? {
-            return Err(StoreError::Gap {
-                cart: parse_id(row.get::<&str, _>("cart_id"))?,
-                seq: row.get("seq"),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Puts the cart's snapshot (the first one, or a later one replacing it).
-pub(super) async fn put_snapshot(
-    conn: &mut SqliteConnection,
-    cart_id: &str,
-    upto_seq: i64,
-    bytes: &[u8],
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO snapshots (cart_id, upto_seq, bytes) VALUES (?, ?, ?)
-         ON CONFLICT (cart_id) DO UPDATE SET upto_seq = excluded.upto_seq, bytes = excluded.bytes",
-    )
-    .bind(cart_id)
-    .bind(upto_seq)
-    .bind(bytes)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Replaces the snapshot and trims the log and the op ids it covers.
-pub(super) async fn compact(conn: &mut SqliteConnection, snapshot: &Snapshot) -> Result<()> {
-    let id = snapshot.cart_id.to_string();
-    put_snapshot(conn, &id, snapshot.upto_seq, &snapshot.bytes).await?;
-    sqlx::query("DELETE FROM changes WHERE cart_id = ? AND seq <= ?")
-        .bind(&id)
-        .bind(snapshot.upto_seq)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM applied_ops WHERE cart_id = ? AND seq < ?")
-        .bind(&id)
-        .bind(snapshot.forget_ops_before)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 /// A write that needs room on disk and changes nothing that matters.

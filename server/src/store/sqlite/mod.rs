@@ -41,7 +41,8 @@ use writer::WriterHandle;
 
 /// The database behind every store trait on one node.
 pub struct SqliteStore {
-    pool: SqlitePool,
+    /// Also read by the store's tests, beside the traits.
+    pub(super) pool: SqlitePool,
     writer: WriterHandle,
     writer_task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }

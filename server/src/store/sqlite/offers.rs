@@ -18,7 +18,7 @@ use crate::store::{Result, StoreError};
 /// An offer with its cart's summary, its sender's and acceptor's names and
 /// its latest e-mail.
 const OFFER: &str = "
-    SELECT f.id, f.cart_id, c.name AS cart_name, c.line_count, c.subtotal, f.email, f.message,
+    SELECT f.id, f.cart_id, c.name AS cart_name, cf.line_count, cf.subtotal, f.email, f.message,
            f.sent_by, su.name AS sent_by_name, f.created_at, f.expires_at,
            f.accepted_by, au.name AS accepted_by_name, f.accepted_at, f.accepted_as,
            f.copy_cart_id,
@@ -26,6 +26,7 @@ const OFFER: &str = "
            o.next_attempt_at AS d_next, o.sent_at AS d_sent
     FROM offers f
     JOIN carts c ON c.id = f.cart_id
+    JOIN cart_figures cf ON cf.cart_id = c.id
     JOIN users su ON su.id = f.sent_by
     LEFT JOIN users au ON au.id = f.accepted_by
     LEFT JOIN outbox o ON o.id =

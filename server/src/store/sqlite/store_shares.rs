@@ -14,9 +14,9 @@ use crate::store::store_shares::{NewStoreShare, StoreShareRecord, StoreShares};
 use crate::store::{Result, StoreError};
 
 const SHARE: &str = "
-    SELECT s.id, s.cart_id, c.name AS cart_name, c.line_count, c.subtotal, s.name, s.email,
+    SELECT s.id, s.cart_id, c.name AS cart_name, f.line_count, f.subtotal, s.name, s.email,
            s.message, s.created_at
-    FROM store_shares s JOIN carts c ON c.id = s.cart_id";
+    FROM store_shares s JOIN carts c ON c.id = s.cart_id JOIN cart_figures f ON f.cart_id = c.id";
 
 fn share_from_row(row: &SqliteRow) -> Result<StoreShareRecord> {
     Ok(StoreShareRecord {

@@ -90,8 +90,9 @@ impl Takeovers for SqliteStore {
     ) -> Result<Vec<CustomerCart>> {
         let rows = sqlx::query(
             "SELECT c.id, c.name FROM carts c JOIN members m ON m.cart_id = c.id
+             JOIN cart_figures f ON f.cart_id = c.id
              WHERE m.user_id = ? AND c.store_id = ?
-             ORDER BY c.updated_at DESC, c.id LIMIT ?",
+             ORDER BY f.updated_at DESC, c.id LIMIT ?",
         )
         .bind(user.to_string())
         .bind(store)

@@ -23,9 +23,9 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
-use super::changelog::{compact, probe_write, write_records};
+use super::changelog::{probe_write, put_base, write_records};
 use super::webhooks::write_cart_events;
-use crate::store::{ChangeRecord, CommitError, CommitTicket, Result, Snapshot};
+use crate::store::{Base, ChangeRecord, CommitError, CommitTicket, Result};
 
 /// Queue depth in front of the writer; a full queue slows rooms down.
 const QUEUE: usize = 8192;
@@ -38,11 +38,11 @@ type Reply = oneshot::Sender<Result<(), CommitError>>;
 #[derive(Debug)]
 enum WriteCmd {
     /// Append a change; the reply comes after commit.
-    Change(ChangeRecord, Reply),
+    Change(Box<ChangeRecord>, Reply),
     /// Record an activity event that is not a change; the reply comes after commit.
     Activity(CartId, ActivityEvent, Reply),
-    /// Replace the cart's snapshot and trim its log.
-    Snapshot(Snapshot),
+    /// Put a base of the cart's document (`Base`).
+    Base(Base),
     /// Finish everything queued before this, then stop.
     Stop,
 }
@@ -83,7 +83,7 @@ pub(super) struct WriterHandle {
 
 impl WriterHandle {
     pub(super) async fn append(&self, record: ChangeRecord) -> CommitTicket {
-        self.queue(move |reply| WriteCmd::Change(record, reply))
+        self.queue(move |reply| WriteCmd::Change(Box::new(record), reply))
             .await
     }
 
@@ -99,8 +99,8 @@ impl WriterHandle {
         Box::pin(async move { rx.await.unwrap_or(Err(CommitError::WriterStopped)) })
     }
 
-    pub(super) fn try_snapshot(&self, snapshot: Snapshot) -> bool {
-        self.tx.try_send(WriteCmd::Snapshot(snapshot)).is_ok()
+    pub(super) fn try_put_base(&self, base: Base) -> bool {
+        self.tx.try_send(WriteCmd::Base(base)).is_ok()
     }
 
     pub(super) async fn stop(&self) {
@@ -261,31 +261,31 @@ impl Writer {
 
 async fn write_cmds<'a>(
     conn: &mut SqliteConnection,
-    cmds: impl Iterator<Item = &'a WriteCmd> + Clone,
+    cmds: impl Iterator<Item = &'a WriteCmd>,
     webhook_debounce_ms: i64,
 ) -> Result<()> {
-    let changes: Vec<&ChangeRecord> = cmds
-        .clone()
-        .filter_map(|c| match c {
-            WriteCmd::Change(record, _) => Some(record),
-            _ => None,
-        })
-        .collect();
-    let activity: Vec<(CartId, &ActivityEvent)> = cmds
-        .clone()
-        .filter_map(|c| match c {
-            WriteCmd::Change(record, _) => Some((record.cart_id, &record.activity)),
-            WriteCmd::Activity(cart_id, event, _) => Some((*cart_id, event)),
-            _ => None,
-        })
-        .collect();
-    write_records(conn, &changes, &activity).await?;
-    // The webhook events of these changes commit with them.
-    write_cart_events(conn, &changes, webhook_debounce_ms).await?;
-    // Snapshots come after the changes they cover.
-    for cmd in cmds {
-        if let WriteCmd::Snapshot(snapshot) = cmd {
-            compact(conn, snapshot).await?;
+    let cmds: Vec<&WriteCmd> = cmds.collect();
+    // Each base ends a run: the changes after it may be of the epoch it
+    // starts, which the database accepts only once the base is written.
+    for run in cmds.split_inclusive(|c| matches!(c, WriteCmd::Base(_))) {
+        let changes: Vec<&ChangeRecord> = (run.iter())
+            .filter_map(|c| match c {
+                WriteCmd::Change(record, _) => Some(&**record),
+                _ => None,
+            })
+            .collect();
+        // A change's activity is in its own row.
+        let activity: Vec<(CartId, &ActivityEvent)> = (run.iter())
+            .filter_map(|c| match c {
+                WriteCmd::Activity(cart_id, event, _) => Some((*cart_id, event)),
+                _ => None,
+            })
+            .collect();
+        write_records(conn, &changes, &activity).await?;
+        // The webhook events of these changes commit with them.
+        write_cart_events(conn, &changes, webhook_debounce_ms).await?;
+        if let Some(WriteCmd::Base(base)) = run.last() {
+            put_base(conn, base).await?;
         }
     }
     Ok(())

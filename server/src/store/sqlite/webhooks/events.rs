@@ -88,9 +88,20 @@ async fn write_change_events(
         }
     }
     if hooks.locked && !to(T::CartLocked).is_empty() {
+        // A change carries the cart's name only when it changed; the row
+        // has it otherwise (this batch's summaries are written already).
+        let cart_name = match &record.summary {
+            Some(summary) => summary.name.clone(),
+            None => {
+                sqlx::query_scalar("SELECT name FROM carts WHERE id = ?")
+                    .bind(cart.to_string())
+                    .fetch_one(&mut *conn)
+                    .await?
+            }
+        };
         let data = WebhookCartLockedData {
             cart_id: cart,
-            cart_name: record.name.clone(),
+            cart_name,
             subtotal: record.activity.subtotal,
             currency: record.activity.currency.clone(),
             line_count: record.line_count,
