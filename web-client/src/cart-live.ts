@@ -42,6 +42,7 @@ export class CartLive {
 
 /** One feed without repeats: events by seq, chat lines by who and when. */
 export function mergeActivity(have: ActivityEvent[], more: ActivityEvent[], keep = Math.max(100, have.length)): ActivityEvent[] {
+  if (appends(have, more)) return have.concat(more).slice(-keep);
   const key = (e: ActivityEvent) => (e.kind === "chat" ? `chat:${e.user_id}:${e.at}` : `seq:${e.seq}`);
   const byKey = new Map(have.map((e) => [key(e), e]));
   for (const e of more) {
@@ -54,4 +55,20 @@ export function mergeActivity(have: ActivityEvent[], more: ActivityEvent[], keep
 /** Merges older entries fetched over HTTP into a cart's feed. */
 export function mergeOlder(cart: CartLive, older: ActivityEvent[]): void {
   cart.activity = mergeActivity(older, cart.activity, 500);
+}
+
+/**
+ * Whether `more` (a change's event as it arrives) only extends the feed: new
+ * seqs, in order, none earlier than its end. Then merging is a concat.
+ */
+function appends(have: ActivityEvent[], more: ActivityEvent[]): boolean {
+  let last = have.at(-1);
+  let maxSeq = 0;
+  for (const e of have) maxSeq = Math.max(maxSeq, e.seq);
+  for (const e of more) {
+    if (e.kind === "chat" || e.seq <= maxSeq || (last && e.at < last.at)) return false;
+    maxSeq = e.seq;
+    last = e;
+  }
+  return true;
 }

@@ -2,12 +2,16 @@
 // socket alive): resubscribes with the replica's heads (so only missing
 // changes come), sends ops, keeping the ones not yet acked (with their op_id)
 // to replay, and applies what the server says about each open cart.
+// Subscriptions ask for the `compact` stream when the server has it: one
+// kind-3 frame per change (or per burst) carries the change and its activity
+// event, instead of a change frame and an `activity` message.
 // Each open cart is a `CartLive` (src/cart-live.ts); what the device keeps
 // of it across reloads is in src/device-copy.ts.
 
 import { humanError, isRetryable } from "./errors";
 import { CartLive, mergeActivity } from "./cart-live";
 import { forgetCopy, loadCopy, loadPending, saveCopy, savePending } from "./device-copy";
+import { FRAME_CHANGE, FRAME_CHANGES, FRAME_DOCUMENT, readFrame, readRecords } from "./frames";
 import type { PendingOp } from "./replica";
 import { CARTS_CHANGED_EVENT, REACHABLE_EVENT } from "./retry";
 import { LiveSocket, type LiveEvents } from "./socket";
@@ -28,6 +32,8 @@ let opCounter = 0;
 export class Live extends LiveSocket {
   userId = "";
   userName = "";
+  /** The server takes `subscribe.stream` (its `hello` lists `streams`). */
+  private streams = false;
   readonly carts = new Map<string, CartLive>();
   /** Everyone else who reads the socket's text frames (the support desk: src/support-api.ts). */
   readonly listeners = new Set<(msg: ServerMsg) => void>();
@@ -136,7 +142,12 @@ export class Live extends LiveSocket {
     let heads = cart.loaded ? cart.replica.heads() : [];
     if (heads.length > MAX_SUBSCRIBE_HEADS) heads = [];
     cart.syncing = true;
-    this.send({ type: "subscribe", cart_id: cart.cartId, ...(heads.length ? { heads } : {}) });
+    this.send({
+      type: "subscribe",
+      cart_id: cart.cartId,
+      ...(heads.length ? { heads } : {}),
+      ...(this.streams ? { stream: "compact" as const } : {}),
+    });
   }
 
   protected onMessage(msg: ServerMsg): void {
@@ -145,6 +156,7 @@ export class Live extends LiveSocket {
       case "hello":
         this.userId = msg.user_id;
         this.userName = msg.name;
+        this.streams = msg.features.includes("streams");
         this.greeted();
         for (const cart of this.carts.values()) this.subscribe(cart);
         // Everything else the page fetches may try again at once.
@@ -191,6 +203,11 @@ export class Live extends LiveSocket {
       }
       case "error":
         this.onError(msg);
+        return;
+      case "epoch":
+        // The cart's document restarted from its current state: the next
+        // binary frame for it is the new document, which replaces the
+        // replica (onBinary). Ops not yet acked stay pending.
         return;
       case "activity": {
         const cart = this.carts.get(msg.cart_id);
@@ -280,15 +297,33 @@ export class Live extends LiveSocket {
     this.events.notice(humanError(msg.code, msg.message), "error");
   }
 
-  protected onBinary(frame: Uint8Array): void {
-    if (frame.length < 17) return;
-    const kind = frame[0]!;
-    const cartId = uuidFromBytes(frame.subarray(1, 17));
-    const cart = this.carts.get(cartId);
-    if (!cart) return;
+  protected onBinary(bytes: Uint8Array): void {
+    const frame = readFrame(bytes);
+    const cart = frame && this.carts.get(frame.cartId);
+    if (!frame || !cart) return;
     let seen: string[];
     try {
-      seen = cart.replica.apply(kind, frame.subarray(17));
+      switch (frame.kind) {
+        case FRAME_DOCUMENT:
+          // A whole document always replaces the replica (after an `epoch`
+          // message it shares no history with the one held).
+          cart.replica.load(frame.payload);
+          seen = [];
+          break;
+        case FRAME_CHANGES:
+          seen = cart.replica.applyChanges(frame.payload);
+          break;
+        case FRAME_CHANGE: {
+          const records = readRecords(frame.payload);
+          seen = cart.replica.applyRecords(records, this.userId);
+          const events = records.map((r) => r.activity);
+          cart.activity = mergeActivity(cart.activity, events);
+          for (const e of events) if (e.user_id !== this.userId) this.events.remote?.(cart.cartId, e);
+          break;
+        }
+        default:
+          return;
+      }
     } catch (e) {
       console.error("cannot apply the server's Automerge bytes", e);
       this.events.notice("This cart could not be loaded. Please reload the page.", "error");
@@ -304,11 +339,6 @@ export class Live extends LiveSocket {
       cart.syncing = false;
       for (const p of cart.replica.pending) this.sendOp(cart.cartId, p);
     }
-    this.events.change(cartId);
+    this.events.change(cart.cartId);
   }
-}
-
-function uuidFromBytes(b: Uint8Array): string {
-  const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -5,9 +5,16 @@
 // leave the overlay when their change reaches the replica (each change's
 // message names its `op_id`), when the server acks them, or when it refuses
 // them.
+//
+// Every received change costs the page: applying it, finding op ids, and
+// redrawing. So the changes of one frame go into the document in one call,
+// only this user's own changes are decoded (a kind-3 record says who made
+// it), and the view is derived once per document state, however many parts
+// of the page read it.
 
 import { A } from "./automerge";
 import { applyTier, tierOf } from "./groupbuy"; // checkout
+import type { ChangeRecord } from "./frames";
 import type { CartView, LineView, Op, Product, SuggestionView } from "./types";
 
 export interface PendingOp {
@@ -27,6 +34,10 @@ const num = (v: unknown): number => (v === undefined || v === null ? 0 : Number(
 export class Replica {
   doc: A.Doc<Doc> | undefined;
   pending: PendingOp[] = [];
+  /** Changes received since `takeUnsaved()`, as received (for the device copy). */
+  private unsaved: Uint8Array[] = [];
+  /** The view without pending ops, for the document it was derived from. */
+  private settled: { doc: A.Doc<Doc> | undefined; view: CartView } | undefined;
 
   constructor(readonly cartId: string) {}
 
@@ -35,28 +46,50 @@ export class Replica {
   }
 
   /**
-   * Applies a binary frame's Automerge bytes: a whole document (kind 1) or
-   * changes (kind 2). Returns the op ids named by changes that were new.
+   * Takes a whole document (a kind-1 frame, or this device's copy) in place
+   * of the one held: after an epoch change the new document shares no
+   * history with the old, so merging the two would double every object.
    */
-  apply(kind: number, bytes: Uint8Array): string[] {
+  load(bytes: Uint8Array): void {
+    this.doc = A.load<Doc>(bytes);
+    this.unsaved = [];
+  }
+
+  /** The changes received since the last call, oldest first. */
+  takeUnsaved(): Uint8Array[] {
+    const taken = this.unsaved;
+    this.unsaved = [];
+    return taken;
+  }
+
+  /**
+   * Applies changes back to back (a kind-2 frame). Returns the op ids named
+   * by changes that were new, looked for only while ops are pending.
+   */
+  applyChanges(bytes: Uint8Array): string[] {
     const before = this.doc;
     if (!before) {
-      this.doc = kind === 1 || bytes.length > 0 ? A.load<Doc>(bytes) : A.init<Doc>();
+      this.doc = bytes.length > 0 ? A.load<Doc>(bytes) : A.init<Doc>();
     } else if (bytes.length > 0) {
       this.doc = A.loadIncremental(before, bytes);
+      this.unsaved.push(bytes);
     }
     if (this.pending.length === 0 || this.doc === before) return [];
     const fresh = before ? A.getChanges(before, this.doc!) : A.getAllChanges(this.doc!);
-    const seen: string[] = [];
-    for (const change of fresh) {
-      try {
-        const meta = JSON.parse(A.decodeChange(change).message ?? "{}") as { op_id?: string };
-        if (meta.op_id) seen.push(meta.op_id);
-      } catch {
-        /* a change without a JSON message is not one of ours */
-      }
-    }
-    return seen;
+    return fresh.flatMap(opIdOf);
+  }
+
+  /**
+   * Applies the records of a kind-3 frame in one call. Returns the op ids of
+   * the changes `userId` made (from this page or another of theirs), looked
+   * for only while ops are pending: no one else's change can settle one.
+   */
+  applyRecords(records: ChangeRecord[], userId: string): string[] {
+    const changes = records.map((r) => r.change);
+    [this.doc] = A.applyChanges(this.doc ?? A.init<Doc>(), changes);
+    this.unsaved.push(...changes);
+    if (this.pending.length === 0) return [];
+    return records.filter((r) => r.activity.user_id === userId).flatMap((r) => opIdOf(r.change));
   }
 
   /** Drops pending ops with these ids; true when any was dropped. */
@@ -126,8 +159,13 @@ export class Replica {
    * applied on top, the way the server will apply them if it accepts them.
    */
   view(me: { id: string; name: string }, products: Map<string, Product>): CartView {
+    if (this.pending.length === 0) {
+      // Shared by every reader until the document changes: not to be mutated.
+      let settled = this.settled;
+      if (!settled || settled.doc !== this.doc) settled = this.settled = { doc: this.doc, view: finish(this.base()) };
+      return settled.view;
+    }
     const base = this.base();
-    if (this.pending.length === 0) return finish(base);
     const lines = new Map(base.lines.map((l) => [l.line_id, { ...l }]));
     const sugs = new Map(base.suggestions.map((s) => [s.suggestion_id, { ...s, votes: { ...s.votes } }]));
     let name = base.name;
@@ -230,6 +268,16 @@ export class Replica {
       }
     }
     return finish({ ...base, name, note, lines: [...lines.values()], suggestions: [...sugs.values()] });
+  }
+}
+
+/** The op id in a change's message, if it has one (`[]` for changes the server made). */
+function opIdOf(change: Uint8Array): string[] {
+  try {
+    const meta = JSON.parse(A.decodeChange(change).message ?? "{}") as { op_id?: string };
+    return meta.op_id ? [meta.op_id] : [];
+  } catch {
+    return []; // a change without a JSON message is not one of ours
   }
 }
 

@@ -56,9 +56,12 @@ test("an editor and a viewer co-edit one cart live, offline included", { timeout
 
   // What the editor's page says on its sockets, to check the resync.
   const editorFrames = [];
+  const editorBinaryKinds = new Set();
   editor.on("websocket", (ws) => {
     ws.on("framesent", (f) => typeof f.payload === "string" && editorFrames.push(["sent", JSON.parse(f.payload)]));
-    ws.on("framereceived", (f) => typeof f.payload === "string" && editorFrames.push(["received", JSON.parse(f.payload)]));
+    ws.on("framereceived", (f) =>
+      typeof f.payload === "string" ? editorFrames.push(["received", JSON.parse(f.payload)]) : editorBinaryKinds.add(f.payload[0]),
+    );
   });
 
   const editorEmail = uniqueEmail("ana");
@@ -170,6 +173,16 @@ test("an editor and a viewer co-edit one cart live, offline included", { timeout
   const replayed = resync.filter(([dir, m]) => dir === "sent" && m.type === "op").map(([, m]) => m.op_id);
   assert.equal(replayed.length, 5, "the five offline ops were replayed");
   assert.equal(new Set(replayed).size, 5, "each with its own op_id");
+
+  // The page is on the compact stream: changes came as kind-3 frames that
+  // carry their activity, so no `activity` message came for an edit, and
+  // the feed still shows the edits.
+  const subscribes = editorFrames.filter(([dir, m]) => dir === "sent" && m.type === "subscribe");
+  assert.ok(subscribes.every(([, m]) => m.stream === "compact"), "every subscribe asks for the compact stream");
+  assert.ok(editorBinaryKinds.has(3), "changes came in kind-3 frames");
+  const editActivity = editorFrames.filter(([dir, m]) => dir === "received" && m.type === "activity" && m.event.kind === "add_line");
+  assert.equal(editActivity.length, 0, "no activity message for an edit");
+  assert.ok((await editor.locator('[data-testid="activity-event"][data-kind="add_line"]').count()) > 0, "the feed shows the adds");
 
   const res = await editorCtx.request.get(`${server.url}/api/carts/${cartId}`);
   assert.equal(res.status(), 200);

@@ -3,8 +3,14 @@ import type { CartId } from "./CartId";
 import type { Heads } from "./Heads";
 import type { Op } from "./Op";
 import type { OpId } from "./OpId";
+import type { StreamKind } from "./StreamKind";
 
 /**
  * Client to server.
  */
-export type ClientMsg = { "type": "subscribe", cart_id: CartId, heads?: Heads | null, } | { "type": "unsubscribe", cart_id: CartId, } | { "type": "op", cart_id: CartId, op_id: OpId, op: Op, } | { "type": "presence", cart_id: CartId, status?: string | null, } | { "type": "chat", cart_id: CartId, text: string, } | { "type": "ping", nonce?: string | number | boolean | null, };
+export type ClientMsg = { "type": "subscribe", cart_id: CartId, heads?: Heads | null, 
+/**
+ * What the subscription sends after each change; `changes` when
+ * absent.
+ */
+stream?: StreamKind | null, } | { "type": "unsubscribe", cart_id: CartId, } | { "type": "op", cart_id: CartId, op_id: OpId, op: Op, } | { "type": "presence", cart_id: CartId, status?: string | null, } | { "type": "chat", cart_id: CartId, text: string, } | { "type": "ping", nonce?: string | number | boolean | null, };

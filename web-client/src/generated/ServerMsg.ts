@@ -2,6 +2,7 @@
 import type { ActivityEvent } from "./ActivityEvent";
 import type { Capability } from "./Capability";
 import type { CartId } from "./CartId";
+import type { CartView } from "./CartView";
 import type { ConnId } from "./ConnId";
 import type { Conversation } from "./Conversation";
 import type { ConversationId } from "./ConversationId";
@@ -56,7 +57,19 @@ duplicate: boolean,
  * The id of what the op created (a suggestion's id), on the first
  * ack only.
  */
-created?: string | null, } | { "type": "error", code: ErrorCode, message: string, cart_id?: CartId | null, op_id?: OpId | null, } | { "type": "activity", cart_id: CartId, event: ActivityEvent, } | { "type": "presence", cart_id: CartId, members: Array<PresenceEntry>, } | { "type": "chat", cart_id: CartId, 
+created?: string | null, } | { "type": "error", code: ErrorCode, message: string, cart_id?: CartId | null, op_id?: OpId | null, } | { "type": "activity", cart_id: CartId, event: ActivityEvent, } | { "type": "view", cart_id: CartId, 
+/**
+ * The document's heads this view shows.
+ */
+heads: Heads, view: CartView, } | { "type": "view_patch", cart_id: CartId, 
+/**
+ * The document's heads right after this change.
+ */
+heads: Heads, patch: Array<{ op: "add" | "replace" | "test", path: string, value: unknown } | { op: "remove", path: string } | { op: "move" | "copy", from: string, path: string }>, activity: ActivityEvent, } | { "type": "epoch", cart_id: CartId, epoch: number, 
+/**
+ * The new document's heads.
+ */
+heads: Heads, } | { "type": "presence", cart_id: CartId, members: Array<PresenceEntry>, } | { "type": "chat", cart_id: CartId, 
 /**
  * The `seq` of the chat's entry in the cart's activity feed.
  */

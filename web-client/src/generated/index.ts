@@ -154,6 +154,7 @@ export type { StoreShareId } from "./StoreShareId";
 export type { StoreShareRequest } from "./StoreShareRequest";
 export type { StoreSharesResponse } from "./StoreSharesResponse";
 export type { StoresResponse } from "./StoresResponse";
+export type { StreamKind } from "./StreamKind";
 export type { SuggestionId } from "./SuggestionId";
 export type { SuggestionView } from "./SuggestionView";
 export type { SupportMessage } from "./SupportMessage";
