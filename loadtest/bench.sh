@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The runs behind docs/BENCHMARKS.md. Each spawns a fresh server (release
 # build) and writes its JSON report and output to $OUT.
-# Usage: loadtest/bench.sh [server-binary]    (OUT=/tmp/bench by default)
+# Usage: loadtest/bench.sh [server-binary] [group]    (OUT=/tmp/bench by default)
+# Groups: core, members, conns, other (all four: all), targets (the
+# performance issue's rows), soak (10 minutes, memory over time).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 server="${1:-target/release/cartroom}"
@@ -35,5 +37,20 @@ case "${2:-all}" in
     run watchers-20 --scenario watchers --carts 320 --members 4 --watchers 20 --rate 0.25 --warmup 3 --duration 15
     run idle-19800 --scenario idle --connections 19800 --duration 20 --ramp 10
     run family-2000 --scenario family --carts 2000 --rate 1 --warmup 2 --duration 10 --ramp 8 --drain-timeout 120
+    ;;
+  targets)
+    # Server CPU per op and per delivery.
+    run team-20x20 --scenario team --carts 20 --rate 0.5 --warmup 3 --duration 20
+    # Write path at one edit per commit: 10 ops/s spread over 10 members.
+    run write-path --scenario hot --members 10 --rate 1 --warmup 2 --duration 15 --trace-file-writes
+    run switches --scenario hot --members 10 --rate 1 --warmup 2 --duration 15
+    # Throughput: 8,000 ops/s offered.
+    run family-2000 --scenario family --carts 2000 --rate 1 --warmup 2 --duration 10 --ramp 8 --drain-timeout 120
+    # Every member keeps a replica (client-side cost in the load generator).
+    run replicas-all --scenario family --carts 100 --rate 1 --warmup 2 --duration 10 --all-replicas
+    ;;
+  soak)
+    # ~20k deliveries/s for 10 minutes: RSS per connection must stay flat.
+    run soak-10min --scenario team --carts 50 --members 10 --rate 4.5 --warmup 5 --duration 600 --ramp 5
     ;;
 esac

@@ -50,7 +50,7 @@ use serde::Serialize;
 use tokio::sync::{Semaphore, watch};
 
 use participant::{FRAMES_READ, IN_FLIGHT, Outcome, Phase, Spec};
-use server::{ProcSample, Spawned};
+use server::{FileWriteTrace, FileWrites, ProcSample, Spawned};
 use stats::{LatencySummary, Stats};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
@@ -155,6 +155,10 @@ struct Args {
     /// No progress bar even on a terminal.
     #[arg(long)]
     no_progress: bool,
+    /// Count the spawned server's file writes and syncs during the window
+    /// with `strace` (slows the server: for low-rate write-path runs).
+    #[arg(long, requires = "spawn")]
+    trace_file_writes: bool,
 }
 
 /// The shape of a run, after defaults.
@@ -240,6 +244,9 @@ impl Plan {
     }
 }
 
+/// How often the measured window samples the server's RSS.
+const RSS_SAMPLE_EVERY: Duration = Duration::from_secs(10);
+
 /// The server under test.
 enum Target {
     Spawned(Spawned),
@@ -267,6 +274,16 @@ struct ServerFigures {
     cpu_cores: Option<f64>,
     cpu_us_per_delivery: Option<f64>,
     cpu_us_per_op: Option<f64>,
+    /// (seconds into the window, RSS bytes), every [`RSS_SAMPLE_EVERY`].
+    rss_timeline: Vec<(u64, u64)>,
+    /// Thread context switches per acked op (spawned server only).
+    context_switches_per_op: Option<f64>,
+    /// Bytes written to storage per acked op (spawned server only).
+    disk_bytes_per_op: Option<f64>,
+    /// File write and sync calls in the window (`--trace-file-writes`).
+    file_writes: Option<FileWrites>,
+    file_writes_per_op: Option<f64>,
+    file_syncs_per_op: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -354,7 +371,8 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
     };
     let signup_t = Instant::now();
     let members = if plan.carts > 0 {
-        setup::sign_up_pool(&base_url, &run_tag, "m", plan.users_per_cart).await?
+        let pools = plan.carts.div_ceil(setup::CARTS_PER_POOL);
+        setup::sign_up_pool(&base_url, &run_tag, "m", plan.users_per_cart * pools).await?
     } else {
         Vec::new()
     };
@@ -377,6 +395,7 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
             &base_url,
             plan.carts,
             &members,
+            plan.users_per_cart,
             |i| watchers_of[i].clone(),
             &skus,
             args.quantity,
@@ -458,15 +477,31 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
     }
     let window_start = Instant::now();
     let server_start = target.sample().await;
+    let trace = match &target {
+        Target::Spawned(s) if args.trace_file_writes => Some(FileWriteTrace::start(s.pid)?),
+        _ => None,
+    };
     let self_cpu_window = server::proc_sample("self").ok();
+    let mut rss_timeline = Vec::new();
+    let mut next_rss_sample = Duration::ZERO;
     while window_start.elapsed().as_secs_f64() < plan.duration_s {
         progress.show("measuring", &stats);
+        if window_start.elapsed() >= next_rss_sample {
+            if let Some(sample) = target.sample().await {
+                rss_timeline.push((window_start.elapsed().as_secs(), sample.rss_bytes));
+            }
+            next_rss_sample += RSS_SAMPLE_EVERY;
+        }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     stats.measure_until_us.store(stats.now_us(), Relaxed);
     let window_seconds = window_start.elapsed().as_secs_f64();
     let server_end = target.sample().await;
     let self_cpu_end = server::proc_sample("self").ok();
+    let file_writes = match trace {
+        Some(trace) => Some(trace.finish().await?),
+        None => None,
+    };
 
     // Drain.
     let _ = phase_tx.send(Phase::Drain);
@@ -505,12 +540,24 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
         _ => None,
     };
     let per = |count: u64| cpu.filter(|_| count > 0).map(|c| c * 1e6 / count as f64);
+    let spawned = matches!(target, Target::Spawned(_));
+    let per_op = |delta: Option<f64>| {
+        delta
+            .filter(|_| spawned && acked > 0)
+            .map(|d| d / acked as f64)
+    };
+    let delta = |f: fn(&ProcSample) -> u64| match (&server_start, &server_end) {
+        (Some(a), Some(b)) => Some(f(b).saturating_sub(f(a)) as f64),
+        _ => None,
+    };
     let server = ServerFigures {
-        source: if matches!(target, Target::Spawned(_)) {
-            "proc"
-        } else {
-            "metrics"
-        },
+        rss_timeline,
+        context_switches_per_op: per_op(delta(|s| s.context_switches)),
+        disk_bytes_per_op: per_op(delta(|s| s.disk_write_bytes)),
+        file_writes_per_op: per_op(file_writes.map(|f| f.writes as f64)),
+        file_syncs_per_op: per_op(file_writes.map(|f| f.syncs as f64)),
+        file_writes,
+        source: if spawned { "proc" } else { "metrics" },
         rss_per_connection_bytes: match (&before_connections, &connected) {
             (Some(a), Some(b)) if n > 0 => {
                 Some((b.rss_bytes as f64 - a.rss_bytes as f64) / n as f64)
@@ -629,7 +676,8 @@ fn build_specs(
             let keep = with_replica.contains(&idx);
             specs.push(Spec {
                 idx: idx as u32,
-                account: members[m % plan.users_per_cart].clone(),
+                account: setup::pool_of(members, plan.users_per_cart, c)[m % plan.users_per_cart]
+                    .clone(),
                 carts: vec![carts.ids[c]],
                 sends: true,
                 others: (plan.members_per_cart as u32 - 1) + cart_watchers,
@@ -889,6 +937,26 @@ fn print_report(r: &Report) {
             figure(s.cpu_us_per_op, "µs"),
             figure(r.loadtest_cpu_cores, "cores")
         );
+        if let (Some(first), Some(last)) = (s.rss_timeline.first(), s.rss_timeline.last())
+            && r.connections > 0
+        {
+            println!(
+                "RSS during the window: {:.1} MiB at {} s -> {:.1} MiB at {} s ({:+.1} kB/connection)",
+                mb(first.1),
+                first.0,
+                mb(last.1),
+                last.0,
+                (last.1 as f64 - first.1 as f64) / r.connections as f64 / 1000.0
+            );
+        }
+        if let (Some(switches), Some(bytes)) = (s.context_switches_per_op, s.disk_bytes_per_op) {
+            println!(
+                "server per op: {switches:.1} context switches, {:.1} kB written to storage; file writes {}, syncs {}",
+                bytes / 1000.0,
+                figure(s.file_writes_per_op, ""),
+                figure(s.file_syncs_per_op, "")
+            );
+        }
     }
     println!(
         "convergence: {} replicas and {} fingerprints checked, {} divergences; undelivered {}, unanswered {}",

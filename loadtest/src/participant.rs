@@ -1,6 +1,8 @@
-//! One simulated participant: a real WebSocket client that subscribes,
-//! (maybe) keeps Automerge replicas, sends ops at its rate and times what it
-//! receives.
+//! One simulated participant: a real WebSocket client that subscribes on
+//! the `compact` stream (one kind-3 frame per change, coalesced when several
+//! leave together), (maybe) keeps Automerge replicas, sends ops at its rate
+//! and times what it receives. An epoch change replaces the document: the
+//! fingerprint then starts again from the new document's heads.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -9,7 +11,7 @@ use std::time::Duration;
 use automerge::{Automerge, ChangeHash};
 use cartroom_client::chunks::change_infos;
 use cartroom_client::{Account, ConnectOptions, Event};
-use cartroom_protocol::{CartId, ClientMsg, LineId, Op, OpId, ServerMsg};
+use cartroom_protocol::{CartId, ClientMsg, FrameKind, LineId, Op, OpId, ServerMsg, StreamKind};
 use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
 
@@ -53,9 +55,10 @@ pub struct Spec {
 /// What a participant saw, for the convergence check.
 pub struct CartRecord {
     pub cart: CartId,
-    /// Heads announced by `subscribed`.
+    /// Heads announced by `subscribed`, or by the latest `epoch` (the
+    /// document it announces starts the fingerprint again).
     pub subscribed_heads: Vec<ChangeHash>,
-    /// XOR of the hashes of every change received after subscribing, and
+    /// XOR of the hashes of every change received after those heads, and
     /// their count: an order-independent fingerprint to compare with the
     /// server's document without keeping a replica.
     pub xor: [u8; 32],
@@ -124,7 +127,7 @@ pub async fn run(
         let mut conn = conn;
         for &cart in &spec.carts {
             let t = Instant::now();
-            match conn.subscribe(cart).await {
+            match conn.subscribe_to(cart, StreamKind::Compact).await {
                 Ok(sub) => {
                     stats
                         .subscribe
@@ -285,9 +288,14 @@ fn handle(
     match ev {
         Event::Changes { cart } => {
             FRAMES_READ.fetch_add(1, Relaxed);
-            let Some((_, _, payload)) = conn.last_frame() else {
+            let Some((kind, _, payload)) = conn.last_frame() else {
                 return true;
             };
+            // The document after an `epoch`: its heads are announced, and
+            // the changes that follow build on it.
+            if kind == FrameKind::Document {
+                return true;
+            }
             let infos = match change_infos(payload) {
                 Ok(i) => i,
                 Err(e) => {
@@ -345,6 +353,14 @@ fn handle(
                 }
                 ServerMsg::Unsubscribed { reason, .. } => {
                     stats.error(format!("unsubscribed_{reason}"));
+                }
+                ServerMsg::Epoch { cart_id, heads, .. } => {
+                    if let Some(rec) = out.carts.iter_mut().find(|r| r.cart == cart_id) {
+                        rec.subscribed_heads =
+                            heads.iter().filter_map(|h| h.parse().ok()).collect();
+                        rec.xor = [0; 32];
+                        rec.changes = 0;
+                    }
                 }
                 _ => {}
             }

@@ -135,6 +135,12 @@ pub struct ProcSample {
     /// User + system CPU time so far, seconds.
     pub cpu_seconds: f64,
     pub threads: u64,
+    /// Context switches so far, summed over the process's live threads
+    /// (voluntary and not).
+    pub context_switches: u64,
+    /// Bytes the process caused to be written to storage (`write_bytes` of
+    /// `/proc/<pid>/io`); 0 where that file cannot be read.
+    pub disk_write_bytes: u64,
 }
 
 /// Linux reports CPU times in clock ticks; 100 per second on every
@@ -152,20 +158,42 @@ pub fn proc_sample(pid: &str) -> anyhow::Result<ProcSample> {
     let ticks: u64 = fields.get(11).context("utime")?.parse::<u64>()?
         + fields.get(12).context("stime")?.parse::<u64>()?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kb = |key: &str| -> u64 {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
+    let kb = |key: &str| field(&status, key);
     Ok(ProcSample {
         rss_bytes: kb("VmRSS:") * 1024,
         peak_rss_bytes: kb("VmHWM:") * 1024,
         cpu_seconds: ticks as f64 / CLOCK_TICKS_PER_SECOND,
         threads: kb("Threads:"),
+        context_switches: context_switches(pid),
+        disk_write_bytes: field(
+            &std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default(),
+            "write_bytes:",
+        ),
     })
+}
+
+/// The first number after `key` on the line that starts with it.
+fn field(text: &str, key: &str) -> u64 {
+    text.lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Every thread's switches: `/proc/<pid>/status` counts only the main one.
+fn context_switches(pid: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok())
+        .map(|status| {
+            field(&status, "voluntary_ctxt_switches:")
+                + field(&status, "nonvoluntary_ctxt_switches:")
+        })
+        .sum()
 }
 
 /// The same figures from a remote server's Prometheus `/metrics`
@@ -186,5 +214,70 @@ pub async fn metrics_sample(account: &cartroom_client::Account) -> Option<ProcSa
         peak_rss_bytes: 0,
         cpu_seconds: value("process_cpu_seconds_total").unwrap_or(0.0),
         threads: value("process_threads").unwrap_or(0.0) as u64,
+        context_switches: 0,
+        disk_write_bytes: 0,
     })
+}
+
+/// `strace -c` attached to the server for the measured window, counting the
+/// calls that write files (SQLite writes with `pwrite64` and syncs with
+/// `fdatasync`/`fsync`; sockets use other calls). Tracing slows the server:
+/// use it on low-rate runs that measure the write path, not for latency.
+pub struct FileWriteTrace {
+    child: Child,
+    out: tempfile::NamedTempFile,
+}
+
+/// Calls counted by [`FileWriteTrace`].
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct FileWrites {
+    pub writes: u64,
+    pub syncs: u64,
+}
+
+impl FileWriteTrace {
+    pub fn start(pid: u32) -> anyhow::Result<Self> {
+        let out = tempfile::NamedTempFile::new()?;
+        let child = Command::new("strace")
+            .args([
+                "-f",
+                "-c",
+                "-e",
+                "trace=pwrite64,pwritev,write,fsync,fdatasync",
+            ])
+            .arg("-o")
+            .arg(out.path())
+            .args(["-p", &pid.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting strace (apt-get install strace)")?;
+        Ok(Self { child, out })
+    }
+
+    /// Detaches and reads the summary.
+    pub async fn finish(mut self) -> anyhow::Result<FileWrites> {
+        let pid = self.child.id().context("strace exited early")?;
+        // SIGINT makes strace detach and write its table.
+        std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()?;
+        self.child.wait().await?;
+        let table = std::fs::read_to_string(self.out.path())?;
+        let calls = |name: &str| -> u64 {
+            table
+                .lines()
+                .filter_map(|l| {
+                    let cols: Vec<&str> = l.split_whitespace().collect();
+                    (cols.last() == Some(&name)).then(|| cols.get(3)?.parse::<u64>().ok())?
+                })
+                .sum()
+        };
+        Ok(FileWrites {
+            writes: calls("pwrite64") + calls("pwritev"),
+            syncs: calls("fsync") + calls("fdatasync"),
+        })
+    }
 }

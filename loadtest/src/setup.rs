@@ -2,11 +2,12 @@
 //!
 //! Sign-up hashes the password with argon2id on the server, so signing up
 //! one account per simulated member would dominate setup. Instead a run
-//! signs up one pool of member accounts (as many as the largest cart has
-//! distinct users, at most 99) plus one per watcher, and adds the same pool
-//! to every cart; carts are created by guests (no argon2). Each participant
-//! still has its own connection; when a cart has more participants than the
-//! membership limit allows users, several connections share a user.
+//! signs up one pool of member accounts per [`CARTS_PER_POOL`] carts (each
+//! pool as many as the largest cart has distinct users, at most 99) plus
+//! one per watcher, and adds a cart's pool to it; carts are created by
+//! guests (no argon2). Each participant still has its own connection; when
+//! a cart has more participants than the membership limit allows users,
+//! several connections share a user.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -86,12 +87,24 @@ pub async fn guests(base_url: &str, prefix: &str, n: usize) -> anyhow::Result<Ve
     .await
 }
 
-/// Creates `n` carts, adds `members` to each as editors and `watchers(i)`
-/// as viewers, and seeds each with one line per sku at `quantity`.
+/// Carts that share one pool of member accounts: a shopper may subscribe to
+/// at most this many carts at once.
+pub const CARTS_PER_POOL: usize = cartroom_protocol::limits::MAX_SUBSCRIPTIONS_PER_SHOPPER;
+
+/// The member accounts of cart `cart`: its pool in `members`, which holds
+/// `users_per_cart` accounts per [`CARTS_PER_POOL`] carts.
+pub fn pool_of(members: &[Account], users_per_cart: usize, cart: usize) -> &[Account] {
+    let start = cart / CARTS_PER_POOL * users_per_cart;
+    &members[start..start + users_per_cart]
+}
+
+/// Creates `n` carts, adds each its pool of `members` (see [`pool_of`]) as
+/// editors and `watchers(i)` as viewers, and seeds each with one line per sku at `quantity`.
 pub async fn carts(
     base_url: &str,
     n: usize,
     members: &[Account],
+    users_per_cart: usize,
     watchers_of: impl Fn(usize) -> Vec<Account>,
     skus: &[String],
     quantity: i64,
@@ -109,7 +122,7 @@ pub async fn carts(
         let skus = skus.clone();
         async move {
             let cart = admin.create_cart(&format!("load cart {i}")).await?;
-            for m in members.iter() {
+            for m in pool_of(&members, users_per_cart, i) {
                 let email = m.email.as_deref().context("member without e-mail")?;
                 admin.add_member(cart, email, MemberRole::Editor).await?;
             }
