@@ -72,6 +72,22 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// How often histogram samples are folded into their summaries.
+const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Folds the histograms' raw samples into their (bounded) summaries. The
+/// recorder keeps every sample until a scrape of `/metrics` or this: a node
+/// nobody scrapes grew by ~10 MB every 100 s at 2,000 ops/s without it.
+async fn upkeep_metrics(metrics: PrometheusHandle, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(METRICS_UPKEEP_EVERY);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => metrics.run_upkeep(),
+        }
+    }
+}
+
 /// A node ready to serve: storage open and migrated, catalog loaded,
 /// services built. Starting before binding means that a node that cannot
 /// serve (no store, a database it cannot open) says so before it listens.
@@ -177,6 +193,10 @@ impl Server {
                 .clone()
                 .run(lifecycle.shutdown.clone()),
         );
+        lifecycle.tracker.spawn(upkeep_metrics(
+            state.metrics.clone(),
+            lifecycle.shutdown.clone(),
+        ));
         let router = crate::http::router(state.clone());
         let limits = state.config.serve_limits();
         crate::serve::serve(listener, router, limits, lifecycle.shutdown.clone()).await;

@@ -207,20 +207,21 @@ impl ChangeLog for SqliteStore {
     }
 }
 
-/// Writes each change as one row (its op id, activity and the cart's
-/// figures in it), activity events that are not changes, and the cart
-/// summaries that changed, with a few multi-row statements: the single
-/// SQLite connection is the writer's bottleneck, and each statement is a
-/// round trip to it. An edit that leaves the summary alone writes one
-/// B-tree, so its commit writes few pages. The database refuses a change
-/// that would not load (trigger `changes_follow_the_log`).
-pub(super) async fn write_records(
-    conn: &mut SqliteConnection,
-    changes: &[&ChangeRecord],
-    activity: &[(CartId, &ActivityEvent)],
-) -> Result<()> {
+/// Appends the statements that write each change as one row (its op id,
+/// activity and the cart's figures in it), activity events that are not
+/// changes, and the cart summaries that changed: multi-row statements, all
+/// sent to the connection at once, since the single SQLite connection is
+/// the writer's bottleneck and each round trip to its thread is two thread
+/// switches. An edit that leaves the summary alone writes one B-tree, so
+/// its commit writes few pages. The database refuses a change that would
+/// not load (trigger `changes_follow_the_log`).
+pub(super) fn push_records<'a>(
+    sql: &mut QueryBuilder<'a, Sqlite>,
+    changes: &[&'a ChangeRecord],
+    activity: &[(CartId, &'a ActivityEvent)],
+) {
     for chunk in changes.chunks(ROWS_PER_INSERT) {
-        QueryBuilder::<Sqlite>::new(
+        sql.push(
             "INSERT INTO changes (cart_id, seq, epoch, bytes, user_id, op_id, act_seq, at, \
              user_name, kind, text, subtotal, currency, line_count) ",
         )
@@ -241,12 +242,10 @@ pub(super) async fn write_records(
                 .push_bind(e.currency.as_str())
                 .push_bind(r.line_count);
         })
-        .build()
-        .execute(&mut *conn)
-        .await?;
+        .push("; ");
     }
     for chunk in activity.chunks(ROWS_PER_INSERT) {
-        QueryBuilder::<Sqlite>::new(
+        sql.push(
             "INSERT INTO activity (cart_id, seq, at, user_id, user_name, kind, text, subtotal, currency) ",
         )
         .push_values(chunk, |mut row, (cart_id, e)| {
@@ -260,9 +259,7 @@ pub(super) async fn write_records(
                 .push_bind(e.subtotal)
                 .push_bind(e.currency.as_str());
         })
-        .build()
-        .execute(&mut *conn)
-        .await?;
+        .push("; ");
     }
     // Only the latest summary of each cart matters.
     let mut summaries: HashMap<CartId, &CartSummary> = HashMap::new();
@@ -273,8 +270,7 @@ pub(super) async fn write_records(
     }
     let summaries: Vec<(CartId, &CartSummary)> = summaries.into_iter().collect();
     for chunk in summaries.chunks(ROWS_PER_INSERT) {
-        let mut query = QueryBuilder::<Sqlite>::new("WITH v (id, name, lock_deadline) AS (");
-        query
+        sql.push("WITH v (id, name, lock_deadline) AS (")
             .push_values(chunk, |mut row, (cart_id, s)| {
                 row.push_bind(cart_id.to_string())
                     .push_bind(s.name.as_str())
@@ -282,11 +278,9 @@ pub(super) async fn write_records(
             })
             .push(
                 ") UPDATE carts SET name = v.name, lock_deadline = v.lock_deadline \
-                 FROM v WHERE carts.id = v.id",
+                 FROM v WHERE carts.id = v.id; ",
             );
-        query.build().execute(&mut *conn).await?;
     }
-    Ok(())
 }
 
 /// Puts a base: the first one, one replacing the current epoch's, or the

@@ -15,7 +15,8 @@ use cartroom_protocol::webhooks::{WebhookDelivery, WebhookEndpointView};
 use sqlx::Row;
 
 pub(super) use self::events::{
-    Accepted, StatusChange, order_created, order_status_changed, share_accepted, write_cart_events,
+    Accepted, StatusChange, hooked_stores, order_created, order_status_changed, push_any_endpoint,
+    share_accepted, write_cart_events,
 };
 use self::rows::{
     ENDPOINT_COLUMNS, drop_sends, endpoint, endpoint_from_row, events_json, forget_done_events,

@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 
 use cartroom_protocol::{ActivityEvent, CartId};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection, SqliteConnection};
+use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
-use super::changelog::{probe_write, put_base, write_records};
-use super::webhooks::write_cart_events;
+use super::changelog::{probe_write, push_records, put_base};
+use super::webhooks::{hooked_stores, push_any_endpoint, write_cart_events};
 use crate::store::{Base, ChangeRecord, CommitError, CommitTicket, Result};
 
 /// Queue depth in front of the writer; a full queue slows rooms down.
@@ -210,10 +210,15 @@ impl Writer {
     async fn write_at_once(&mut self, cmds: &[WriteCmd]) -> Result<()> {
         let debounce = self.webhook_debounce_ms;
         let written = async {
-            let mut tx = self.conn().await?.begin_with("BEGIN IMMEDIATE").await?;
-            write_cmds(&mut tx, cmds.iter(), debounce).await?;
-            tx.commit().await?;
-            Ok(())
+            let conn = self.conn().await?;
+            if cmds.iter().any(|c| matches!(c, WriteCmd::Base(_))) {
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                write_cmds(&mut tx, cmds.iter(), debounce).await?;
+                tx.commit().await?;
+                Ok(())
+            } else {
+                write_in_one_go(conn, cmds, debounce).await
+            }
         }
         .await;
         self.settle(written)
@@ -259,6 +264,50 @@ impl Writer {
     }
 }
 
+/// A batch without bases, sent to the connection's thread at once: one
+/// round trip (two when its stores may have webhooks to tell), where each
+/// statement on its own would cost two thread switches. A failure leaves
+/// the transaction open, and the caller throws the connection away.
+async fn write_in_one_go(
+    conn: &mut SqliteConnection,
+    cmds: &[WriteCmd],
+    webhook_debounce_ms: i64,
+) -> Result<()> {
+    let (changes, activity) = records_of(cmds.iter());
+    let stores = hooked_stores(&changes);
+    let mut sql = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE; ");
+    push_records(&mut sql, &changes, &activity);
+    if stores.is_empty() {
+        sql.push("COMMIT");
+        sql.build().execute(&mut *conn).await?;
+        return Ok(());
+    }
+    push_any_endpoint(&mut sql, &stores);
+    let any_endpoint: bool = sql.build_query_scalar().fetch_one(&mut *conn).await?;
+    if any_endpoint {
+        write_cart_events(conn, &changes, webhook_debounce_ms).await?;
+    }
+    sqlx::query("COMMIT").execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// The changes and the other activity events among `cmds`, in order.
+fn records_of<'a>(
+    cmds: impl Iterator<Item = &'a WriteCmd>,
+) -> (Vec<&'a ChangeRecord>, Vec<(CartId, &'a ActivityEvent)>) {
+    let mut changes = Vec::new();
+    let mut activity = Vec::new();
+    for cmd in cmds {
+        match cmd {
+            WriteCmd::Change(record, _) => changes.push(&**record),
+            // A change's activity is in its own row.
+            WriteCmd::Activity(cart_id, event, _) => activity.push((*cart_id, event)),
+            WriteCmd::Base(_) | WriteCmd::Stop => {}
+        }
+    }
+    (changes, activity)
+}
+
 async fn write_cmds<'a>(
     conn: &mut SqliteConnection,
     cmds: impl Iterator<Item = &'a WriteCmd>,
@@ -268,20 +317,12 @@ async fn write_cmds<'a>(
     // Each base ends a run: the changes after it may be of the epoch it
     // starts, which the database accepts only once the base is written.
     for run in cmds.split_inclusive(|c| matches!(c, WriteCmd::Base(_))) {
-        let changes: Vec<&ChangeRecord> = (run.iter())
-            .filter_map(|c| match c {
-                WriteCmd::Change(record, _) => Some(&**record),
-                _ => None,
-            })
-            .collect();
-        // A change's activity is in its own row.
-        let activity: Vec<(CartId, &ActivityEvent)> = (run.iter())
-            .filter_map(|c| match c {
-                WriteCmd::Activity(cart_id, event, _) => Some((*cart_id, event)),
-                _ => None,
-            })
-            .collect();
-        write_records(conn, &changes, &activity).await?;
+        let (changes, activity) = records_of(run.iter().copied());
+        let mut sql = QueryBuilder::<Sqlite>::new("");
+        push_records(&mut sql, &changes, &activity);
+        if !changes.is_empty() || !activity.is_empty() {
+            sql.build().execute(&mut *conn).await?;
+        }
         // The webhook events of these changes commit with them.
         write_cart_events(conn, &changes, webhook_debounce_ms).await?;
         if let Some(WriteCmd::Base(base)) = run.last() {

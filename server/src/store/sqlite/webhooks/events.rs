@@ -38,8 +38,7 @@ pub(in crate::store::sqlite) async fn write_cart_events(
     if changes.is_empty() {
         return Ok(());
     }
-    let stores: BTreeSet<&str> = changes.iter().map(|r| r.hooks.store_id.as_str()).collect();
-    let subscribers = subscribers(conn, &stores).await?;
+    let subscribers = subscribers(conn, &hooked_stores(&changes)).await?;
     if subscribers.is_empty() {
         return Ok(());
     }
@@ -47,6 +46,30 @@ pub(in crate::store::sqlite) async fn write_cart_events(
         write_change_events(conn, record, &subscribers, debounce_ms).await?;
     }
     Ok(())
+}
+
+/// The stores whose webhooks may hear of these changes.
+pub(in crate::store::sqlite) fn hooked_stores<'a>(
+    changes: &[&'a ChangeRecord],
+) -> BTreeSet<&'a str> {
+    (changes.iter())
+        .filter(|r| !r.hooks.is_empty())
+        .map(|r| r.hooks.store_id.as_str())
+        .collect()
+}
+
+/// Appends a query answering whether any of `stores` has an enabled
+/// endpoint, so that the writer learns it in the round trip that writes.
+pub(in crate::store::sqlite) fn push_any_endpoint<'a>(
+    sql: &mut QueryBuilder<'a, Sqlite>,
+    stores: &BTreeSet<&'a str>,
+) {
+    sql.push("SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled = 1 AND store_id IN (");
+    let mut list = sql.separated(", ");
+    for store in stores {
+        list.push_bind(*store);
+    }
+    sql.push("))");
 }
 
 async fn write_change_events(
