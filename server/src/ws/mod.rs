@@ -16,6 +16,7 @@
 pub mod conn;
 pub mod origin;
 pub mod reader;
+mod subscribe;
 pub mod writer;
 
 use std::sync::Arc;

@@ -5,16 +5,11 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use automerge::ChangeHash;
 use axum::extract::ws::{Message, WebSocket};
 use cartroom_protocol::limits::{
-    MAX_CHAT_CHARS, MAX_HEADS, MAX_NONCE_CHARS, MAX_PRESENCE_STATUS_CHARS, RATE_BURST,
-    RATE_PER_SECOND,
+    MAX_CHAT_CHARS, MAX_NONCE_CHARS, MAX_PRESENCE_STATUS_CHARS, RATE_BURST, RATE_PER_SECOND,
 };
-use cartroom_protocol::limits::{MAX_SUBSCRIPTIONS_PER_SHOPPER, MAX_SUBSCRIPTIONS_PER_STAFF};
-use cartroom_protocol::{
-    CartId, ClientMsg, CloseCode, ErrorCode, Heads, Op, OpId, ServerMsg, StreamKind,
-};
+use cartroom_protocol::{CartId, ClientMsg, CloseCode, ErrorCode, Op, OpId, ServerMsg};
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
 use governor::{Quota, RateLimiter};
@@ -37,7 +32,7 @@ pub struct Reader {
     dropped: u32,
     /// The user's subscription limit across connections, learnt at the
     /// first subscribe (staff watch many carts).
-    max_subscriptions: Option<usize>,
+    pub(super) max_subscriptions: Option<usize>,
 }
 
 impl Reader {
@@ -122,12 +117,17 @@ impl Reader {
             .deliver(Frame::refusal(refusal, ids.cart_id, ids.op_id));
     }
 
-    fn refuse(&self, code: ErrorCode, message: impl Into<String>, cart_id: Option<CartId>) {
+    pub(super) fn refuse(
+        &self,
+        code: ErrorCode,
+        message: impl Into<String>,
+        cart_id: Option<CartId>,
+    ) {
         self.conn
             .deliver(Frame::refusal(&Refusal::new(code, message), cart_id, None));
     }
 
-    async fn to_room(&self, cart: CartId, cmd: RoomCmd) {
+    pub(super) async fn to_room(&self, cart: CartId, cmd: RoomCmd) {
         if self.state.services.rooms.send(cart, cmd).await.is_err() {
             self.refuse(
                 ErrorCode::Unavailable,
@@ -245,104 +245,6 @@ impl Reader {
                 self.conn.deliver(Frame::msg(&ServerMsg::Pong { nonce }));
             }
         }
-    }
-
-    async fn subscribe(&mut self, cart_id: CartId, heads: Option<Heads>, stream: StreamKind) {
-        let heads = match heads {
-            None => None,
-            // A view subscriber keeps no replica to resume.
-            Some(_) if stream == StreamKind::View => {
-                return self.refuse(
-                    ErrorCode::InvalidField,
-                    "a view subscription takes no heads",
-                    Some(cart_id),
-                );
-            }
-            Some(Heads(heads)) if heads.len() > MAX_HEADS => {
-                return self.refuse(
-                    ErrorCode::InvalidField,
-                    format!("at most {MAX_HEADS} heads"),
-                    Some(cart_id),
-                );
-            }
-            Some(Heads(heads)) => match heads
-                .iter()
-                .map(|h| h.parse::<ChangeHash>())
-                .collect::<Result<Vec<_>, _>>()
-            {
-                Ok(heads) => Some(heads),
-                Err(_) => {
-                    return self.refuse(
-                        ErrorCode::InvalidField,
-                        "heads are 64-digit hex change hashes",
-                        Some(cart_id),
-                    );
-                }
-            },
-        };
-        let reach = match self
-            .state
-            .services
-            .carts
-            .reach(cart_id, &self.conn.actor)
-            .await
-        {
-            Ok(reach) => reach,
-            Err(ServiceError::Refused(refusal)) => {
-                return self.refuse(refusal.code, refusal.message, Some(cart_id));
-            }
-            Err(ServiceError::Store(e)) => {
-                tracing::error!(error = %e, "membership lookup failed");
-                return self.refuse(
-                    ErrorCode::Unavailable,
-                    "try again in a moment",
-                    Some(cart_id),
-                );
-            }
-        };
-        let max = match self.max_subscriptions {
-            Some(max) => max,
-            None => {
-                let staff = reach.staff
-                    || self
-                        .state
-                        .services
-                        .takeovers
-                        .is_staff(self.conn.actor.user_id)
-                        .await
-                        .unwrap_or(false);
-                let max = if staff {
-                    MAX_SUBSCRIPTIONS_PER_STAFF
-                } else {
-                    MAX_SUBSCRIPTIONS_PER_SHOPPER
-                };
-                *self.max_subscriptions.insert(max)
-            }
-        };
-        let way = if reach.staff {
-            Reach::Support
-        } else {
-            Reach::Member
-        };
-        if !self.conn.add_subscription(cart_id, way, max) {
-            return self.refuse(
-                ErrorCode::TooManySubscriptions,
-                format!("at most {max} carts at once across your connections"),
-                Some(cart_id),
-            );
-        }
-        let conn = self.conn.clone();
-        let role = reach.role;
-        self.to_room(
-            cart_id,
-            RoomCmd::Subscribe {
-                conn,
-                role,
-                heads,
-                stream,
-            },
-        )
-        .await;
     }
 
     /// An op of the store's staff on a customer's cart: checked against
