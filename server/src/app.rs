@@ -11,13 +11,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::clock::{Clock, OffsetClock, SystemClock};
+use crate::cluster::{LeaseKeeper, LeaseSettings};
 use crate::compose::{Mail, services};
 use crate::config::Config;
 use crate::mail::transport::TransportError;
 use crate::mail::{DevMailbox, MailQueue, MailWorker, PublicUrl, Transport};
 use crate::services::{ServiceError, Services};
-use crate::store::sqlite::SqliteStore;
-use crate::store::{StoreError, Stores};
+use crate::store::StoreError;
+use crate::store::backend::Backend;
 
 /// How long shutdown waits for sockets and rooms to finish.
 const TASKS_GRACE: Duration = Duration::from_secs(20);
@@ -93,7 +94,9 @@ async fn upkeep_metrics(metrics: PrometheusHandle, shutdown: CancellationToken) 
 /// serve (no store, a database it cannot open) says so before it listens.
 pub struct Server {
     state: AppState,
-    backend: Arc<SqliteStore>,
+    backend: Backend,
+    /// Many nodes: this node's cart leases, renewed while serving.
+    leases: Option<Arc<LeaseKeeper>>,
     /// Started when serving; drains the outbox until shutdown.
     mail_worker: MailWorker,
 }
@@ -115,8 +118,25 @@ impl Server {
         shutdown: CancellationToken,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartError> {
-        let backend = Arc::new(SqliteStore::open(&config).await?);
-        let stores = Stores::from_backend(backend.clone());
+        let node = config
+            .node_name
+            .clone()
+            .unwrap_or_else(|| format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
+        let backend = Backend::open(&config, &node).await?;
+        let stores = backend.stores();
+        let leases = backend.leases().map(|store| {
+            tracing::info!(
+                node,
+                "on Postgres: this node's carts are leased under its name"
+            );
+            LeaseKeeper::new(
+                store,
+                LeaseSettings {
+                    node: node.clone(),
+                    ttl: Duration::from_millis(config.lease_ttl_ms),
+                },
+            )
+        });
         let lifecycle = Lifecycle {
             shutdown,
             tracker: TaskTracker::new(),
@@ -140,7 +160,15 @@ impl Server {
                 (transport, Some(mailbox))
             }
         };
-        let services = services(&config, &stores, clock.clone(), &lifecycle, &mail).await?;
+        let services = services(
+            &config,
+            &stores,
+            leases.clone(),
+            clock.clone(),
+            &lifecycle,
+            &mail,
+        )
+        .await?;
         let mail_worker = MailWorker {
             outbox: stores.outbox.clone(),
             transport,
@@ -166,6 +194,7 @@ impl Server {
         Ok(Self {
             state,
             backend,
+            leases,
             mail_worker,
         })
     }
@@ -176,6 +205,7 @@ impl Server {
         let Self {
             state,
             backend,
+            leases,
             mail_worker,
         } = self;
         let lifecycle = state.lifecycle.clone();
@@ -193,6 +223,11 @@ impl Server {
                 .clone()
                 .run(lifecycle.shutdown.clone()),
         );
+        if let Some(leases) = leases {
+            lifecycle
+                .tracker
+                .spawn(leases.run(lifecycle.shutdown.clone()));
+        }
         lifecycle.tracker.spawn(upkeep_metrics(
             state.metrics.clone(),
             lifecycle.shutdown.clone(),

@@ -8,6 +8,7 @@ use crate::cart::NodeId;
 use crate::catalog::Catalogs;
 use crate::checkout::{PayAtPickup, PaymentProvider};
 use crate::clock::Clock;
+use crate::cluster::LeaseKeeper;
 use crate::config::Config;
 use crate::integrations::webhooks::{RetryPolicy, Targets, WebhookService, WebhookWorker};
 use crate::mail::{MailQueue, PublicUrl};
@@ -37,10 +38,12 @@ pub(crate) struct Mail {
     pub(crate) public_url: PublicUrl,
 }
 
-/// Builds every service of a node on `stores`.
+/// Builds every service of a node on `stores`; `leases` when it is one of
+/// many nodes.
 pub(crate) async fn services(
     config: &Config,
     stores: &Stores,
+    leases: Option<Arc<LeaseKeeper>>,
     clock: Arc<dyn Clock>,
     lifecycle: &Lifecycle,
     mail: &Mail,
@@ -69,6 +72,7 @@ pub(crate) async fn services(
             clock: clock.clone(),
             edits: Arc::new(tip_tap),
             node,
+            leases: leases.clone(),
             limits: RoomLimits::new(config.room_idle(), config.epoch_every),
         },
         lifecycle.tracker.clone(),

@@ -52,6 +52,27 @@ pub struct Config {
     )]
     pub epoch_every: u64,
 
+    /// A Postgres database to keep everything in
+    /// (`postgres://user@host:5432/db`), for running several nodes on one
+    /// database. Without it, the node keeps everything in SQLite under
+    /// `--data-dir`.
+    #[arg(long, env = "CARTROOM_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// This node's name among the nodes of one database, in cart leases
+    /// and logs (letters, digits, `-`, `_`, `.`; at most 64). Default: a
+    /// random name per start. A node restarted under its old name takes
+    /// back its carts at once instead of waiting for their leases to lapse.
+    #[arg(long, env = "CARTROOM_NODE_NAME", value_parser = parse_node_name)]
+    pub node_name: Option<String>,
+
+    /// With `--database-url`: how long a node's lease on a cart lasts
+    /// unrenewed, in ms (renewed every third of it). A node that dies
+    /// leaves its carts to the others after at most this long.
+    #[arg(long, env = "CARTROOM_LEASE_TTL_MS", default_value_t = 6000,
+          value_parser = clap::value_parser!(u64).range(300..=600_000))]
+    pub lease_ttl_ms: u64,
+
     /// Most changes the group-commit writer puts in one transaction.
     #[arg(long, env = "CARTROOM_COMMIT_BATCH", default_value_t = 512)]
     pub commit_batch: usize,
@@ -202,6 +223,18 @@ pub enum SqliteSync {
     Full,
     /// fsync at checkpoints: survives a killed process, not power loss.
     Normal,
+}
+
+/// A node name: 1 to 64 of letters, digits, `-`, `_` and `.`.
+fn parse_node_name(s: &str) -> Result<String, String> {
+    let ok = (1..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err("1 to 64 letters, digits, '-', '_' or '.'".to_owned())
+    }
 }
 
 impl Config {

@@ -33,7 +33,8 @@
 //! - [`integrations`]: what leaves for other systems from an outbox, off the
 //!   ack path: webhooks.
 //! - [`http`], [`ws`]: the edges; thin handlers and the socket halves.
-//! - [`store`]: one trait per aggregate; `sqlite/` and `memory/` implement them.
+//! - [`store`]: one trait per aggregate; `sqlite/`, `postgres/` and `memory/` implement them.
+//! - [`cluster`]: many nodes on one Postgres: cart leases.
 //! - [`catalog`], [`auth`], [`money`], [`clock`], [`text`]: what the others
 //!   share (text: which characters shown text may hold).
 
@@ -43,6 +44,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod clock;
+pub mod cluster;
 pub mod compose;
 pub mod config;
 pub mod http;

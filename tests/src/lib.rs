@@ -2,8 +2,10 @@
 //! fresh data dir, either in-process through the library ([`TestServer`]) or
 //! as the `cartroom` binary when a process must die ([`ServerProcess`]).
 //! [`smtp`] is a real SMTP server for the tests of e-mail; [`receiver`] a
-//! real HTTP server for the tests of webhooks.
+//! real HTTP server for the tests of webhooks. [`backend`] runs the whole
+//! suite on Postgres instead of SQLite when `CARTROOM_TEST_DATABASE_URL` is set.
 
+pub mod backend;
 pub mod receiver;
 pub mod smtp;
 
@@ -65,6 +67,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let mut config = cartroom::Config::for_data_dir(dir.path());
+        backend::configure(&mut config).await?;
         configure(&mut config);
         let shutdown = CancellationToken::new();
         let server = cartroom::Server::start_with_clock(config, shutdown.clone(), clock).await?;
@@ -104,6 +107,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let mut config = cartroom::Config::for_data_dir(data_dir);
+        backend::configure(&mut config).await?;
         configure(&mut config);
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(cartroom::run(listener, config, shutdown.clone()));
@@ -240,9 +244,19 @@ impl ServerProcess {
 
     /// [`ServerProcess::start`] with more flags.
     pub async fn start_with_args(data_dir: &Path, args: &[&str]) -> anyhow::Result<Self> {
+        let database = backend::database(data_dir).await?;
+        let database_args = database.iter().flat_map(|db| {
+            [
+                "--database-url",
+                db.url.as_str(),
+                "--node-name",
+                db.node.as_str(),
+            ]
+        });
         let mut child = Command::new(cartroom_bin()?)
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(database_args)
             .args(args)
             .envs(LIFTED_LIMITS.iter().copied())
             // CARTROOM_TEST_LOG=debug shows the server's logs in a failing test.

@@ -941,23 +941,19 @@ async fn kill_9_while_orders_are_placed_leaves_whole_orders_with_their_stock_or_
     first?;
 
     // What the database holds, read directly.
-    let pool = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("cartroom.sqlite3").display()
-    ))
-    .await?;
+    let pool = cartroom_e2e::backend::pool(dir.path()).await?;
     use sqlx::Row;
     let orders = sqlx::query("SELECT id, cart_id FROM orders WHERE status = 'pending'")
         .fetch_all(&pool)
         .await?;
     for row in &orders {
         let id: String = row.get("id");
-        let lines: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_lines WHERE order_id = ?")
+        let lines: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_lines WHERE order_id = $1")
             .bind(&id)
             .fetch_one(&pool)
             .await?;
         let shares: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM order_shares WHERE order_id = ?")
+            sqlx::query_scalar("SELECT COUNT(*) FROM order_shares WHERE order_id = $1")
                 .bind(&id)
                 .fetch_one(&pool)
                 .await?;
@@ -965,13 +961,13 @@ async fn kill_9_while_orders_are_placed_leaves_whole_orders_with_their_stock_or_
     }
     for (sku, before) in &stock_before {
         let sold: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(l.quantity), 0) FROM order_lines l JOIN orders o ON o.id = l.order_id
-             WHERE l.sku = ? AND o.status <> 'cancelled'",
+            "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_lines l JOIN orders o ON o.id = l.order_id
+             WHERE l.sku = $1 AND o.status <> 'cancelled'",
         )
         .bind(sku)
         .fetch_one(&pool)
         .await?;
-        let stock: i64 = sqlx::query_scalar("SELECT stock FROM products WHERE sku = ?")
+        let stock: i64 = sqlx::query_scalar("SELECT stock FROM products WHERE sku = $1")
             .bind(sku)
             .fetch_one(&pool)
             .await?;

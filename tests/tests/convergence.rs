@@ -1,13 +1,13 @@
 //! Property: random concurrent op sequences from three clients leave every
-//! replica, the server's view and the document reloaded from SQLite
+//! replica, the server's view and the document reloaded from the database
 //! identical.
 
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use automerge::Automerge;
-use cartroom::store::sqlite::SqliteStore;
-use cartroom::store::{ChangeLog, LoadLimits};
+use cartroom::store::LoadLimits;
+use cartroom::store::backend::Backend;
 use cartroom_client::{Account, OpOutcome, cart_view};
 use cartroom_e2e::{TestServer, shared_cart};
 use cartroom_protocol::{ErrorCode, LineId, MemberRole, Op};
@@ -117,13 +117,17 @@ async fn check(script: Vec<(usize, Op)>) -> anyhow::Result<()> {
         }
     }
 
-    // Reload the cart from the SQLite file, as a restart would.
-    let store = SqliteStore::open(&cartroom::Config::for_data_dir(&world.server.data_dir)).await?;
+    // Reload the cart from the database, as a restart would.
+    let mut config = cartroom::Config::for_data_dir(&world.server.data_dir);
+    cartroom_e2e::backend::configure(&mut config).await?;
+    let store = Backend::open(&config, "verifier").await?;
     let limits = LoadLimits {
         op_memory: 10,
         activity_memory: 10,
     };
     let state = store
+        .stores()
+        .changes
         .load_cart(cart, limits)
         .await?
         .expect("cart in the database");
@@ -135,30 +139,30 @@ async fn check(script: Vec<(usize, Op)>) -> anyhow::Result<()> {
     let reloaded_heads = cartroom::cart::view::heads_of(&reloaded).sorted();
     anyhow::ensure!(
         reloaded_heads == server_heads,
-        "SQLite has heads {reloaded_heads:?}, the server {server_heads:?}"
+        "the database has heads {reloaded_heads:?}, the server {server_heads:?}"
     );
 
     let expected = hydrated(&reloaded);
     let reloaded_view = cartroom::cart::view(&reloaded)?;
     anyhow::ensure!(
         server_view.name == reloaded_view.name,
-        "server and SQLite differ on name"
+        "server and database differ on name"
     );
     anyhow::ensure!(
         server_view.note == reloaded_view.note,
-        "server and SQLite differ on note"
+        "server and database differ on note"
     );
     anyhow::ensure!(
         server_view.subtotal == reloaded_view.subtotal,
-        "server and SQLite differ on subtotal"
+        "server and database differ on subtotal"
     );
     anyhow::ensure!(
         server_view.lines == reloaded_view.lines,
-        "server and SQLite differ on lines"
+        "server and database differ on lines"
     );
     anyhow::ensure!(
         server_view.suggestions == reloaded_view.suggestions,
-        "server and SQLite differ on suggestions"
+        "server and database differ on suggestions"
     );
     for conn in &conns {
         let replica = conn.replica(cart).unwrap();

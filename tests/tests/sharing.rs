@@ -46,6 +46,7 @@ impl Node {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let mut config = cartroom::Config::for_data_dir(data_dir);
+        cartroom_e2e::backend::configure(&mut config).await?;
         config.smtp_url = smtp_url;
         // The tests below try many tokens from one address on purpose.
         config.invite_attempts_per_minute_per_ip = 10_000;
@@ -801,6 +802,11 @@ async fn tokens_are_never_in_the_database_in_clear() -> anyhow::Result<()> {
     accept(&grandma, &link.token).await?;
     node.stop().await?;
 
+    if cartroom_e2e::backend::on_postgres() {
+        // The rows are the same on Postgres; its files are not ours to read.
+        eprintln!("SKIPPED on Postgres: this test reads SQLite's files");
+        return Ok(());
+    }
     let files = database_files(dir.path())?;
     assert!(!files.is_empty());
     for token in [&invite_token, &link.token, &reset_token] {

@@ -7,7 +7,6 @@ use cartroom_client::cart_view;
 use cartroom_e2e::TestServer;
 use cartroom_protocol::{LineId, Op};
 use sqlx::Row;
-use sqlx::sqlite::SqlitePoolOptions;
 
 #[tokio::test]
 async fn snapshots_compact_the_change_log_and_reload_identically() -> anyhow::Result<()> {
@@ -35,19 +34,15 @@ async fn snapshots_compact_the_change_log_and_reload_identically() -> anyhow::Re
     let data_dir = server.data_dir.clone();
     let dir = server.stop().await?;
 
-    let db = SqlitePoolOptions::new()
-        .connect_with(cartroom::store::sqlite::connect_options(
-            &cartroom::Config::for_data_dir(&data_dir),
-        ))
-        .await?;
+    let db = cartroom_e2e::backend::pool(&data_dir).await?;
     let row = sqlx::query(
-        "SELECT epoch, base_seq FROM epochs WHERE cart_id = ? ORDER BY epoch DESC LIMIT 1",
+        "SELECT epoch, base_seq FROM epochs WHERE cart_id = $1 ORDER BY epoch DESC LIMIT 1",
     )
     .bind(cart.to_string())
     .fetch_one(&db)
     .await?;
     let (epoch, base_seq): (i64, i64) = (row.get("epoch"), row.get("base_seq"));
-    let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM changes WHERE cart_id = ?")
+    let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM changes WHERE cart_id = $1")
         .bind(cart.to_string())
         .fetch_one(&db)
         .await?;

@@ -1,6 +1,7 @@
 //! A loaded room: the document, its mirror, its subscribers and the work
 //! waiting for commits, and how each command is dispatched.
 
+use crate::cluster::Lease;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -34,6 +35,11 @@ pub(super) struct Room {
     pub(super) seq: i64,
     /// The document's epoch (`cart::epoch`): how many times it restarted.
     pub(super) epoch: i64,
+    /// This node's lease on the cart (many nodes; `None` on one node).
+    pub(super) lease: Option<Lease>,
+    /// Its term, which every change and base carries so that it commits
+    /// only while the lease holds; 0 on one node.
+    pub(super) term: i64,
     pub(super) recent_ops: RecentOps,
     pub(super) activity: ActivityLog,
     /// `doc.save()` until the next change, for subscribers without heads.
@@ -65,6 +71,7 @@ impl Room {
         doc: Automerge,
         mirror: CartMirror,
         state: CartState,
+        lease: Option<Lease>,
     ) -> Self {
         let limits = env.limits;
         Self {
@@ -76,6 +83,8 @@ impl Room {
             subscribers: Subscribers::default(),
             seq: state.last_seq,
             epoch: state.epoch,
+            term: lease.as_ref().map_or(0, |l| l.term),
+            lease,
             recent_ops: RecentOps::new(limits.op_memory, state.applied_ops),
             activity: ActivityLog::new(limits.activity_memory, state.activity),
             saved: None,

@@ -7,6 +7,7 @@ use super::edits::EditTap;
 use crate::cart::NodeId;
 use crate::catalog::Catalogs;
 use crate::clock::Clock;
+use crate::cluster::LeaseKeeper;
 use crate::store::{ChangeLog, LoadLimits};
 
 /// A room's environment, shared by every room of a node.
@@ -21,6 +22,9 @@ pub struct RoomEnv {
     pub edits: Arc<dyn EditTap>,
     /// Part of every Automerge actor id made here.
     pub node: NodeId,
+    /// Many nodes: a room runs only while its node holds the cart's lease.
+    /// `None` on one node.
+    pub leases: Option<Arc<LeaseKeeper>>,
     pub limits: RoomLimits,
 }
 

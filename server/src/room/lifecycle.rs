@@ -18,6 +18,8 @@ use super::frame::Frame;
 use super::registry::Rooms;
 use crate::cart::view::heads_of;
 use crate::cart::{CartMirror, epoch};
+use crate::cluster::Lease;
+use crate::cluster::leases::Taken;
 use crate::refusal::Refusal;
 use crate::store::{Base, CartState, StoreError};
 
@@ -36,6 +38,8 @@ pub enum LoadError {
     Panicked,
     #[error("the cart's store {0:?} is not among the server's stores")]
     UnknownStore(String),
+    #[error("node {0:?} holds the cart's lease")]
+    Elsewhere(String),
 }
 
 pub(super) async fn run_room(
@@ -49,6 +53,10 @@ pub(super) async fn run_room(
         other => {
             let refusal = match other {
                 Ok(_) => Refusal::new(ErrorCode::CartNotFound, "this cart does not exist"),
+                Err(LoadError::Elsewhere(node)) => {
+                    tracing::debug!(node, "the cart's room runs on another node");
+                    Refusal::unavailable()
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "loading the cart failed");
                     Refusal::unavailable()
@@ -69,6 +77,12 @@ pub(super) async fn run_room(
     let shutdown = rooms.shutdown().clone();
     let idle = rooms.env().limits.idle;
     let mut idle_since = tokio::time::Instant::now();
+    // One node: a lease that is never lost.
+    let lease_lost = room
+        .lease
+        .as_ref()
+        .map(|l| l.lost.clone())
+        .unwrap_or_default();
     loop {
         let unloadable = room.is_idle();
         tokio::select! {
@@ -92,12 +106,21 @@ pub(super) async fn run_room(
             }
             _ = tokio::time::sleep_until(idle_since + idle), if unloadable => break,
             _ = shutdown.cancelled(), if room.pending.is_empty() => break,
+            _ = lease_lost.cancelled() => {
+                // Another node may run the cart now: nothing here may
+                // answer for it (the writer refuses what is still queued).
+                room.unsubscribe_all("unavailable");
+                break;
+            }
         }
     }
     // Stop taking commands; what raced in goes to a fresh room once this one is forgotten.
     rooms.forget(cart_id, room_id);
     rx.close();
     room.finish_pending().await;
+    if let (Some(keeper), Some(lease)) = (&rooms.env().leases, &room.lease) {
+        keeper.release(cart_id, lease.term).await;
+    }
     let leftovers: Vec<RoomCmd> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
     metrics::gauge!("cartroom_rooms_loaded").decrement(1.0);
     tracing::debug!(leftovers = leftovers.len(), "room unloaded");
@@ -137,7 +160,30 @@ fn refuse(cart_id: CartId, cmd: RoomCmd, refusal: &Refusal) {
     }
 }
 
+/// Takes the cart's lease (many nodes), then loads its room; gives the
+/// lease back when the room does not load.
 async fn load(rooms: &Rooms, cart_id: CartId) -> Result<Option<Room>, LoadError> {
+    let Some(keeper) = &rooms.env().leases else {
+        return load_room(rooms, cart_id, None).await;
+    };
+    let lease = match keeper.acquire(cart_id).await? {
+        Taken::Held(lease) => lease,
+        Taken::Elsewhere { node } => return Err(LoadError::Elsewhere(node)),
+        Taken::NoCart => return Ok(None),
+    };
+    let term = lease.term;
+    let loaded = load_room(rooms, cart_id, Some(lease)).await;
+    if !matches!(loaded, Ok(Some(_))) {
+        keeper.release(cart_id, term).await;
+    }
+    loaded
+}
+
+async fn load_room(
+    rooms: &Rooms,
+    cart_id: CartId,
+    lease: Option<Lease>,
+) -> Result<Option<Room>, LoadError> {
     let env = rooms.env();
     let Some(state) = env.changes.load_cart(cart_id, env.limits.load()).await? else {
         return Ok(None);
@@ -169,6 +215,7 @@ async fn load(rooms: &Rooms, cart_id: CartId) -> Result<Option<Room>, LoadError>
         doc,
         mirror,
         state,
+        lease,
     )))
 }
 
@@ -214,6 +261,7 @@ impl Room {
         let base = Base {
             cart_id: self.cart_id,
             epoch: next,
+            term: self.term,
             base_seq: self.seq,
             bytes: bytes.to_vec(),
             at: now_ms,

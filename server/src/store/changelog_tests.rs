@@ -20,13 +20,27 @@ use super::{
 };
 use crate::config::Config;
 
+/// The lease term of every record: the first term of a cart's lease,
+/// where the store has leases (Postgres); the others ignore it.
+const TERM: i64 = 1;
+
+/// Takes the cart's lease with term [`TERM`] where the store has leases,
+/// so that its writer takes the cart's records.
+#[async_trait::async_trait]
+pub(super) trait TestLease {
+    async fn hold_lease(&self, _cart: CartId) {}
+}
+
+impl TestLease for MemoryStore {}
+impl TestLease for SqliteStore {}
+
 const LIMITS: LoadLimits = LoadLimits {
     op_memory: 2,
     activity_memory: 3,
 };
 
 /// A user and their cart, created at 1000.
-async fn cart_of<S: Accounts + Carts>(store: &S) -> (CartId, UserId) {
+async fn cart_of<S: Accounts + Carts + TestLease>(store: &S) -> (CartId, UserId) {
     let user = User {
         id: UserId::new_random(),
         email: None,
@@ -46,6 +60,7 @@ async fn cart_of<S: Accounts + Carts>(store: &S) -> (CartId, UserId) {
         })
         .await
         .unwrap();
+    store.hold_lease(cart).await;
     (cart, user.id)
 }
 
@@ -72,6 +87,7 @@ fn change(cart: CartId, user: UserId, seq: i64, act_seq: i64) -> ChangeRecord {
         cart_id: cart,
         seq,
         epoch: 0,
+        term: TERM,
         bytes: format!("change-{seq}").into_bytes(),
         user_id: user,
         op_id: OpId(format!("op-{seq}")),
@@ -90,15 +106,16 @@ fn base(cart: CartId, epoch: i64, base_seq: i64, at: i64) -> Base {
     Base {
         cart_id: cart,
         epoch,
+        term: TERM,
         base_seq,
         bytes: format!("base-{epoch}-{base_seq}").into_bytes(),
         at,
     }
 }
 
-async fn edits_carry_their_op_ids_activity_and_figures<S>(store: &S)
+pub(super) async fn edits_carry_their_op_ids_activity_and_figures<S>(store: &S)
 where
-    S: Accounts + Carts + ChangeLog,
+    S: Accounts + Carts + ChangeLog + TestLease,
 {
     let (cart, ana) = cart_of(store).await;
     let mut first = change(cart, ana, 1, 1);
@@ -108,7 +125,7 @@ where
     });
     commit(store, first).await;
     store
-        .append_activity(cart, event(2, ana, "chat", 100))
+        .append_activity(cart, TERM, event(2, ana, "chat", 100))
         .await
         .await
         .unwrap();
@@ -146,9 +163,9 @@ where
     );
 }
 
-async fn bases_are_replaced_within_an_epoch_and_archived_across<S>(store: &S)
+pub(super) async fn bases_are_replaced_within_an_epoch_and_archived_across<S>(store: &S)
 where
-    S: Accounts + Carts + ChangeLog,
+    S: Accounts + Carts + ChangeLog + TestLease,
 {
     let (cart, ana) = cart_of(store).await;
     for seq in 1..=2 {
@@ -208,9 +225,9 @@ where
 
 /// A change depends on its epoch's base: one of an epoch whose base did not
 /// commit (refused, here as stale), or of an epoch already left, would not load.
-async fn a_change_of_an_epoch_that_is_not_current_is_refused<S>(store: &S)
+pub(super) async fn a_change_of_an_epoch_that_is_not_current_is_refused<S>(store: &S)
 where
-    S: Accounts + Carts + ChangeLog,
+    S: Accounts + Carts + ChangeLog + TestLease,
 {
     let (cart, ana) = cart_of(store).await;
     commit(store, change(cart, ana, 1, 1)).await;
@@ -230,9 +247,9 @@ where
     assert_eq!(state.changes, vec![b"change-2".to_vec()]);
 }
 
-async fn a_change_after_a_missing_one_is_refused<S>(store: &S)
+pub(super) async fn a_change_after_a_missing_one_is_refused<S>(store: &S)
 where
-    S: Accounts + Carts + ChangeLog,
+    S: Accounts + Carts + ChangeLog + TestLease,
 {
     let (cart, ana) = cart_of(store).await;
     commit(store, change(cart, ana, 1, 1)).await;

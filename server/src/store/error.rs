@@ -13,6 +13,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("creating the data folder: {0}")]
     Io(#[from] std::io::Error),
+    #[error("configuration: {0}")]
+    Config(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
     #[error("writes are failing (is the disk full?)")]
@@ -30,6 +32,10 @@ pub enum CommitError {
     /// The write or its commit failed; nothing of the record is stored.
     #[error("the commit failed: {0}")]
     Failed(Arc<str>),
+    /// This node no longer holds the cart's lease (many nodes): another
+    /// node owns the cart now, and nothing of the record is stored.
+    #[error("this node no longer holds the cart's lease")]
+    LeaseLost,
     /// The writer stopped before it answered (shutting down).
     #[error("the writer stopped")]
     WriterStopped,

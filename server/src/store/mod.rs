@@ -18,12 +18,15 @@
 
 pub mod analytics;
 pub mod back_office;
+pub mod backend;
 #[cfg(test)]
-mod changelog_tests;
+pub(crate) mod changelog_tests;
 pub mod error;
+pub mod leases;
 pub mod memory;
 pub mod offers;
 pub mod orders;
+pub mod postgres;
 pub mod records;
 pub mod sharing;
 pub mod sqlite;
@@ -33,9 +36,11 @@ pub mod support;
 pub mod takeover;
 pub mod totp;
 pub mod webhooks;
+mod write_queue;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -46,6 +51,7 @@ use crate::catalog::Catalog;
 pub use analytics::Analytics;
 pub use back_office::BackOfficeStore;
 pub use error::{CommitError, MemberChangeError, Result, StoreError};
+pub use leases::{Acquired, Leases};
 pub use offers::Offers;
 pub use orders::{
     CheckoutSettings, Deadlines, NewOrder, Orders, PlaceError, Shortage, StatusError, UnsyncedOrder,
@@ -170,8 +176,9 @@ pub trait ChangeLog: Send + Sync {
     /// room commit in that order.
     async fn append(&self, record: ChangeRecord) -> CommitTicket;
 
-    /// Queues an activity event that is not a change (chat, membership).
-    async fn append_activity(&self, cart: CartId, event: ActivityEvent) -> CommitTicket;
+    /// Queues an activity event that is not a change (chat, membership),
+    /// of a room with this lease term (see [`ChangeRecord::term`]).
+    async fn append_activity(&self, cart: CartId, term: i64, event: ActivityEvent) -> CommitTicket;
 
     /// Queues a base (see [`Base`]) unless the queue is full; false means
     /// "later". It commits after what was queued before it; a base of an
@@ -290,4 +297,15 @@ impl Stores {
             two_factor: backend,
         }
     }
+}
+
+/// An id as stored (text), parsed back.
+fn parse_id<T: FromStr>(s: &str) -> Result<T> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("bad id {s:?}")))
+}
+
+/// A member's role as stored, parsed back.
+fn parse_role(s: &str) -> Result<MemberRole> {
+    MemberRole::parse(s).ok_or_else(|| StoreError::Corrupt(format!("bad role {s:?}")))
 }

@@ -19,6 +19,10 @@ pub struct ChangeRecord {
     /// current one where it is written (a base that failed to commit, or a
     /// writer of an older epoch, must not leave changes behind).
     pub epoch: i64,
+    /// The lease term of the room that made it, where carts have leases
+    /// (many nodes; see [`super::Leases`]): it commits only while its node
+    /// still holds that term of the cart's lease. 0 on one node.
+    pub term: i64,
     /// The raw Automerge change.
     pub bytes: Vec<u8>,
     /// Who sent the op, and its id, for idempotent retries. The activity
@@ -56,6 +60,8 @@ pub struct CartSummary {
 pub struct Base {
     pub cart_id: CartId,
     pub epoch: i64,
+    /// As [`ChangeRecord::term`].
+    pub term: i64,
     pub base_seq: i64,
     pub bytes: Vec<u8>,
     /// Unix ms; when a new epoch starts, its start time.

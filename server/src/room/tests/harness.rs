@@ -356,6 +356,7 @@ fn start_rooms(
         clock: clock.clone(),
         edits: edits.clone(),
         node: NODE,
+        leases: None,
         limits,
     };
     Rooms::new(env, tracker.clone(), shutdown.clone())

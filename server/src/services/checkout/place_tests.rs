@@ -51,6 +51,7 @@ async fn a_changed_price_is_quoted_refused_until_confirmed_then_charged() {
             clock: clock.clone(),
             edits: std::sync::Arc::new(crate::room::edits::RecordedEdits::default()),
             node: NodeId(1),
+            leases: None,
             limits: RoomLimits::new(Duration::from_secs(3600), 1000),
         },
         TaskTracker::new(),

@@ -44,6 +44,7 @@ async fn world() -> World {
             clock: clock.clone(),
             edits: std::sync::Arc::new(crate::room::edits::RecordedEdits::default()),
             node: NodeId(1),
+            leases: None,
             limits: RoomLimits::new(Duration::from_secs(3600), 1000),
         },
         TaskTracker::new(),

@@ -281,7 +281,12 @@ impl ChangeLog for MemoryStore {
         self.ticket(Write::Change(Box::new(record)))
     }
 
-    async fn append_activity(&self, cart: CartId, event: ActivityEvent) -> CommitTicket {
+    async fn append_activity(
+        &self,
+        cart: CartId,
+        _term: i64,
+        event: ActivityEvent,
+    ) -> CommitTicket {
         self.ticket(Write::Activity(cart, event))
     }
 

@@ -36,6 +36,7 @@ impl Carts for SqliteStore {
         let base = Base {
             cart_id: cart.id,
             epoch: 0,
+            term: 0,
             base_seq: 0,
             bytes: cart.snapshot.to_vec(),
             at: cart.now_ms,

@@ -93,8 +93,8 @@ impl ChangeLog for SqliteStore {
         self.writer.append(record).await
     }
 
-    async fn append_activity(&self, cart: CartId, event: ActivityEvent) -> CommitTicket {
-        self.writer.append_activity(cart, event).await
+    async fn append_activity(&self, cart: CartId, term: i64, event: ActivityEvent) -> CommitTicket {
+        self.writer.append_activity(cart, term, event).await
     }
 
     fn try_put_base(&self, base: Base) -> bool {

@@ -27,17 +27,16 @@ mod totp;
 mod webhooks;
 mod writer;
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cartroom_protocol::MemberRole;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use super::write_queue::WriterHandle;
 use super::{Health, Result, StoreError};
+pub(super) use super::{parse_id, parse_role};
 use crate::config::{Config, SqliteSync};
-use writer::WriterHandle;
 
 /// The database behind every store trait on one node.
 pub struct SqliteStore {
@@ -103,13 +102,4 @@ impl Health for SqliteStore {
         }
         Ok(())
     }
-}
-
-fn parse_id<T: FromStr>(s: &str) -> Result<T> {
-    s.parse()
-        .map_err(|_| StoreError::Corrupt(format!("bad id {s:?}")))
-}
-
-fn parse_role(s: &str) -> Result<MemberRole> {
-    MemberRole::parse(s).ok_or_else(|| StoreError::Corrupt(format!("bad role {s:?}")))
 }

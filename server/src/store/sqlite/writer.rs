@@ -15,98 +15,16 @@
 //! succeeds again.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use cartroom_protocol::{ActivityEvent, CartId};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::changelog::{probe_write, push_records, put_base};
 use super::webhooks::{hooked_stores, push_any_endpoint, write_cart_events};
-use crate::store::{Base, ChangeRecord, CommitError, CommitTicket, Result};
-
-/// Queue depth in front of the writer; a full queue slows rooms down.
-const QUEUE: usize = 8192;
-/// How often a failing writer tries the disk again when nothing is queued.
-const PROBE_EVERY: Duration = Duration::from_millis(250);
-
-type Reply = oneshot::Sender<Result<(), CommitError>>;
-
-/// Work for the writer.
-#[derive(Debug)]
-enum WriteCmd {
-    /// Append a change; the reply comes after commit.
-    Change(Box<ChangeRecord>, Reply),
-    /// Record an activity event that is not a change; the reply comes after commit.
-    Activity(CartId, ActivityEvent, Reply),
-    /// Put a base of the cart's document (`Base`).
-    Base(Base),
-    /// Finish everything queued before this, then stop.
-    Stop,
-}
-
-impl WriteCmd {
-    fn reply(self, outcome: Result<(), CommitError>) {
-        if let Self::Change(_, reply) | Self::Activity(_, _, reply) = self {
-            let _ = reply.send(outcome);
-        }
-    }
-}
-
-/// Whether the writer's last attempt to write succeeded; read by `/healthz`.
-#[derive(Debug)]
-pub(super) struct WriterHealth(AtomicBool);
-
-impl WriterHealth {
-    pub(super) fn is_healthy(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
-
-    fn set(&self, healthy: bool) {
-        if self.0.swap(healthy, Ordering::Relaxed) != healthy {
-            metrics::gauge!("cartroom_writer_healthy").set(f64::from(u8::from(healthy)));
-            if healthy {
-                tracing::info!("the writer can write again");
-            }
-        }
-    }
-}
-
-/// Sends work to the writer task.
-#[derive(Clone, Debug)]
-pub(super) struct WriterHandle {
-    tx: mpsc::Sender<WriteCmd>,
-    pub(super) health: Arc<WriterHealth>,
-}
-
-impl WriterHandle {
-    pub(super) async fn append(&self, record: ChangeRecord) -> CommitTicket {
-        self.queue(move |reply| WriteCmd::Change(Box::new(record), reply))
-            .await
-    }
-
-    pub(super) async fn append_activity(&self, cart: CartId, event: ActivityEvent) -> CommitTicket {
-        self.queue(move |reply| WriteCmd::Activity(cart, event, reply))
-            .await
-    }
-
-    async fn queue(&self, cmd: impl FnOnce(Reply) -> WriteCmd) -> CommitTicket {
-        let (reply, rx) = oneshot::channel();
-        // A closed writer drops `reply`, which reads as a stopped writer.
-        let _ = self.tx.send(cmd(reply)).await;
-        Box::pin(async move { rx.await.unwrap_or(Err(CommitError::WriterStopped)) })
-    }
-
-    pub(super) fn try_put_base(&self, base: Base) -> bool {
-        self.tx.try_send(WriteCmd::Base(base)).is_ok()
-    }
-
-    pub(super) async fn stop(&self) {
-        let _ = self.tx.send(WriteCmd::Stop).await;
-    }
-}
+use crate::store::write_queue::{PROBE_EVERY, WriteCmd, WriterHandle, WriterHealth, records_of};
+use crate::store::{CommitError, Result};
 
 /// Starts the writer; the join handle ends after a stop.
 pub(super) fn spawn(
@@ -114,16 +32,15 @@ pub(super) fn spawn(
     batch: usize,
     webhook_debounce_ms: i64,
 ) -> (WriterHandle, tokio::task::JoinHandle<()>) {
-    let (tx, rx) = mpsc::channel(QUEUE);
-    let health = Arc::new(WriterHealth(AtomicBool::new(true)));
+    let (handle, rx) = WriterHandle::new();
     let writer = Writer {
         options,
         conn: None,
-        health: health.clone(),
+        health: handle.health.clone(),
         webhook_debounce_ms,
     };
     let task = tokio::spawn(writer.run(rx, batch.max(1)));
-    (WriterHandle { tx, health }, task)
+    (handle, task)
 }
 
 /// The writer task's state.
@@ -289,23 +206,6 @@ async fn write_in_one_go(
     }
     sqlx::query("COMMIT").execute(&mut *conn).await?;
     Ok(())
-}
-
-/// The changes and the other activity events among `cmds`, in order.
-fn records_of<'a>(
-    cmds: impl Iterator<Item = &'a WriteCmd>,
-) -> (Vec<&'a ChangeRecord>, Vec<(CartId, &'a ActivityEvent)>) {
-    let mut changes = Vec::new();
-    let mut activity = Vec::new();
-    for cmd in cmds {
-        match cmd {
-            WriteCmd::Change(record, _) => changes.push(&**record),
-            // A change's activity is in its own row.
-            WriteCmd::Activity(cart_id, event, _) => activity.push((*cart_id, event)),
-            WriteCmd::Base(_) | WriteCmd::Stop => {}
-        }
-    }
-    (changes, activity)
 }
 
 async fn write_cmds<'a>(
