@@ -7,14 +7,17 @@
 //! two-factor sign-in ([`totp`]) and the store owner's analytics
 //! ([`analytics`]; not in [`memory`]).
 //!
-//! [`sqlite`] is the implementation a node runs on (WAL, a group-commit
-//! writer); [`memory`] keeps everything in memory, for tests of the room and
-//! the services that need no disk. No SQL lives outside `sqlite/`, so that a
-//! Postgres implementation is a new folder, not a change to its callers.
+//! [`sqlite`] is the implementation a node runs on by default (WAL, a
+//! group-commit writer); [`postgres`] implements every trait on Postgres,
+//! for several nodes on one database, with cart [`leases`]; [`backend`]
+//! opens the configured one. [`memory`] keeps everything in memory, for
+//! tests of the room and the services that need no disk. No SQL lives
+//! outside `sqlite/` and `postgres/`.
 //!
 //! The traits assume other writers may exist: the `(cart, seq)` key of the
 //! change log refuses a second change at a position, so two rooms of one
-//! cart can never both commit.
+//! cart can never both commit, and on Postgres each commit also checks the
+//! room's lease term (fencing).
 
 pub mod analytics;
 pub mod back_office;
