@@ -121,7 +121,7 @@ impl Room {
         let commit = self
             .env
             .changes
-            .append_activity(self.cart_id, self.term, event.clone())
+            .append_activity(self.cart_id, self.term(), event.clone())
             .await;
         self.pending.push_after(async move {
             Completed::Note {

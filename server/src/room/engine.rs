@@ -1,7 +1,6 @@
 //! A loaded room: the document, its mirror, its subscribers and the work
 //! waiting for commits, and how each command is dispatched.
 
-use crate::cluster::Lease;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,6 +16,7 @@ use super::recent_ops::RecentOps;
 use super::subscribers::Subscribers;
 use crate::cart::CartMirror;
 use crate::catalog::CatalogHandle;
+use crate::cluster::Lease;
 use crate::store::{CartState, CartSummary};
 
 /// The state of one loaded cart. Only its task touches it.
@@ -37,9 +37,6 @@ pub(super) struct Room {
     pub(super) epoch: i64,
     /// This node's lease on the cart (many nodes; `None` on one node).
     pub(super) lease: Option<Lease>,
-    /// Its term, which every change and base carries so that it commits
-    /// only while the lease holds; 0 on one node.
-    pub(super) term: i64,
     pub(super) recent_ops: RecentOps,
     pub(super) activity: ActivityLog,
     /// `doc.save()` until the next change, for subscribers without heads.
@@ -83,7 +80,6 @@ impl Room {
             subscribers: Subscribers::default(),
             seq: state.last_seq,
             epoch: state.epoch,
-            term: lease.as_ref().map_or(0, |l| l.term),
             lease,
             recent_ops: RecentOps::new(limits.op_memory, state.applied_ops),
             activity: ActivityLog::new(limits.activity_memory, state.activity),
@@ -96,6 +92,12 @@ impl Room {
             summary: None,
             env,
         }
+    }
+
+    /// The lease's term, which every change, base and activity event
+    /// carries so that it commits only while the lease holds; 0 on one node.
+    pub(super) fn term(&self) -> i64 {
+        self.lease.as_ref().map_or(0, |l| l.term)
     }
 
     /// Nobody subscribed and nothing in flight: the room may unload.

@@ -261,7 +261,7 @@ impl Room {
         let base = Base {
             cart_id: self.cart_id,
             epoch: next,
-            term: self.term,
+            term: self.term(),
             base_seq: self.seq,
             bytes: bytes.to_vec(),
             at: now_ms,

@@ -161,7 +161,7 @@ impl Room {
                 cart_id: self.cart_id,
                 seq,
                 epoch: self.epoch,
-                term: self.term,
+                term: self.term(),
                 bytes: change,
                 user_id: actor.user_id,
                 op_id,
