@@ -9,10 +9,12 @@
 //! claims what is due, and records each attempt here.
 
 use async_trait::async_trait;
+use cartroom_protocol::checkout::OrderStatus;
 use cartroom_protocol::webhooks::{WebhookDelivery, WebhookEndpointView, WebhookEventType};
+use cartroom_protocol::{CartId, MemberRole, UserId};
 
-use super::Result;
 use super::sharing::NewMail;
+use super::{Result, StoreError};
 
 /// What a committed cart change means to the store's webhooks; most
 /// changes carry nothing (no line changed, nothing locked, no budget passed).
@@ -153,4 +155,44 @@ pub trait Webhooks: Send + Sync {
         next: &AfterFailure,
         now_ms: i64,
     ) -> Result<bool>;
+}
+
+/// An endpoint's event types as stored (a JSON array), read back.
+pub(super) fn parse_events(text: &str) -> Result<Vec<WebhookEventType>> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("webhook events: {e}")))
+}
+
+/// An event type as stored, read back.
+pub(super) fn parse_kind(text: &str) -> Result<WebhookEventType> {
+    WebhookEventType::parse(text)
+        .ok_or_else(|| StoreError::Corrupt(format!("bad webhook event type {text:?}")))
+}
+
+/// An endpoint's event types as stored.
+pub(super) fn events_json(events: &[WebhookEventType]) -> String {
+    serde_json::to_string(events).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// An order's move from one status to another, by someone: what its
+/// `order.status_changed` event says, written in the transaction that moves it.
+pub(super) struct StatusChange<'a> {
+    pub(super) order_id: &'a str,
+    pub(super) store_id: &'a str,
+    pub(super) previous: OrderStatus,
+    pub(super) status: OrderStatus,
+    pub(super) by_name: &'a str,
+    pub(super) now_ms: i64,
+}
+
+/// Someone joined a cart with an invitation or a share link: what its
+/// `share.accepted` event says, written in the transaction that makes the member.
+pub(super) struct Accepted<'a> {
+    pub(super) cart: CartId,
+    /// `invitation` or `link`.
+    pub(super) via: &'static str,
+    pub(super) share_id: &'a str,
+    pub(super) user: UserId,
+    pub(super) role: MemberRole,
+    pub(super) invited_by: UserId,
+    pub(super) now_ms: i64,
 }

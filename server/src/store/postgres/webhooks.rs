@@ -27,18 +27,20 @@ use cartroom_protocol::webhooks::{WebhookDelivery, WebhookEndpointView};
 use sqlx::Row;
 
 pub(super) use self::events::{
-    Accepted, StatusChange, order_created, order_status_changed, share_accepted, write_cart_events,
+    order_created, order_status_changed, share_accepted, write_cart_events,
 };
 use self::rows::{
-    ENDPOINT_COLUMNS, drop_sends, endpoint, endpoint_from_row, events_json, forget_done_events,
-    lock_endpoint, log_outcome, parse_kind,
+    ENDPOINT_COLUMNS, drop_sends, endpoint, endpoint_from_row, forget_done_events, lock_endpoint,
+    log_outcome,
 };
 use super::PgStore;
 use super::outbox::queue_mail;
 use crate::store::Result;
+pub(super) use crate::store::webhooks::{Accepted, StatusChange};
 use crate::store::webhooks::{
     AfterFailure, AttemptOutcome, ClaimedDelivery, EndpointChange, NewEndpoint, Webhooks,
 };
+use crate::store::webhooks::{events_json, parse_kind};
 
 #[async_trait]
 impl Webhooks for PgStore {

@@ -15,19 +15,20 @@ use cartroom_protocol::webhooks::{WebhookDelivery, WebhookEndpointView};
 use sqlx::Row;
 
 pub(super) use self::events::{
-    Accepted, StatusChange, hooked_stores, order_created, order_status_changed, push_any_endpoint,
-    share_accepted, write_cart_events,
+    hooked_stores, order_created, order_status_changed, push_any_endpoint, share_accepted,
+    write_cart_events,
 };
 use self::rows::{
-    ENDPOINT_COLUMNS, drop_sends, endpoint, endpoint_from_row, events_json, forget_done_events,
-    log_outcome, parse_kind,
+    ENDPOINT_COLUMNS, drop_sends, endpoint, endpoint_from_row, forget_done_events, log_outcome,
 };
 use super::SqliteStore;
 use super::outbox::queue_mail;
 use crate::store::Result;
+pub(super) use crate::store::webhooks::{Accepted, StatusChange};
 use crate::store::webhooks::{
     AfterFailure, AttemptOutcome, ClaimedDelivery, EndpointChange, NewEndpoint, Webhooks,
 };
+use crate::store::webhooks::{events_json, parse_kind};
 
 #[async_trait]
 impl Webhooks for SqliteStore {

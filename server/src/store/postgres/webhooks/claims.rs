@@ -21,10 +21,10 @@
 
 use sqlx::{PgConnection, Row};
 
-use super::rows::parse_kind;
 use crate::store::Result;
 use crate::store::postgres::presence::PRESENCE_CLASS;
 use crate::store::webhooks::ClaimedDelivery;
+use crate::store::webhooks::parse_kind;
 
 /// How long a claim lasts, at most (see the module's doc).
 pub(super) const CLAIM_LEASE_MS: i64 = 60_000;

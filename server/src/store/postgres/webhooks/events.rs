@@ -16,16 +16,16 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use cartroom_protocol::checkout::OrderStatus;
+use cartroom_protocol::CartId;
 use cartroom_protocol::webhooks::{
     WebhookBudgetData, WebhookCartItemsData, WebhookCartLockedData, WebhookEventType as T,
     WebhookItem, WebhookOrderCreatedData, WebhookOrderStatusData, WebhookShareData,
 };
-use cartroom_protocol::{CartId, MemberRole, UserId};
 use serde::Serialize;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::super::parse_id;
+use crate::store::webhooks::{Accepted, StatusChange};
 use crate::store::{ChangeRecord, NewOrder, Result, StoreError};
 
 /// The endpoints of each (store, event type), enabled and subscribed.
@@ -202,16 +202,6 @@ pub(in crate::store::postgres) async fn order_created(
     insert(conn, &event, order.now_ms, &to).await
 }
 
-/// An order's move from one status to another, by someone.
-pub(in crate::store::postgres) struct StatusChange<'a> {
-    pub(in crate::store::postgres) order_id: &'a str,
-    pub(in crate::store::postgres) store_id: &'a str,
-    pub(in crate::store::postgres) previous: OrderStatus,
-    pub(in crate::store::postgres) status: OrderStatus,
-    pub(in crate::store::postgres) by_name: &'a str,
-    pub(in crate::store::postgres) now_ms: i64,
-}
-
 /// Writes `order.status_changed` in the transaction that changes it.
 pub(in crate::store::postgres) async fn order_status_changed(
     conn: &mut PgConnection,
@@ -240,18 +230,6 @@ pub(in crate::store::postgres) async fn order_status_changed(
         change.now_ms,
     )?;
     insert(conn, &event, change.now_ms, &to).await
-}
-
-/// Someone joined a cart with an invitation or a share link.
-pub(in crate::store::postgres) struct Accepted<'a> {
-    pub(in crate::store::postgres) cart: CartId,
-    /// `invitation` or `link`.
-    pub(in crate::store::postgres) via: &'static str,
-    pub(in crate::store::postgres) share_id: &'a str,
-    pub(in crate::store::postgres) user: UserId,
-    pub(in crate::store::postgres) role: MemberRole,
-    pub(in crate::store::postgres) invited_by: UserId,
-    pub(in crate::store::postgres) now_ms: i64,
 }
 
 /// Writes `share.accepted` in the transaction that makes the member.

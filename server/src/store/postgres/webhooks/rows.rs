@@ -2,12 +2,12 @@
 //! methods share: dropping what waits for an endpoint, forgetting finished
 //! events, completing an attempt in the bounded log.
 
-use cartroom_protocol::webhooks::{MAX_DELIVERIES_KEPT, WebhookEndpointView, WebhookEventType};
+use cartroom_protocol::webhooks::{MAX_DELIVERIES_KEPT, WebhookEndpointView};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
-use crate::store::webhooks::{AttemptOutcome, ClaimedDelivery};
-use crate::store::{Result, StoreError};
+use crate::store::Result;
+use crate::store::webhooks::{AttemptOutcome, ClaimedDelivery, parse_events};
 
 pub(super) const ENDPOINT_COLUMNS: &str =
     "id, url, events, enabled, disabled_reason, created_at, failing_since";
@@ -22,19 +22,6 @@ pub(super) fn endpoint_from_row(row: &PgRow) -> Result<WebhookEndpointView> {
         created_at: row.get("created_at"),
         failing_since: row.get("failing_since"),
     })
-}
-
-fn parse_events(text: &str) -> Result<Vec<WebhookEventType>> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("webhook events: {e}")))
-}
-
-pub(super) fn parse_kind(text: &str) -> Result<WebhookEventType> {
-    WebhookEventType::parse(text)
-        .ok_or_else(|| StoreError::Corrupt(format!("bad webhook event type {text:?}")))
-}
-
-pub(super) fn events_json(events: &[WebhookEventType]) -> String {
-    serde_json::to_string(events).unwrap_or_else(|_| "[]".to_owned())
 }
 
 pub(super) async fn endpoint(
