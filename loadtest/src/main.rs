@@ -8,7 +8,17 @@
 //! ```text
 //! cartroom-loadtest --spawn --scenario family --carts 50 --duration 10
 //! cartroom-loadtest --url http://127.0.0.1:8080 --scenario hot --members 1000 --rate 0.05
+//! cartroom-loadtest --url http://127.0.0.1:18091 --url http://127.0.0.1:18092 --scenario team
 //! ```
+//!
+//! # Several nodes
+//! With `--url` repeated, setup (accounts, carts) goes through the first
+//! URL and participant `i` connects to URL `i mod n`, so the members of a
+//! cart sit on different nodes and their ops are forwarded to the cart's
+//! owner. The convergence check reads every cart from every URL and
+//! requires the same view everywhere. Server CPU and RSS are not sampled
+//! then: one node's figures are not the cluster's (`loadtest/cluster.sh`
+//! compares 1, 2 and 3 nodes).
 //!
 //! # Layout
 //! - [`server`]: spawning the server on a fresh data dir; RSS and CPU from
@@ -45,7 +55,7 @@ use anyhow::Context as _;
 use automerge::Automerge;
 use cartroom_client::{Account, ConnectOptions, cart_view};
 use cartroom_protocol::CartId;
-use clap::{Parser, ValueEnum};
+use clap::{ArgAction, Parser, ValueEnum};
 use serde::Serialize;
 use tokio::sync::{Semaphore, watch};
 
@@ -90,9 +100,10 @@ struct Args {
     /// `CARTROOM_LOG` of the spawned server.
     #[arg(long, default_value = "warn")]
     server_log: String,
-    /// A running server, e.g. http://127.0.0.1:8080.
-    #[arg(long)]
-    url: Option<String>,
+    /// A running server, e.g. http://127.0.0.1:8080; repeat it for the nodes
+    /// of a cluster (setup uses the first; participants take them in turn).
+    #[arg(long, action = ArgAction::Append)]
+    url: Vec<String>,
     /// Carts (scenario default: family 50, team 20, hot 1, watchers 200).
     #[arg(long)]
     carts: Option<usize>,
@@ -251,6 +262,9 @@ const RSS_SAMPLE_EVERY: Duration = Duration::from_secs(10);
 enum Target {
     Spawned(Spawned),
     Remote(Account),
+    /// Several `--url`s: not sampled, as one node's figures are not the
+    /// cluster's.
+    Nodes,
 }
 
 impl Target {
@@ -258,13 +272,23 @@ impl Target {
         match self {
             Target::Spawned(s) => server::proc_sample(&s.pid.to_string()).ok(),
             Target::Remote(a) => server::metrics_sample(a).await,
+            Target::Nodes => None,
+        }
+    }
+
+    /// [`ServerFigures::source`].
+    fn source(&self) -> &'static str {
+        match self {
+            Target::Spawned(_) => "proc",
+            Target::Remote(_) => "metrics",
+            Target::Nodes => "none",
         }
     }
 }
 
 #[derive(Debug, Default, Serialize)]
 struct ServerFigures {
-    /// "proc" (spawned) or "metrics".
+    /// "proc" (spawned), "metrics" (one `--url`) or "none" (several).
     source: &'static str,
     before_connections: Option<ProcSample>,
     connected: Option<ProcSample>,
@@ -289,7 +313,8 @@ struct ServerFigures {
 #[derive(Debug, Serialize)]
 struct Report {
     plan: Plan,
-    server_url: String,
+    /// Setup went through the first; participants take them in turn.
+    server_urls: Vec<String>,
     connections: usize,
     connections_healthy: usize,
     participants_with_replica: usize,
@@ -335,7 +360,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
-    let target_spawned = if args.spawn || args.url.is_none() {
+    let target_spawned = if args.spawn || args.url.is_empty() {
         let bin = args
             .server_bin
             .clone()
@@ -344,13 +369,18 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
     } else {
         None
     };
-    let base_url = match (&target_spawned, &args.url) {
-        (Some(s), _) => s.base_url.clone(),
-        (None, Some(u)) => u.trim_end_matches('/').to_owned(),
-        (None, None) => unreachable!("spawned when no url"),
+    let urls: Vec<String> = match &target_spawned {
+        Some(s) => vec![s.base_url.clone()],
+        None => args
+            .url
+            .iter()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .collect(),
     };
+    let base_url = urls[0].clone();
     eprintln!(
-        "server: {base_url} ({} connections planned)",
+        "server: {} ({} connections planned)",
+        urls.join(", "),
         plan.connections()
     );
     let run_tag = format!(
@@ -367,7 +397,8 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
         .context("creating a guest")?;
     let target = match target_spawned {
         Some(s) => Target::Spawned(s),
-        None => Target::Remote(probe.clone()),
+        None if urls.len() == 1 => Target::Remote(probe.clone()),
+        None => Target::Nodes,
     };
     let signup_t = Instant::now();
     let members = if plan.carts > 0 {
@@ -421,7 +452,7 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
     );
 
     // Participants.
-    let specs = build_specs(
+    let mut specs = build_specs(
         args,
         &plan,
         &members,
@@ -430,6 +461,11 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
         &idle_accounts,
         &skus,
     );
+    // Round robin: consecutive participants, so the members of a cart, sit
+    // on different nodes (a session is valid on every node).
+    for spec in &mut specs {
+        spec.account.base_url = urls[spec.idx as usize % urls.len()].clone();
+    }
     let n = specs.len();
     let with_replica = specs.iter().filter(|s| s.keep_replica).count();
     let stats = Arc::new(Stats::new());
@@ -531,7 +567,7 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
     }
     let healthy = outcomes.iter().filter(|o| o.healthy).count();
 
-    let check = converge(&carts, &outcomes).await?;
+    let check = converge(&carts, &outcomes, &urls).await?;
     let errors = stats.errors();
     let deliveries = stats.deliveries_measured.load(Relaxed);
     let acked = stats.ops_acked_measured.load(Relaxed);
@@ -557,7 +593,7 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
         file_writes_per_op: per_op(file_writes.map(|f| f.writes as f64)),
         file_syncs_per_op: per_op(file_writes.map(|f| f.syncs as f64)),
         file_writes,
-        source: if spawned { "proc" } else { "metrics" },
+        source: target.source(),
         rss_per_connection_bytes: match (&before_connections, &connected) {
             (Some(a), Some(b)) if n > 0 => {
                 Some((b.rss_bytes as f64 - a.rss_bytes as f64) / n as f64)
@@ -582,7 +618,7 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
         && healthy == n;
     Ok(Report {
         plan,
-        server_url: base_url,
+        server_urls: urls,
         connections: n,
         connections_healthy: healthy,
         participants_with_replica: with_replica,
@@ -749,8 +785,13 @@ struct Convergence {
     divergences: usize,
 }
 
-/// Compares every participant's view of each cart with the server's.
-async fn converge(carts: &setup::Carts, outcomes: &[Outcome]) -> anyhow::Result<Convergence> {
+/// Compares every participant's view of each cart with the server's (read
+/// from the first URL), and every other URL's view with the first's.
+async fn converge(
+    carts: &setup::Carts,
+    outcomes: &[Outcome],
+    urls: &[String],
+) -> anyhow::Result<Convergence> {
     let mut by_cart: HashMap<CartId, Vec<&participant::CartRecord>> = HashMap::new();
     for o in outcomes.iter().filter(|o| o.healthy) {
         for rec in &o.carts {
@@ -759,14 +800,23 @@ async fn converge(carts: &setup::Carts, outcomes: &[Outcome]) -> anyhow::Result<
     }
     let admins = Arc::new(carts.admins.clone());
     let ids = Arc::new(carts.ids.clone());
+    let others = Arc::new(urls[1..].to_vec());
     let server_docs = setup::for_each(ids.len(), |i| {
         let admin = admins[i].clone();
         let cart = ids[i];
+        let others = others.clone();
         async move {
             let view = admin.cart(cart).await?.view;
             let bytes = admin.document(cart).await?;
             let doc = Automerge::load(&bytes).context("loading the server's document")?;
-            Ok((view, doc))
+            let mut other_views = Vec::with_capacity(others.len());
+            for url in others.iter() {
+                let mut node = admin.clone();
+                node.base_url = url.clone();
+                let read = node.cart(cart).await;
+                other_views.push(read.with_context(|| format!("reading {url}"))?.view);
+            }
+            Ok((view, doc, other_views))
         }
     })
     .await?;
@@ -781,7 +831,7 @@ async fn converge(carts: &setup::Carts, outcomes: &[Outcome]) -> anyhow::Result<
             eprintln!("DIVERGED: {what}");
         }
     };
-    for (i, (view, doc)) in server_docs.iter().enumerate() {
+    for (i, (view, doc, other_views)) in server_docs.iter().enumerate() {
         let cart = carts.ids[i];
         let server_heads = view.heads.sorted();
         let doc_heads = cart_view(doc).heads.sorted();
@@ -789,6 +839,15 @@ async fn converge(carts: &setup::Carts, outcomes: &[Outcome]) -> anyhow::Result<
             report(format!(
                 "cart {cart}: GET heads {server_heads:?} but its document has {doc_heads:?}"
             ));
+        }
+        for (url, other) in urls[1..].iter().zip(other_views) {
+            if other != view {
+                report(format!(
+                    "cart {cart}: {url} shows heads {:?}, {} shows {server_heads:?} (or their views differ)",
+                    other.heads.sorted(),
+                    urls[0]
+                ));
+            }
         }
         let server_view = cart_view(doc);
         let mut fingerprints: HashMap<Vec<automerge::ChangeHash>, ([u8; 32], u64)> = HashMap::new();
@@ -883,6 +942,13 @@ fn print_report(r: &Report) {
         );
     };
     let p = &r.plan;
+    match r.server_urls.as_slice() {
+        [url] => println!("server {url}"),
+        urls => println!(
+            "servers {} (setup through the first; participants round robin)",
+            urls.join(", ")
+        ),
+    }
     println!(
         "scenario {:?}: {} carts x {} members ({} users/cart), {} watchers x {} carts, {} idle; rate {:.3} op/s/member",
         p.scenario,
@@ -914,6 +980,16 @@ fn print_report(r: &Report) {
     lat("subscribe", &r.subscribe);
     let s = &r.server;
     let mb = |b: u64| b as f64 / 1048576.0;
+    // No deliveries (an idle run) has no per-delivery cost: say so, not NaN.
+    let figure = |v: Option<f64>, unit: &str| {
+        v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.1} {unit}"))
+    };
+    if r.server_urls.len() > 1 {
+        println!(
+            "server CPU and RSS: not sampled over several URLs; load generator {}",
+            figure(r.loadtest_cpu_cores, "cores")
+        );
+    }
     if let (Some(a), Some(b)) = (&s.before_connections, &s.connected) {
         println!(
             "server ({}): RSS {:.1} MiB before connections, {:.1} MiB connected ({:.1} kB/connection), peak {:.1} MiB, {} threads",
@@ -926,10 +1002,6 @@ fn print_report(r: &Report) {
         );
     }
     if let Some(c) = s.cpu_cores {
-        // No deliveries (an idle run) has no per-delivery cost: say so, not NaN.
-        let figure = |v: Option<f64>, unit: &str| {
-            v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.1} {unit}"))
-        };
         println!(
             "server CPU {:.2} cores; {} per delivery, {} per op; load generator {}",
             c,

@@ -36,6 +36,10 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("e-mail: {0}")]
     Mail(#[from] TransportError),
+    #[error("{0}")]
+    Nats(#[from] crate::cluster::bus::BusError),
+    #[error("--nats-url needs a Postgres --database-url: nodes share their carts through it")]
+    NatsWithoutPostgres,
 }
 
 /// The tasks of a node and the signal that stops them.

@@ -2,13 +2,14 @@
 //! store trait, the rooms' environment, and the demo data on a first start.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::app::{Lifecycle, StartError};
 use crate::cart::NodeId;
 use crate::catalog::Catalogs;
 use crate::checkout::{PayAtPickup, PaymentProvider};
 use crate::clock::Clock;
-use crate::cluster::LeaseKeeper;
+use crate::cluster::{Bus, LeaseKeeper};
 use crate::config::Config;
 use crate::integrations::webhooks::{RetryPolicy, Targets, WebhookService, WebhookWorker};
 use crate::mail::{MailQueue, PublicUrl};
@@ -65,6 +66,21 @@ pub(crate) async fn services(
     // Rooms tell the support desk of committed edits; its worker makes tips.
     let live = Arc::new(LiveConnections::new(config.max_connections));
     let (tip_tap, tip_worker) = support::tip_queue(support::tips::EDIT_QUEUE, live.clone());
+    let cluster = match (&config.nats_url, &leases) {
+        (Some(url), Some(leases)) => Some(
+            Bus::connect(
+                url,
+                leases.node(),
+                Duration::from_millis(config.lease_ttl_ms),
+                live.clone(),
+                &lifecycle.tracker,
+                lifecycle.shutdown.clone(),
+            )
+            .await?,
+        ),
+        (Some(_), None) => return Err(StartError::NatsWithoutPostgres),
+        (None, _) => None,
+    };
     let rooms = Rooms::new(
         RoomEnv {
             changes: stores.changes.clone(),
@@ -73,6 +89,7 @@ pub(crate) async fn services(
             edits: Arc::new(tip_tap),
             node,
             leases: leases.clone(),
+            cluster,
             limits: RoomLimits::new(config.room_idle(), config.epoch_every),
         },
         lifecycle.tracker.clone(),

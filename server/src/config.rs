@@ -66,6 +66,14 @@ pub struct Config {
     #[arg(long, env = "CARTROOM_NODE_NAME", value_parser = parse_node_name)]
     pub node_name: Option<String>,
 
+    /// With a Postgres `--database-url`: the NATS server the nodes of one
+    /// database talk through (`nats://127.0.0.1:4222`). A client may then
+    /// use any node: what it asks of a cart whose room runs on another node
+    /// is forwarded there, and that room's frames come back. Without it,
+    /// the other nodes are hot standbys (`docs/operations.md`).
+    #[arg(long, env = "CARTROOM_NATS_URL", requires = "database_url")]
+    pub nats_url: Option<String>,
+
     /// With `--database-url`: how long a node's lease on a cart lasts
     /// unrenewed, in ms (renewed every third of it). A node that dies
     /// leaves its carts to the others after at most this long.

@@ -4,7 +4,7 @@
 use cartroom_protocol::ErrorCode;
 
 /// A refusal; nothing was changed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{code}: {message}")]
 pub struct Refusal {
     pub code: ErrorCode,

@@ -6,6 +6,7 @@
 //! suite on Postgres instead of SQLite when `CARTROOM_TEST_DATABASE_URL` is set.
 
 pub mod backend;
+pub mod cluster;
 pub mod receiver;
 pub mod smtp;
 

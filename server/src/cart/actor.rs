@@ -8,7 +8,7 @@ use cartroom_protocol::UserId;
 pub struct NodeId(pub u16);
 
 /// Who performs an operation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Actor {
     pub user_id: UserId,
     pub name: String,

@@ -29,8 +29,9 @@ pub fn store_actor(store_name: &str) -> Actor {
     }
 }
 
-/// An op the server applies to a cart on its own.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An op the server applies to a cart on its own (sent to the cart's
+/// owner between nodes, hence serde).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ServerOp {
     /// The deadline set for the cart (Unix ms) has come: lock it. Nothing
     /// happens when the deadline was moved or cleared meanwhile.

@@ -28,7 +28,7 @@ pub enum OpOrigin {
 }
 
 /// Which Automerge bytes a read wants.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub enum BytesKind {
     /// `doc.save()`.
     Document,
@@ -83,7 +83,7 @@ pub enum RoomCmd {
     /// subscriptions follow.
     Note {
         by: Actor,
-        kind: &'static str,
+        kind: String,
         text: String,
         member: Option<(UserId, MemberRole)>,
     },
@@ -107,4 +107,8 @@ pub enum RoomCmd {
     },
     /// The cart is being deleted: finish commits, tell everyone, stop.
     Delete { reply: oneshot::Sender<()> },
+    /// Answered once the room took every command sent before it (through
+    /// a relay: once the owner's room did), so that a change told to the
+    /// room holds for whatever anyone sends after the answer.
+    Barrier { reply: oneshot::Sender<()> },
 }

@@ -118,6 +118,9 @@ impl Room {
             RoomCmd::Op { origin, op_id, op } => self.op(origin, op_id, op).await,
             RoomCmd::Presence { conn_id, status } => self.set_status(conn_id, status),
             RoomCmd::Chat { conn, text } => self.chat(conn, text).await,
+            RoomCmd::Barrier { reply } => {
+                let _ = reply.send(());
+            }
             RoomCmd::MemberChanged {
                 user_id,
                 member_name,
@@ -143,7 +146,7 @@ impl Room {
                     self.member_roles.insert(user_id, Some(role));
                     self.member_changed(user_id, Some(role));
                 }
-                self.record_note(&by, kind, text, None).await;
+                self.record_note(&by, &kind, text, None).await;
             }
             RoomCmd::ServerOp { op, reply } => self.server_op(op, reply).await,
             RoomCmd::Hold { reply } => self.hold(reply),

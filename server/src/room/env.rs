@@ -7,7 +7,7 @@ use super::edits::EditTap;
 use crate::cart::NodeId;
 use crate::catalog::Catalogs;
 use crate::clock::Clock;
-use crate::cluster::LeaseKeeper;
+use crate::cluster::{Bus, LeaseKeeper};
 use crate::store::{ChangeLog, LoadLimits};
 
 /// A room's environment, shared by every room of a node.
@@ -25,6 +25,9 @@ pub struct RoomEnv {
     /// Many nodes: a room runs only while its node holds the cart's lease.
     /// `None` on one node.
     pub leases: Option<Arc<LeaseKeeper>>,
+    /// Many nodes on NATS: a cart owned elsewhere is relayed to its owner
+    /// (`cluster::relay`). `None`: such a cart is refused `unavailable`.
+    pub cluster: Option<Arc<Bus>>,
     pub limits: RoomLimits,
 }
 

@@ -5,7 +5,7 @@
 //! cart's history.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use automerge::{Automerge, ReadDoc};
 use bytes::Bytes;
@@ -19,7 +19,9 @@ use super::registry::Rooms;
 use crate::cart::view::heads_of;
 use crate::cart::{CartMirror, epoch};
 use crate::cluster::Lease;
+use crate::cluster::inbox::Inbox;
 use crate::cluster::leases::Taken;
+use crate::cluster::relay::{self, Carried, RelayEnd};
 use crate::refusal::Refusal;
 use crate::store::{Base, CartState, StoreError};
 
@@ -47,33 +49,109 @@ pub(super) async fn run_room(
     cart_id: CartId,
     room_id: u64,
     mut rx: mpsc::Receiver<RoomCmd>,
+    tx: mpsc::WeakSender<RoomCmd>,
 ) {
-    let mut room = match load(&rooms, cart_id).await {
-        Ok(Some(room)) => room,
-        other => {
-            let refusal = match other {
-                Ok(_) => Refusal::new(ErrorCode::CartNotFound, "this cart does not exist"),
-                Err(LoadError::Elsewhere(node)) => {
+    // Subscribers a relay moves to the cart's next owner.
+    let mut carried = Vec::new();
+    // Since when this node looks for the cart's next owner, and how long
+    // it waits between tries.
+    let mut failover: Option<(Instant, Duration)> = None;
+    let room = loop {
+        let refusal = match load(&rooms, cart_id).await {
+            Ok(Some(room)) => break room,
+            Ok(None) => Refusal::new(ErrorCode::CartNotFound, "this cart does not exist"),
+            Err(LoadError::Elsewhere(node)) => {
+                let Some(bus) = &rooms.env().cluster else {
                     tracing::debug!(node, "the cart's room runs on another node");
-                    Refusal::unavailable()
+                    break_refused(
+                        &rooms,
+                        cart_id,
+                        room_id,
+                        rx,
+                        carried,
+                        &Refusal::unavailable(),
+                    )
+                    .await;
+                    return;
+                };
+                let idle = rooms.env().limits.idle;
+                let shutdown = rooms.shutdown();
+                let moved = std::mem::take(&mut carried);
+                match relay::run(bus, cart_id, &node, &mut rx, moved, idle, shutdown).await {
+                    RelayEnd::Idle | RelayEnd::Stopped => {
+                        hand_over(&rooms, cart_id, room_id, rx).await;
+                        return;
+                    }
+                    RelayEnd::OwnerGone(subscribers) => {
+                        carried = subscribers;
+                        // The owner's lease lapses within its ttl; then
+                        // this node or another takes the cart.
+                        let (since, wait) =
+                            failover.get_or_insert((Instant::now(), FAILOVER_FIRST_WAIT));
+                        if since.elapsed() < bus.lease_ttl * 2 + FAILOVER_SLACK {
+                            tokio::select! {
+                                _ = tokio::time::sleep(*wait) => {}
+                                _ = shutdown.cancelled() => {}
+                            }
+                            *wait = (*wait * 2).min(FAILOVER_MAX_WAIT);
+                            continue;
+                        }
+                        tracing::warn!(node, "no node took the cart over");
+                        Refusal::unavailable()
+                    }
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "loading the cart failed");
-                    Refusal::unavailable()
-                }
-            };
-            rooms.forget(cart_id, room_id);
-            rx.close();
-            while let Some(cmd) = rx.recv().await {
-                refuse(cart_id, cmd, &refusal);
             }
-            return;
-        }
+            Err(e) => {
+                tracing::error!(error = %e, "loading the cart failed");
+                Refusal::unavailable()
+            }
+        };
+        break_refused(&rooms, cart_id, room_id, rx, carried, &refusal).await;
+        return;
     };
+    if failover.is_some() {
+        metrics::counter!("cartroom_failovers_total").increment(1);
+    }
+    serve(rooms, cart_id, room_id, rx, tx, room, carried).await;
+}
+
+/// Between tries to find a cart's next owner: from this, doubling, to the
+/// most; tries stop after twice the lease plus the slack.
+const FAILOVER_FIRST_WAIT: Duration = Duration::from_millis(50);
+const FAILOVER_MAX_WAIT: Duration = Duration::from_secs(1);
+const FAILOVER_SLACK: Duration = Duration::from_secs(5);
+
+/// Runs a loaded room until idle, stopped, deleted or its lease lost.
+async fn serve(
+    rooms: Arc<Rooms>,
+    cart_id: CartId,
+    room_id: u64,
+    mut rx: mpsc::Receiver<RoomCmd>,
+    tx: mpsc::WeakSender<RoomCmd>,
+    mut room: Room,
+    carried: Vec<Carried>,
+) {
     metrics::gauge!("cartroom_rooms_loaded").increment(1.0);
+    // Many nodes: other nodes' commands for the cart, while it runs here.
+    let _inbox = match &rooms.env().cluster {
+        Some(bus) => Inbox::open(bus.clone(), cart_id, tx)
+            .await
+            .inspect_err(|e| tracing::warn!(error = %e, "other nodes cannot reach this room"))
+            .ok(),
+        None => None,
+    };
     let mut catalog_versions = room.catalog.watch();
     room.follow_catalog().await;
     room.maybe_new_epoch();
+    for Carried { conn, role, stream } in carried {
+        let cmd = RoomCmd::Subscribe {
+            conn,
+            role,
+            heads: None,
+            stream,
+        };
+        room.handle(cmd).await;
+    }
     let shutdown = rooms.shutdown().clone();
     let idle = rooms.env().limits.idle;
     let mut idle_since = tokio::time::Instant::now();
@@ -121,13 +199,55 @@ pub(super) async fn run_room(
     if let (Some(keeper), Some(lease)) = (&rooms.env().leases, &room.lease) {
         keeper.release(cart_id, lease.term).await;
     }
-    let leftovers: Vec<RoomCmd> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
     metrics::gauge!("cartroom_rooms_loaded").decrement(1.0);
-    tracing::debug!(leftovers = leftovers.len(), "room unloaded");
+    tracing::debug!("room unloaded");
+    hand_over_leftovers(&rooms, cart_id, rx).await;
+}
+
+/// A relay stopped: it takes no more commands; what raced in goes to a
+/// fresh room (or relay).
+async fn hand_over(
+    rooms: &Arc<Rooms>,
+    cart_id: CartId,
+    room_id: u64,
+    mut rx: mpsc::Receiver<RoomCmd>,
+) {
+    rooms.forget(cart_id, room_id);
+    rx.close();
+    hand_over_leftovers(rooms, cart_id, rx).await;
+}
+
+/// The commands left in a stopped room's queue, sent again.
+async fn hand_over_leftovers(rooms: &Arc<Rooms>, cart_id: CartId, mut rx: mpsc::Receiver<RoomCmd>) {
+    let leftovers: Vec<RoomCmd> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
     for cmd in leftovers {
         if rooms.send(cart_id, cmd).await.is_err() {
             break;
         }
+    }
+}
+
+/// No room will run here: every command, and every subscriber a relay
+/// carried, is refused.
+async fn break_refused(
+    rooms: &Rooms,
+    cart_id: CartId,
+    room_id: u64,
+    mut rx: mpsc::Receiver<RoomCmd>,
+    carried: Vec<Carried>,
+    refusal: &Refusal,
+) {
+    rooms.forget(cart_id, room_id);
+    rx.close();
+    for Carried { conn, .. } in carried {
+        conn.deliver(Frame::msg(&ServerMsg::Unsubscribed {
+            cart_id,
+            reason: "unavailable".into(),
+        }));
+        conn.unsubscribed(cart_id);
+    }
+    while let Some(cmd) = rx.recv().await {
+        refuse(cart_id, cmd, refusal);
     }
 }
 

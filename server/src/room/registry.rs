@@ -84,6 +84,16 @@ impl Rooms {
         }
     }
 
+    /// Waits (at most `within`) until the cart's room, on this node or its
+    /// owner, took every command sent to it before; false when it did not.
+    pub async fn barrier(self: &Arc<Self>, cart: CartId, within: std::time::Duration) -> bool {
+        let (reply, passed) = tokio::sync::oneshot::channel();
+        if self.send(cart, RoomCmd::Barrier { reply }).await.is_err() {
+            return false;
+        }
+        matches!(tokio::time::timeout(within, passed).await, Ok(Ok(())))
+    }
+
     /// Sends a command only if the room is loaded (nothing to tell otherwise).
     pub async fn send_if_loaded(&self, cart: CartId, cmd: RoomCmd) {
         let handle = self.map.get(&cart).map(|h| h.clone());
@@ -97,7 +107,7 @@ impl Rooms {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("room", cart_id = %cart);
         self.tracker
-            .spawn(run_room(self.clone(), cart, id, rx).instrument(span));
+            .spawn(run_room(self.clone(), cart, id, rx, tx.downgrade()).instrument(span));
         RoomHandle { id, tx }
     }
 

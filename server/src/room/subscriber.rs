@@ -1,5 +1,5 @@
 //! The room's view of a connection: something frames can be queued for.
-//! A WebSocket connection today; a relay to another node later.
+//! A WebSocket connection here, or one of another node (`cluster::remote`).
 
 use std::fmt;
 use std::sync::Arc;

@@ -53,7 +53,7 @@ impl Feed {
     ) {
         let cmd = RoomCmd::Note {
             by: by.clone(),
-            kind,
+            kind: kind.to_owned(),
             text,
             member,
         };

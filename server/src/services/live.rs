@@ -1,14 +1,16 @@
 //! The live WebSocket connections of this node, by id, with the session
 //! each was opened with: signing out ends that session's sockets at once.
 //! Each user holds a bounded number of them, and each can be told that its
-//! user's list of carts changed (`carts_changed`).
+//! user's list of carts changed (`carts_changed`). With many nodes, both
+//! reach the user's sockets on every node ([`LiveEvent`]).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use cartroom_protocol::{CartId, ConnId, ServerMsg, UserId};
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +39,17 @@ pub struct LiveConnections {
     /// Carts each user is subscribed to across all their connections (the
     /// per-principal subscription limit); a user without any has no entry.
     subscriptions: DashMap<UserId, usize>,
+    /// Many nodes: what is told to the other nodes' connections.
+    peers: OnceLock<mpsc::Sender<LiveEvent>>,
+}
+
+/// What one node's live connections tell the others' (many nodes): a
+/// session ended, or a message for some users' connections.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum LiveEvent {
+    SessionEnded { token_hash: String },
+    ToUsers { users: Vec<UserId>, text: String },
 }
 
 /// One of a user's places among the live connections; dropping it frees
@@ -83,6 +96,7 @@ impl LiveConnections {
             next_id: AtomicU64::new(1),
             max,
             subscriptions: DashMap::new(),
+            peers: OnceLock::new(),
         }
     }
 
@@ -133,8 +147,40 @@ impl LiveConnections {
         }
     }
 
-    /// Ends every connection of a session.
+    /// Tells the other nodes' connections too, from now on, through
+    /// `peers` (bounded: what does not fit is dropped and logged).
+    pub fn share_with(&self, peers: mpsc::Sender<LiveEvent>) {
+        let _ = self.peers.set(peers);
+    }
+
+    /// An event from another node, for the connections here.
+    pub fn apply(&self, event: LiveEvent) {
+        match event {
+            LiveEvent::SessionEnded { token_hash } => self.end_session_here(&token_hash),
+            LiveEvent::ToUsers { users, text } => {
+                let users: std::collections::HashSet<UserId> = users.into_iter().collect();
+                self.send_frame_where(|u| users.contains(u), Frame::Text(text.into()));
+            }
+        }
+    }
+
+    fn tell_peers(&self, event: impl FnOnce() -> LiveEvent) {
+        if let Some(peers) = self.peers.get()
+            && peers.try_send(event()).is_err()
+        {
+            tracing::warn!("the other nodes' connections were not told: queue full");
+        }
+    }
+
+    /// Ends every connection of a session, on every node.
     pub fn end_session(&self, token_hash: &str) {
+        self.end_session_here(token_hash);
+        self.tell_peers(|| LiveEvent::SessionEnded {
+            token_hash: token_hash.to_owned(),
+        });
+    }
+
+    fn end_session_here(&self, token_hash: &str) {
         for live in self.by_id.iter() {
             if live.token_hash == token_hash {
                 live.ended.cancel();
@@ -165,9 +211,9 @@ impl LiveConnections {
     }
 
     /// Sends a message about the user (not about one cart they watch) to
-    /// every live connection of theirs.
+    /// every live connection of theirs, on every node.
     pub fn send_to_user(&self, user: UserId, msg: &ServerMsg) {
-        self.send_where(|u| *u == user, msg);
+        self.send_where(&[user], |u| *u == user, msg);
     }
 
     /// Whether `user` has a live connection on this node (or is opening one).
@@ -175,18 +221,31 @@ impl LiveConnections {
         self.per_user.contains_key(&user)
     }
 
-    /// Sends one message to every live connection of any of `users`.
+    /// Sends one message to every live connection of any of `users`, on
+    /// every node.
     pub fn send_to_users(&self, users: &std::collections::HashSet<UserId>, msg: &ServerMsg) {
         if !users.is_empty() {
-            self.send_where(|u| users.contains(u), msg);
+            let named: Vec<UserId> = users.iter().copied().collect();
+            self.send_where(&named, |u| users.contains(u), msg);
         }
     }
 
-    /// Sends `msg`, encoded once, to every live connection whose user
-    /// `to` picks. A connection whose queue is full misses it: it is about
-    /// to be closed as too slow (and a page loads again when it reconnects).
-    fn send_where(&self, to: impl Fn(&UserId) -> bool, msg: &ServerMsg) {
+    /// Sends `msg`, encoded once, to every live connection of `users`
+    /// (whom `to` picks here), and tells the other nodes.
+    fn send_where(&self, users: &[UserId], to: impl Fn(&UserId) -> bool, msg: &ServerMsg) {
         let frame = Frame::msg(msg);
+        if let Frame::Text(text) = &frame {
+            self.tell_peers(|| LiveEvent::ToUsers {
+                users: users.to_vec(),
+                text: String::from_utf8_lossy(text).into_owned(),
+            });
+        }
+        self.send_frame_where(to, frame);
+    }
+
+    /// A connection whose queue is full misses the frame: it is about to
+    /// be closed as too slow (and a page loads again when it reconnects).
+    fn send_frame_where(&self, to: impl Fn(&UserId) -> bool, frame: Frame) {
         for live in self.by_id.iter() {
             if to(&live.user) {
                 let _ = live.outbound.try_send(frame.clone());

@@ -146,12 +146,19 @@ impl MemberService {
             added: !was_member,
             by: by.clone(),
         };
-        // The change is made; a room that cannot take the note now misses only the feed entry.
+        // The change is made; a room that cannot take the note now misses
+        // only the feed entry. With many nodes, the change must have
+        // reached the cart's owner before the caller hears it is done, so
+        // that the member's next op, on whatever node, meets the new role.
         let _ = self.rooms.send(cart, cmd).await;
+        self.rooms.barrier(cart, ROLE_CHANGE_WAIT).await;
         self.live.carts_changed(user, cart);
         Ok(())
     }
 }
+
+/// The longest a membership change waits for the cart's room to take it.
+const ROLE_CHANGE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn no_member() -> Refusal {
     Refusal::new(ErrorCode::UserNotFound, "no such member")

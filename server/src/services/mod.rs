@@ -53,7 +53,7 @@ pub use checkout::CheckoutService;
 pub use deadlines::DeadlineTimer;
 pub use error::ServiceError;
 pub use feed::Feed;
-pub use live::LiveConnections;
+pub use live::{LiveConnections, LiveEvent};
 pub use members::MemberService;
 pub use offers::OfferService;
 pub use orders::OrderService;

@@ -253,7 +253,7 @@ impl OrderService {
             }
             let note = RoomCmd::Note {
                 by: caller.clone(),
-                kind: "share_paid",
+                kind: "share_paid".to_owned(),
                 text,
                 member: None,
             };

@@ -357,6 +357,7 @@ fn start_rooms(
         edits: edits.clone(),
         node: NODE,
         leases: None,
+        cluster: None,
         limits,
     };
     Rooms::new(env, tracker.clone(), shutdown.clone())

@@ -52,6 +52,7 @@ async fn a_changed_price_is_quoted_refused_until_confirmed_then_charged() {
             edits: std::sync::Arc::new(crate::room::edits::RecordedEdits::default()),
             node: NodeId(1),
             leases: None,
+            cluster: None,
             limits: RoomLimits::new(Duration::from_secs(3600), 1000),
         },
         TaskTracker::new(),

@@ -45,6 +45,7 @@ async fn world() -> World {
             edits: std::sync::Arc::new(crate::room::edits::RecordedEdits::default()),
             node: NodeId(1),
             leases: None,
+            cluster: None,
             limits: RoomLimits::new(Duration::from_secs(3600), 1000),
         },
         TaskTracker::new(),

@@ -331,7 +331,7 @@ impl TakeoverService {
     ) {
         let cmd = RoomCmd::Note {
             by,
-            kind,
+            kind: kind.to_owned(),
             text,
             member,
         };

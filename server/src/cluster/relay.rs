@@ -1,0 +1,600 @@
+//! A relay: what runs in place of a cart's room on a node that does not
+//! own the cart. It forwards every command to the owner (request/reply on
+//! the owner's subject for the cart), hands the owner's frames to the
+//! connections here, and remembers enough of each subscriber (its role,
+//! its stream, its ops not yet answered) to move it to whoever owns the
+//! cart next when the owner goes.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::{HeaderMap, Message, StatusCode};
+use base64::Engine as _;
+use bytes::Bytes;
+use cartroom_protocol::{CartId, ConnId, ErrorCode, MemberRole, OpId, StreamKind};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::bus::Bus;
+use super::inbox::NODE_HEADER;
+use super::wire::{
+    CONN_HEADER, FRAME_HEADER, Forward, Relayed, Reply, owner_subject, relay_subject,
+};
+use crate::refusal::Refusal;
+use crate::room::{Frame, OpOrigin, OpReply, RoomCmd, SubscriberHandle};
+
+/// How a relay ended.
+pub enum RelayEnd {
+    /// Nobody here is subscribed and nothing waits: nothing to relay.
+    Idle,
+    /// The server is stopping.
+    Stopped,
+    /// The owner is gone or let the cart go: these subscribers move to
+    /// whoever holds the cart next.
+    OwnerGone(Vec<Carried>),
+}
+
+/// A subscriber moving from one owner to the next.
+pub struct Carried {
+    pub conn: SubscriberHandle,
+    pub role: MemberRole,
+    pub stream: StreamKind,
+}
+
+struct Follower {
+    conn: SubscriberHandle,
+    role: MemberRole,
+    stream: StreamKind,
+    /// Ops forwarded and not yet answered (`ack` or `error`).
+    in_flight: HashSet<OpId>,
+}
+
+/// What the sender of a forwarded command waits for.
+enum Waiting {
+    Taken,
+    Op(OpReply),
+    View(oneshot::Sender<cartroom_protocol::http::CartView>),
+    Hold(oneshot::Sender<Result<cartroom_protocol::http::CartView, Refusal>>),
+    Bytes(oneshot::Sender<Bytes>),
+    Deleted(oneshot::Sender<()>),
+    Passed(oneshot::Sender<()>),
+}
+
+struct Relay<'a> {
+    bus: &'a Arc<Bus>,
+    cart: CartId,
+    owner: &'a str,
+    subject: String,
+    /// Replies come to `<inbox>.<n>`.
+    inbox: String,
+    next: u64,
+    waiting: HashMap<u64, (Instant, Waiting)>,
+    subscribers: HashMap<ConnId, Follower>,
+}
+
+/// Relays `cart` to its owner `owner` until idle, stopped, or the owner
+/// is gone. `carried` subscribers are subscribed first (with no heads:
+/// they get the whole document, which replaces their replica).
+pub async fn run(
+    bus: &Arc<Bus>,
+    cart: CartId,
+    owner: &str,
+    rx: &mut mpsc::Receiver<RoomCmd>,
+    carried: Vec<Carried>,
+    idle: Duration,
+    shutdown: &CancellationToken,
+) -> RelayEnd {
+    if !bus.nodes.may_be_alive(owner) {
+        return RelayEnd::OwnerGone(carried);
+    }
+    // An owner this node never heard (it just started) is gone if it
+    // never beats.
+    bus.nodes.expect(owner);
+    let me = bus.me();
+    let subscribed = async {
+        let frames = bus.client.subscribe(relay_subject(me, cart)).await?;
+        let inbox = bus.client.new_inbox();
+        let replies = bus.client.subscribe(format!("{inbox}.*")).await?;
+        Ok::<_, async_nats::SubscribeError>((frames, inbox, replies))
+    };
+    let (mut frames, inbox, mut replies) = match subscribed.await {
+        Ok(subscribed) => subscribed,
+        Err(e) => {
+            tracing::warn!(error = %e, "NATS refused the relay's subscriptions");
+            return RelayEnd::OwnerGone(carried);
+        }
+    };
+    metrics::gauge!("cartroom_relays_loaded").increment(1.0);
+    let mut relay = Relay {
+        bus,
+        cart,
+        owner,
+        subject: owner_subject(owner, cart),
+        inbox,
+        next: 0,
+        waiting: HashMap::new(),
+        subscribers: HashMap::new(),
+    };
+    for Carried { conn, role, stream } in carried {
+        relay
+            .forward(RoomCmd::Subscribe {
+                conn,
+                role,
+                heads: None,
+                stream,
+            })
+            .await;
+    }
+    let mut gone = bus.nodes.watch_gone();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut active = Instant::now();
+    let end = loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => {
+                relay.leave().await;
+                break RelayEnd::Stopped;
+            }
+            cmd = rx.recv() => {
+                let Some(cmd) = cmd else { break RelayEnd::Stopped };
+                relay.forward(cmd).await;
+                active = Instant::now();
+            }
+            Some(frame) = frames.next() => relay.frame(frame).await,
+            Some(reply) = replies.next() => {
+                if !relay.reply(reply) {
+                    break relay.owner_gone();
+                }
+            }
+            Ok(node) = gone.recv() => {
+                if node == owner {
+                    break relay.owner_gone();
+                }
+            }
+            _ = tick.tick() => {
+                relay.expire();
+                if relay.subscribers.is_empty() && relay.waiting.is_empty() && active.elapsed() >= idle {
+                    break RelayEnd::Idle;
+                }
+            }
+        }
+    };
+    let _ = frames.unsubscribe().await;
+    let _ = replies.unsubscribe().await;
+    metrics::gauge!("cartroom_relays_loaded").decrement(1.0);
+    end
+}
+
+/// The `op_id` of an `ack` or `error`, the `role` of a `role_changed`.
+#[derive(Deserialize)]
+struct Peek {
+    op_id: Option<OpId>,
+    role: Option<MemberRole>,
+}
+
+impl Relay<'_> {
+    /// Sends one command to the owner; what it waits for is answered when
+    /// the owner replies.
+    async fn forward(&mut self, cmd: RoomCmd) {
+        let (forward, waiting) = match cmd {
+            RoomCmd::Subscribe {
+                conn,
+                role,
+                heads,
+                stream,
+            } => {
+                let forward = Forward::Subscribe {
+                    conn: conn.conn_id().0,
+                    actor: conn.actor().clone(),
+                    role,
+                    heads: heads.map(|h| h.iter().map(|h| h.to_string()).collect()),
+                    stream,
+                };
+                let in_flight = HashSet::new();
+                self.subscribers.insert(
+                    conn.conn_id(),
+                    Follower {
+                        conn,
+                        role,
+                        stream,
+                        in_flight,
+                    },
+                );
+                (forward, Waiting::Taken)
+            }
+            RoomCmd::Unsubscribe { conn_id, notify } => {
+                self.subscribers.remove(&conn_id);
+                (
+                    Forward::Unsubscribe {
+                        conn: conn_id.0,
+                        notify,
+                    },
+                    Waiting::Taken,
+                )
+            }
+            RoomCmd::Op { origin, op_id, op } => match origin {
+                OpOrigin::Subscriber(conn) => {
+                    let Some(sub) = self.subscribers.get_mut(&conn.conn_id()) else {
+                        let refusal =
+                            Refusal::new(ErrorCode::NotSubscribed, "subscribe to this cart first");
+                        conn.deliver(Frame::refusal(&refusal, Some(self.cart), Some(op_id)));
+                        return;
+                    };
+                    sub.in_flight.insert(op_id.clone());
+                    let conn = conn.conn_id().0;
+                    (Forward::SubscriberOp { conn, op_id, op }, Waiting::Taken)
+                }
+                OpOrigin::Direct { actor, role, reply } => (
+                    Forward::DirectOp {
+                        actor,
+                        role,
+                        op_id,
+                        op,
+                    },
+                    Waiting::Op(reply),
+                ),
+            },
+            RoomCmd::Presence { conn_id, status } => {
+                if !self.subscribers.contains_key(&conn_id) {
+                    return;
+                }
+                (
+                    Forward::Presence {
+                        conn: conn_id.0,
+                        status,
+                    },
+                    Waiting::Taken,
+                )
+            }
+            RoomCmd::Chat { conn, text } => {
+                if !self.subscribers.contains_key(&conn.conn_id()) {
+                    let refusal =
+                        Refusal::new(ErrorCode::NotSubscribed, "subscribe to this cart first");
+                    conn.deliver(Frame::refusal(&refusal, Some(self.cart), None));
+                    return;
+                }
+                let conn = conn.conn_id().0;
+                (Forward::Chat { conn, text }, Waiting::Taken)
+            }
+            RoomCmd::MemberChanged {
+                user_id,
+                member_name,
+                role,
+                added,
+                by,
+            } => (
+                Forward::MemberChanged {
+                    user_id,
+                    member_name,
+                    role,
+                    added,
+                    by,
+                },
+                Waiting::Taken,
+            ),
+            RoomCmd::Note {
+                by,
+                kind,
+                text,
+                member,
+            } => (
+                Forward::Note {
+                    by,
+                    kind,
+                    text,
+                    member,
+                },
+                Waiting::Taken,
+            ),
+            RoomCmd::ServerOp { op, reply } => (Forward::ServerOp { op }, Waiting::Op(reply)),
+            RoomCmd::Hold { reply } => (Forward::Hold, Waiting::Hold(reply)),
+            RoomCmd::Release => (Forward::Release, Waiting::Taken),
+            RoomCmd::View { reply } => (Forward::View, Waiting::View(reply)),
+            RoomCmd::Bytes { kind, reply } => (Forward::Bytes { kind }, Waiting::Bytes(reply)),
+            RoomCmd::Delete { reply } => (Forward::Delete, Waiting::Deleted(reply)),
+            RoomCmd::Barrier { reply } => (Forward::Barrier, Waiting::Passed(reply)),
+        };
+        let n = self.next;
+        self.next += 1;
+        let mut headers = HeaderMap::new();
+        headers.insert(NODE_HEADER, self.bus.me());
+        let sent = self
+            .bus
+            .client
+            .publish_with_reply_and_headers(
+                self.subject.clone(),
+                format!("{}.{n}", self.inbox),
+                headers,
+                forward.encode(),
+            )
+            .await;
+        match sent {
+            Ok(()) => {
+                metrics::counter!("cartroom_forwarded_commands_total").increment(1);
+                self.waiting.insert(n, (Instant::now(), waiting));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a command for the cart's owner was not sent");
+                self.answer_unavailable(waiting);
+            }
+        }
+    }
+
+    /// The owner's answer; false when the owner does not serve the cart
+    /// (no room there, or nobody listens on its subject).
+    fn reply(&mut self, message: Message) -> bool {
+        let n = message
+            .subject
+            .rsplit('.')
+            .next()
+            .and_then(|n| n.parse::<u64>().ok());
+        let Some((_, waiting)) = n.and_then(|n| self.waiting.remove(&n)) else {
+            return true;
+        };
+        if message.status == Some(StatusCode::NO_RESPONDERS) {
+            self.answer_unavailable(waiting);
+            return false;
+        }
+        let reply = match serde_json::from_slice::<Reply>(&message.payload) {
+            Ok(reply) => reply,
+            Err(e) => {
+                tracing::warn!(error = %e, "an unreadable answer from the cart's owner");
+                self.answer_unavailable(waiting);
+                return true;
+            }
+        };
+        match (reply, waiting) {
+            (Reply::Moved, waiting) => {
+                self.answer_unavailable(waiting);
+                return false;
+            }
+            (Reply::Taken, Waiting::Taken) => {}
+            (Reply::Op { result }, Waiting::Op(reply)) => {
+                let _ = reply.send(result);
+            }
+            (Reply::View { view }, Waiting::View(reply)) => {
+                let _ = reply.send(view);
+            }
+            (Reply::Hold { result }, Waiting::Hold(reply)) => {
+                let _ = reply.send(result);
+            }
+            (Reply::Bytes { bytes }, Waiting::Bytes(reply)) => {
+                match base64::engine::general_purpose::STANDARD.decode(bytes) {
+                    Ok(bytes) => {
+                        let _ = reply.send(Bytes::from(bytes));
+                    }
+                    Err(e) => tracing::warn!(error = %e, "unreadable bytes from the cart's owner"),
+                }
+            }
+            (Reply::Deleted, Waiting::Deleted(reply)) | (Reply::Passed, Waiting::Passed(reply)) => {
+                let _ = reply.send(());
+            }
+            (reply, waiting) => {
+                tracing::warn!(?reply, "the cart's owner answered another question");
+                self.answer_unavailable(waiting);
+            }
+        }
+        true
+    }
+
+    /// A frame from the owner for a connection here.
+    async fn frame(&mut self, message: Message) {
+        let header = |name: &str| {
+            message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(name))
+                .map(|v| v.as_str().to_owned())
+        };
+        let (Some(conn), Some(kind)) = (
+            header(CONN_HEADER).and_then(|c| c.parse::<u64>().ok()),
+            header(FRAME_HEADER).and_then(|k| Relayed::parse(&k)),
+        ) else {
+            return tracing::warn!("a relayed frame without its headers");
+        };
+        let conn_id = ConnId(conn);
+        let Some(sub) = self.subscribers.get_mut(&conn_id) else {
+            return;
+        };
+        let frame = match kind {
+            Relayed::Unsubscribed => {
+                if let Some(sub) = self.subscribers.remove(&conn_id) {
+                    sub.conn.unsubscribed(self.cart);
+                }
+                return;
+            }
+            Relayed::Binary => Frame::Binary(message.payload),
+            Relayed::Text => {
+                follow(sub, &message.payload);
+                Frame::Text(message.payload)
+            }
+        };
+        if !sub.conn.deliver(frame) {
+            self.subscribers.remove(&conn_id);
+            self.forward(RoomCmd::Unsubscribe {
+                conn_id,
+                notify: false,
+            })
+            .await;
+        }
+    }
+
+    /// Answers `unavailable` to what waited longer than the owner may take.
+    fn expire(&mut self) {
+        let timeout = self.bus.request_timeout;
+        let late: Vec<u64> = self
+            .waiting
+            .iter()
+            .filter(|(_, (at, _))| at.elapsed() >= timeout)
+            .map(|(n, _)| *n)
+            .collect();
+        for n in late {
+            if let Some((_, waiting)) = self.waiting.remove(&n) {
+                tracing::warn!(
+                    owner = self.owner,
+                    "the cart's owner did not answer in time"
+                );
+                self.answer_unavailable(waiting);
+            }
+        }
+    }
+
+    /// A command that will not be answered: its sender hears `unavailable`
+    /// (a dropped reply says so too).
+    fn answer_unavailable(&mut self, waiting: Waiting) {
+        match waiting {
+            Waiting::Op(reply) => {
+                let _ = reply.send(Err(Refusal::unavailable()));
+            }
+            Waiting::Hold(reply) => {
+                let _ = reply.send(Err(Refusal::unavailable()));
+            }
+            Waiting::Taken
+            | Waiting::View(_)
+            | Waiting::Bytes(_)
+            | Waiting::Deleted(_)
+            | Waiting::Passed(_) => {}
+        }
+    }
+
+    /// The owner is gone: what waited hears `unavailable` (ops with their
+    /// op id, to be retried), and the subscribers move on.
+    fn owner_gone(&mut self) -> RelayEnd {
+        for (_, (_, waiting)) in std::mem::take(&mut self.waiting) {
+            self.answer_unavailable(waiting);
+        }
+        let carried = std::mem::take(&mut self.subscribers)
+            .into_values()
+            .map(|sub| {
+                for op_id in sub.in_flight {
+                    let frame =
+                        Frame::refusal(&Refusal::unavailable(), Some(self.cart), Some(op_id));
+                    sub.conn.deliver(frame);
+                }
+                Carried {
+                    conn: sub.conn,
+                    role: sub.role,
+                    stream: sub.stream,
+                }
+            })
+            .collect();
+        RelayEnd::OwnerGone(carried)
+    }
+
+    /// The server stops: the owner forgets this node's subscribers.
+    async fn leave(&mut self) {
+        let conns: Vec<ConnId> = self.subscribers.keys().copied().collect();
+        for conn_id in conns {
+            self.forward(RoomCmd::Unsubscribe {
+                conn_id,
+                notify: false,
+            })
+            .await;
+        }
+    }
+}
+
+/// Keeps a subscriber's record in step with what the owner tells it: an
+/// answered op is no longer in flight; a new role is its role.
+fn follow(sub: &mut Follower, text: &[u8]) {
+    const ANSWERS: [&[u8]; 3] = [
+        br#"{"type":"ack""#,
+        br#"{"type":"error""#,
+        br#"{"type":"role_changed""#,
+    ];
+    if !ANSWERS.iter().any(|prefix| text.starts_with(prefix)) {
+        return;
+    }
+    if let Ok(peek) = serde_json::from_slice::<Peek>(text) {
+        if let Some(op_id) = peek.op_id {
+            sub.in_flight.remove(&op_id);
+        }
+        if let Some(role) = peek.role {
+            sub.role = role;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cartroom_protocol::{
+        CartId, ConnId, ErrorCode, MemberRole, OpId, ServerMsg, StreamKind, UserId,
+    };
+
+    use super::{Follower, follow};
+    use crate::cart::Actor;
+    use crate::room::{Frame, Subscriber};
+
+    #[derive(Debug)]
+    struct Nobody(Actor);
+
+    impl Subscriber for Nobody {
+        fn conn_id(&self) -> ConnId {
+            ConnId(1)
+        }
+        fn actor(&self) -> &Actor {
+            &self.0
+        }
+        fn deliver(&self, _: Frame) -> bool {
+            true
+        }
+        fn unsubscribed(&self, _: CartId) {}
+    }
+
+    fn text(msg: &ServerMsg) -> Vec<u8> {
+        match Frame::msg(msg) {
+            Frame::Text(text) => text.to_vec(),
+            Frame::Binary(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_relay_follows_answers_and_roles_from_the_owners_frames() {
+        let actor = Actor {
+            user_id: UserId::new_random(),
+            name: "Ana".into(),
+        };
+        let mut sub = Follower {
+            conn: Arc::new(Nobody(actor)),
+            role: MemberRole::Editor,
+            stream: StreamKind::Changes,
+            in_flight: [OpId("k-1".into()), OpId("k-2".into())].into(),
+        };
+        let cart = CartId::new_random();
+        follow(
+            &mut sub,
+            &text(&ServerMsg::Ack {
+                cart_id: cart,
+                op_id: OpId("k-1".into()),
+                heads: Default::default(),
+                duplicate: false,
+                created: None,
+            }),
+        );
+        assert_eq!(sub.in_flight, [OpId("k-2".into())].into());
+        follow(
+            &mut sub,
+            &text(&ServerMsg::Error {
+                code: ErrorCode::Forbidden,
+                message: "viewers cannot edit".into(),
+                cart_id: Some(cart),
+                op_id: Some(OpId("k-2".into())),
+            }),
+        );
+        assert!(sub.in_flight.is_empty());
+        follow(
+            &mut sub,
+            &text(&ServerMsg::RoleChanged {
+                cart_id: cart,
+                role: MemberRole::Viewer,
+                capabilities: vec![],
+            }),
+        );
+        assert_eq!(sub.role, MemberRole::Viewer);
+    }
+}
