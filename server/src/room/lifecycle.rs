@@ -118,7 +118,7 @@ pub(super) async fn run_room(
 /// Between tries to find a cart's next owner: from this, doubling, to the
 /// most; tries stop after twice the lease plus the slack.
 const FAILOVER_FIRST_WAIT: Duration = Duration::from_millis(50);
-const FAILOVER_MAX_WAIT: Duration = Duration::from_secs(1);
+const FAILOVER_MAX_WAIT: Duration = Duration::from_millis(250);
 const FAILOVER_SLACK: Duration = Duration::from_secs(5);
 
 /// Runs a loaded room until idle, stopped, deleted or its lease lost.

@@ -192,3 +192,54 @@ async fn one_batch_commits_the_carts_it_holds_and_refuses_the_others() {
     assert!(matches!(not_mine.await, Err(CommitError::LeaseLost)));
     assert_eq!(stored_seqs(&a, cart).await, vec![1]);
 }
+
+/// A node renews all its leases while its writer fences commits of the
+/// same carts: both lock the rows in cart order, so they queue and never
+/// deadlock (a deadlock stalls both for Postgres's `deadlock_timeout`,
+/// then fails one).
+#[tokio::test]
+async fn renewing_leases_while_commits_fence_them_never_deadlocks() {
+    let Some((a, _, first, user)) = two_nodes().await else {
+        return;
+    };
+    let mut carts = vec![first];
+    for _ in 0..40 {
+        let cart = CartId::new_random();
+        sqlx::query(
+            "INSERT INTO carts (id, store_id, name, created_by, created_at, updated_at)
+             VALUES ($1, 's1', 'Picnic', $2, 0, 0)",
+        )
+        .bind(cart.to_string())
+        .bind(user.to_string())
+        .execute(&a.pool)
+        .await
+        .unwrap();
+        carts.push(cart);
+    }
+    let mut leases = Vec::new();
+    for cart in &carts {
+        leases.push((*cart, held(&a, *cart, "node-a").await));
+    }
+    let renew = async {
+        for _ in 0..30 {
+            let lost = a.renew("node-a", &leases, TTL).await.unwrap();
+            assert!(lost.is_empty(), "{lost:?}");
+        }
+    };
+    let fence = async {
+        // The writer's batches name their carts in any order.
+        let mut backwards = leases.clone();
+        backwards.reverse();
+        for round in 0..30 {
+            let wanted = if round % 2 == 0 { &backwards } else { &leases };
+            let mut tx = a.pool.begin().await.unwrap();
+            let fenced = super::leases::fence(&mut tx, "node-a", wanted)
+                .await
+                .unwrap();
+            assert_eq!(fenced.len(), wanted.len());
+            tokio::task::yield_now().await;
+            tx.commit().await.unwrap();
+        }
+    };
+    tokio::join!(renew, fence);
+}

@@ -65,11 +65,21 @@ impl Leases for PgStore {
         let (carts, terms): (Vec<String>, Vec<i64>) =
             held.iter().map(|(c, t)| (c.to_string(), *t)).unzip();
         // A lapsed lease nobody took is still ours to renew: its term did
-        // not move, so nobody else wrote the cart meanwhile.
+        // not move, so nobody else wrote the cart meanwhile. Rows are
+        // locked in cart order, as the writer's fence locks them: in any
+        // other order the two deadlock (and Postgres says so only after
+        // its `deadlock_timeout`, a second of stalled commits).
         let renewed: Vec<String> = sqlx::query_scalar(
-            "UPDATE cart_leases l SET expires_at = now() + $4 * interval '1 millisecond'
-             FROM UNNEST($2::TEXT[], $3::BIGINT[]) AS h (cart_id, term)
-             WHERE l.cart_id = h.cart_id AND l.term = h.term AND l.node = $1
+            "WITH held AS (
+               SELECT l.cart_id FROM cart_leases l
+               JOIN UNNEST($2::TEXT[], $3::BIGINT[]) AS h (cart_id, term)
+                 ON l.cart_id = h.cart_id AND l.term = h.term
+               WHERE l.node = $1
+               ORDER BY l.cart_id
+               FOR UPDATE OF l
+             )
+             UPDATE cart_leases l SET expires_at = now() + $4 * interval '1 millisecond'
+             FROM held WHERE l.cart_id = held.cart_id
              RETURNING l.cart_id",
         )
         .bind(node)
@@ -125,6 +135,7 @@ pub(super) async fn fence(
          JOIN UNNEST($2::TEXT[], $3::BIGINT[]) AS w (cart_id, term)
            ON l.cart_id = w.cart_id AND l.term = w.term
          WHERE l.node = $1 AND l.expires_at > now()
+         ORDER BY l.cart_id
          FOR SHARE OF l",
     )
     .bind(node)

@@ -4,6 +4,9 @@
 //! connections here, and remembers enough of each subscriber (its role,
 //! its stream, its ops not yet answered) to move it to whoever owns the
 //! cart next when the owner goes.
+//!
+//! - [`outgoing`]: each room command as sent to the owner.
+//! - [`follow`]: what a relay reads in the owner's frames.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -12,20 +15,22 @@ use std::time::Duration;
 use async_nats::{HeaderMap, Message, StatusCode};
 use base64::Engine as _;
 use bytes::Bytes;
-use cartroom_protocol::{CartId, ConnId, ErrorCode, MemberRole, OpId, StreamKind};
+use cartroom_protocol::{CartId, ConnId, MemberRole, OpId, StreamKind};
 use futures_util::StreamExt;
-use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+mod follow;
+mod outgoing;
+
+use follow::follow;
+
 use super::bus::Bus;
 use super::inbox::NODE_HEADER;
-use super::wire::{
-    CONN_HEADER, FRAME_HEADER, Forward, Relayed, Reply, owner_subject, relay_subject,
-};
+use super::wire::{CONN_HEADER, FRAME_HEADER, Relayed, Reply, owner_subject, relay_subject};
 use crate::refusal::Refusal;
-use crate::room::{Frame, OpOrigin, OpReply, RoomCmd, SubscriberHandle};
+use crate::room::{Frame, OpReply, RoomCmd, SubscriberHandle};
 
 /// How a relay ended.
 pub enum RelayEnd {
@@ -45,7 +50,7 @@ pub struct Carried {
     pub stream: StreamKind,
 }
 
-struct Follower {
+pub(super) struct Follower {
     conn: SubscriberHandle,
     role: MemberRole,
     stream: StreamKind,
@@ -54,7 +59,7 @@ struct Follower {
 }
 
 /// What the sender of a forwarded command waits for.
-enum Waiting {
+pub(super) enum Waiting {
     Taken,
     Op(OpReply),
     View(oneshot::Sender<cartroom_protocol::http::CartView>),
@@ -64,7 +69,7 @@ enum Waiting {
     Passed(oneshot::Sender<()>),
 }
 
-struct Relay<'a> {
+pub(super) struct Relay<'a> {
     bus: &'a Arc<Bus>,
     cart: CartId,
     owner: &'a str,
@@ -168,134 +173,12 @@ pub async fn run(
     end
 }
 
-/// The `op_id` of an `ack` or `error`, the `role` of a `role_changed`.
-#[derive(Deserialize)]
-struct Peek {
-    op_id: Option<OpId>,
-    role: Option<MemberRole>,
-}
-
 impl Relay<'_> {
     /// Sends one command to the owner; what it waits for is answered when
     /// the owner replies.
     async fn forward(&mut self, cmd: RoomCmd) {
-        let (forward, waiting) = match cmd {
-            RoomCmd::Subscribe {
-                conn,
-                role,
-                heads,
-                stream,
-            } => {
-                let forward = Forward::Subscribe {
-                    conn: conn.conn_id().0,
-                    actor: conn.actor().clone(),
-                    role,
-                    heads: heads.map(|h| h.iter().map(|h| h.to_string()).collect()),
-                    stream,
-                };
-                let in_flight = HashSet::new();
-                self.subscribers.insert(
-                    conn.conn_id(),
-                    Follower {
-                        conn,
-                        role,
-                        stream,
-                        in_flight,
-                    },
-                );
-                (forward, Waiting::Taken)
-            }
-            RoomCmd::Unsubscribe { conn_id, notify } => {
-                self.subscribers.remove(&conn_id);
-                (
-                    Forward::Unsubscribe {
-                        conn: conn_id.0,
-                        notify,
-                    },
-                    Waiting::Taken,
-                )
-            }
-            RoomCmd::Op { origin, op_id, op } => match origin {
-                OpOrigin::Subscriber(conn) => {
-                    let Some(sub) = self.subscribers.get_mut(&conn.conn_id()) else {
-                        let refusal =
-                            Refusal::new(ErrorCode::NotSubscribed, "subscribe to this cart first");
-                        conn.deliver(Frame::refusal(&refusal, Some(self.cart), Some(op_id)));
-                        return;
-                    };
-                    sub.in_flight.insert(op_id.clone());
-                    let conn = conn.conn_id().0;
-                    (Forward::SubscriberOp { conn, op_id, op }, Waiting::Taken)
-                }
-                OpOrigin::Direct { actor, role, reply } => (
-                    Forward::DirectOp {
-                        actor,
-                        role,
-                        op_id,
-                        op,
-                    },
-                    Waiting::Op(reply),
-                ),
-            },
-            RoomCmd::Presence { conn_id, status } => {
-                if !self.subscribers.contains_key(&conn_id) {
-                    return;
-                }
-                (
-                    Forward::Presence {
-                        conn: conn_id.0,
-                        status,
-                    },
-                    Waiting::Taken,
-                )
-            }
-            RoomCmd::Chat { conn, text } => {
-                if !self.subscribers.contains_key(&conn.conn_id()) {
-                    let refusal =
-                        Refusal::new(ErrorCode::NotSubscribed, "subscribe to this cart first");
-                    conn.deliver(Frame::refusal(&refusal, Some(self.cart), None));
-                    return;
-                }
-                let conn = conn.conn_id().0;
-                (Forward::Chat { conn, text }, Waiting::Taken)
-            }
-            RoomCmd::MemberChanged {
-                user_id,
-                member_name,
-                role,
-                added,
-                by,
-            } => (
-                Forward::MemberChanged {
-                    user_id,
-                    member_name,
-                    role,
-                    added,
-                    by,
-                },
-                Waiting::Taken,
-            ),
-            RoomCmd::Note {
-                by,
-                kind,
-                text,
-                member,
-            } => (
-                Forward::Note {
-                    by,
-                    kind,
-                    text,
-                    member,
-                },
-                Waiting::Taken,
-            ),
-            RoomCmd::ServerOp { op, reply } => (Forward::ServerOp { op }, Waiting::Op(reply)),
-            RoomCmd::Hold { reply } => (Forward::Hold, Waiting::Hold(reply)),
-            RoomCmd::Release => (Forward::Release, Waiting::Taken),
-            RoomCmd::View { reply } => (Forward::View, Waiting::View(reply)),
-            RoomCmd::Bytes { kind, reply } => (Forward::Bytes { kind }, Waiting::Bytes(reply)),
-            RoomCmd::Delete { reply } => (Forward::Delete, Waiting::Deleted(reply)),
-            RoomCmd::Barrier { reply } => (Forward::Barrier, Waiting::Passed(reply)),
+        let Some((forward, waiting)) = self.outgoing(cmd) else {
+            return;
         };
         let n = self.next;
         self.next += 1;
@@ -494,107 +377,5 @@ impl Relay<'_> {
             })
             .await;
         }
-    }
-}
-
-/// Keeps a subscriber's record in step with what the owner tells it: an
-/// answered op is no longer in flight; a new role is its role.
-fn follow(sub: &mut Follower, text: &[u8]) {
-    const ANSWERS: [&[u8]; 3] = [
-        br#"{"type":"ack""#,
-        br#"{"type":"error""#,
-        br#"{"type":"role_changed""#,
-    ];
-    if !ANSWERS.iter().any(|prefix| text.starts_with(prefix)) {
-        return;
-    }
-    if let Ok(peek) = serde_json::from_slice::<Peek>(text) {
-        if let Some(op_id) = peek.op_id {
-            sub.in_flight.remove(&op_id);
-        }
-        if let Some(role) = peek.role {
-            sub.role = role;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use cartroom_protocol::{
-        CartId, ConnId, ErrorCode, MemberRole, OpId, ServerMsg, StreamKind, UserId,
-    };
-
-    use super::{Follower, follow};
-    use crate::cart::Actor;
-    use crate::room::{Frame, Subscriber};
-
-    #[derive(Debug)]
-    struct Nobody(Actor);
-
-    impl Subscriber for Nobody {
-        fn conn_id(&self) -> ConnId {
-            ConnId(1)
-        }
-        fn actor(&self) -> &Actor {
-            &self.0
-        }
-        fn deliver(&self, _: Frame) -> bool {
-            true
-        }
-        fn unsubscribed(&self, _: CartId) {}
-    }
-
-    fn text(msg: &ServerMsg) -> Vec<u8> {
-        match Frame::msg(msg) {
-            Frame::Text(text) => text.to_vec(),
-            Frame::Binary(_) => unreachable!(),
-        }
-    }
-
-    #[test]
-    fn a_relay_follows_answers_and_roles_from_the_owners_frames() {
-        let actor = Actor {
-            user_id: UserId::new_random(),
-            name: "Ana".into(),
-        };
-        let mut sub = Follower {
-            conn: Arc::new(Nobody(actor)),
-            role: MemberRole::Editor,
-            stream: StreamKind::Changes,
-            in_flight: [OpId("k-1".into()), OpId("k-2".into())].into(),
-        };
-        let cart = CartId::new_random();
-        follow(
-            &mut sub,
-            &text(&ServerMsg::Ack {
-                cart_id: cart,
-                op_id: OpId("k-1".into()),
-                heads: Default::default(),
-                duplicate: false,
-                created: None,
-            }),
-        );
-        assert_eq!(sub.in_flight, [OpId("k-2".into())].into());
-        follow(
-            &mut sub,
-            &text(&ServerMsg::Error {
-                code: ErrorCode::Forbidden,
-                message: "viewers cannot edit".into(),
-                cart_id: Some(cart),
-                op_id: Some(OpId("k-2".into())),
-            }),
-        );
-        assert!(sub.in_flight.is_empty());
-        follow(
-            &mut sub,
-            &text(&ServerMsg::RoleChanged {
-                cart_id: cart,
-                role: MemberRole::Viewer,
-                capabilities: vec![],
-            }),
-        );
-        assert_eq!(sub.role, MemberRole::Viewer);
     }
 }

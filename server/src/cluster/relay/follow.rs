@@ -1,0 +1,117 @@
+//! What a relay learns from the owner's frames on their way to a
+//! connection: which of its ops are answered, and its role.
+
+use cartroom_protocol::{MemberRole, OpId};
+use serde::Deserialize;
+
+use super::Follower;
+
+/// The `op_id` of an `ack` or `error`, the `role` of a `role_changed`.
+#[derive(Deserialize)]
+struct Peek {
+    op_id: Option<OpId>,
+    role: Option<MemberRole>,
+}
+
+/// Keeps a subscriber's record in step with what the owner tells it: an
+/// answered op is no longer in flight; a new role is its role.
+pub(super) fn follow(sub: &mut Follower, text: &[u8]) {
+    const ANSWERS: [&[u8]; 3] = [
+        br#"{"type":"ack""#,
+        br#"{"type":"error""#,
+        br#"{"type":"role_changed""#,
+    ];
+    if !ANSWERS.iter().any(|prefix| text.starts_with(prefix)) {
+        return;
+    }
+    if let Ok(peek) = serde_json::from_slice::<Peek>(text) {
+        if let Some(op_id) = peek.op_id {
+            sub.in_flight.remove(&op_id);
+        }
+        if let Some(role) = peek.role {
+            sub.role = role;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cartroom_protocol::{
+        CartId, ConnId, ErrorCode, MemberRole, OpId, ServerMsg, StreamKind, UserId,
+    };
+
+    use super::follow;
+    use crate::cart::Actor;
+    use crate::cluster::relay::Follower;
+    use crate::room::{Frame, Subscriber};
+
+    #[derive(Debug)]
+    struct Nobody(Actor);
+
+    impl Subscriber for Nobody {
+        fn conn_id(&self) -> ConnId {
+            ConnId(1)
+        }
+        fn actor(&self) -> &Actor {
+            &self.0
+        }
+        fn deliver(&self, _: Frame) -> bool {
+            true
+        }
+        fn unsubscribed(&self, _: CartId) {}
+    }
+
+    fn text(msg: &ServerMsg) -> Vec<u8> {
+        match Frame::msg(msg) {
+            Frame::Text(text) => text.to_vec(),
+            Frame::Binary(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_relay_follows_answers_and_roles_from_the_owners_frames() {
+        let actor = Actor {
+            user_id: UserId::new_random(),
+            name: "Ana".into(),
+        };
+        let mut sub = Follower {
+            conn: Arc::new(Nobody(actor)),
+            role: MemberRole::Editor,
+            stream: StreamKind::Changes,
+            in_flight: [OpId("k-1".into()), OpId("k-2".into())].into(),
+        };
+        let cart = CartId::new_random();
+        follow(
+            &mut sub,
+            &text(&ServerMsg::Ack {
+                cart_id: cart,
+                op_id: OpId("k-1".into()),
+                heads: Default::default(),
+                duplicate: false,
+                created: None,
+            }),
+        );
+        assert_eq!(sub.in_flight, [OpId("k-2".into())].into());
+        follow(
+            &mut sub,
+            &text(&ServerMsg::Error {
+                code: ErrorCode::Forbidden,
+                message: "viewers cannot edit".into(),
+                cart_id: Some(cart),
+                op_id: Some(OpId("k-2".into())),
+            }),
+        );
+        assert!(sub.in_flight.is_empty());
+        follow(
+            &mut sub,
+            &text(&ServerMsg::RoleChanged {
+                cart_id: cart,
+                role: MemberRole::Viewer,
+                capabilities: vec![],
+            }),
+        );
+        assert_eq!(sub.role, MemberRole::Viewer);
+    }
+}
