@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_nats::{HeaderMap, Message, StatusCode};
 use base64::Engine as _;
 use bytes::Bytes;
-use cartroom_protocol::{CartId, ConnId, MemberRole, OpId, StreamKind};
+use cartroom_protocol::{CartId, ConnId, MemberRole, OpId, ServerMsg, StreamKind};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -31,6 +31,9 @@ use super::inbox::NODE_HEADER;
 use super::wire::{CONN_HEADER, FRAME_HEADER, Relayed, Reply, owner_subject, relay_subject};
 use crate::refusal::Refusal;
 use crate::room::{Frame, OpReply, RoomCmd, SubscriberHandle};
+
+/// How the owner's `unsubscribed` message starts.
+const UNSUBSCRIBED: &[u8] = br#"{"type":"unsubscribed""#;
 
 /// How a relay ended.
 pub enum RelayEnd {
@@ -79,6 +82,9 @@ pub(super) struct Relay<'a> {
     next: u64,
     waiting: HashMap<u64, (Instant, Waiting)>,
     subscribers: HashMap<ConnId, Follower>,
+    /// Connections that asked to unsubscribe, until the owner's
+    /// `unsubscribed` reaches them (after the frames sent before it).
+    leaving: HashMap<ConnId, (Instant, SubscriberHandle)>,
 }
 
 /// Relays `cart` to its owner `owner` until idle, stopped, or the owner
@@ -123,6 +129,7 @@ pub async fn run(
         next: 0,
         waiting: HashMap::new(),
         subscribers: HashMap::new(),
+        leaving: HashMap::new(),
     };
     for Carried { conn, role, stream } in carried {
         relay
@@ -161,7 +168,10 @@ pub async fn run(
             }
             _ = tick.tick() => {
                 relay.expire();
-                if relay.subscribers.is_empty() && relay.waiting.is_empty() && active.elapsed() >= idle {
+                let unused = relay.subscribers.is_empty()
+                    && relay.waiting.is_empty()
+                    && relay.leaving.is_empty();
+                if unused && active.elapsed() >= idle {
                     break RelayEnd::Idle;
                 }
             }
@@ -279,6 +289,18 @@ impl Relay<'_> {
             return tracing::warn!("a relayed frame without its headers");
         };
         let conn_id = ConnId(conn);
+        if let Some((_, conn)) = self.leaving.get(&conn_id) {
+            let last = kind == Relayed::Text && message.payload.starts_with(UNSUBSCRIBED);
+            let frame = match kind {
+                Relayed::Binary => Frame::Binary(message.payload),
+                _ => Frame::Text(message.payload),
+            };
+            conn.deliver(frame);
+            if last {
+                self.leaving.remove(&conn_id);
+            }
+            return;
+        }
         let Some(sub) = self.subscribers.get_mut(&conn_id) else {
             return;
         };
@@ -308,6 +330,8 @@ impl Relay<'_> {
     /// Answers `unavailable` to what waited longer than the owner may take.
     fn expire(&mut self) {
         let timeout = self.bus.request_timeout;
+        self.leaving
+            .retain(|_, (since, _)| since.elapsed() < timeout);
         let late: Vec<u64> = self
             .waiting
             .iter()
@@ -348,6 +372,12 @@ impl Relay<'_> {
     fn owner_gone(&mut self) -> RelayEnd {
         for (_, (_, waiting)) in std::mem::take(&mut self.waiting) {
             self.answer_unavailable(waiting);
+        }
+        for (_, (_, conn)) in std::mem::take(&mut self.leaving) {
+            conn.deliver(Frame::msg(&ServerMsg::Unsubscribed {
+                cart_id: self.cart,
+                reason: "requested".into(),
+            }));
         }
         let carried = std::mem::take(&mut self.subscribers)
             .into_values()

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use cartroom_protocol::ErrorCode;
+use tokio::time::Instant;
 
 use super::{Follower, Relay, Waiting};
 use crate::cluster::wire::Forward;
@@ -28,6 +29,7 @@ impl Relay<'_> {
                     heads: heads.map(|h| h.iter().map(|h| h.to_string()).collect()),
                     stream,
                 };
+                self.leaving.remove(&conn.conn_id());
                 let in_flight = HashSet::new();
                 self.subscribers.insert(
                     conn.conn_id(),
@@ -41,7 +43,11 @@ impl Relay<'_> {
                 (forward, Waiting::Taken)
             }
             RoomCmd::Unsubscribe { conn_id, notify } => {
-                self.subscribers.remove(&conn_id);
+                if let Some(sub) = self.subscribers.remove(&conn_id)
+                    && notify
+                {
+                    self.leaving.insert(conn_id, (Instant::now(), sub.conn));
+                }
                 (
                     Forward::Unsubscribe {
                         conn: conn_id.0,
