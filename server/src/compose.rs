@@ -9,6 +9,7 @@ use crate::cart::NodeId;
 use crate::catalog::Catalogs;
 use crate::checkout::{PayAtPickup, PaymentProvider};
 use crate::clock::Clock;
+use crate::cluster::bus::Shared;
 use crate::cluster::{Bus, LeaseKeeper};
 use crate::config::Config;
 use crate::integrations::webhooks::{RetryPolicy, Targets, WebhookService, WebhookWorker};
@@ -72,7 +73,11 @@ pub(crate) async fn services(
                 url,
                 leases.node(),
                 Duration::from_millis(config.lease_ttl_ms),
-                live.clone(),
+                Shared {
+                    live: live.clone(),
+                    catalogs: catalog.clone(),
+                    catalog_store: stores.catalog.clone(),
+                },
                 &lifecycle.tracker,
                 lifecycle.shutdown.clone(),
             )

@@ -15,7 +15,7 @@ use automerge::{Automerge, ChangeHash, ReadDoc};
 use cartroom_client::chunks::change_infos;
 use cartroom_client::{Account, Connection, Event, OpOutcome, api_error, cart_view};
 use cartroom_e2e::cluster::Cluster;
-use cartroom_e2e::{shared_cart, sign_in_again, sign_up};
+use cartroom_e2e::{DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, shared_cart, sign_in_again, sign_up};
 use cartroom_protocol::http::CartView;
 use cartroom_protocol::{CartId, ClientMsg, ErrorCode, Heads, MemberRole, Op, OpId, ServerMsg};
 use tokio::time::Instant;
@@ -638,5 +638,59 @@ async fn unsubscribing_on_another_node_is_answered_after_what_came_before() -> a
     ben_b.op(cart, add("KETTLE", 1)).await?.acked()?;
     let view = ana.cart(cart).await?.view;
     assert_eq!(quantity(&view, "KETTLE"), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_catalog_change_on_one_node_is_in_force_on_the_others() -> anyhow::Result<()> {
+    let Some(cluster) = Cluster::start(2).await? else {
+        return Ok(());
+    };
+    let ana = sign_up(cluster.url(A), "Ana").await?;
+    let cart = ana.create_cart("Mugs").await?;
+    let mut on_a = ana.connect().await?;
+    on_a.subscribe(cart).await?;
+    on_a.op(cart, add("MUG-RED", 2)).await?.acked()?;
+
+    // The shop's back office reprices the mug through node B.
+    let owner = Account::sign_in(cluster.url(B), DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD).await?;
+    let key = owner
+        .request_json(
+            reqwest::Method::POST,
+            "/api/store/keys?store=demo",
+            Some(&serde_json::json!({ "name": "ERP" })),
+        )
+        .await?;
+    let secret = key["secret"].as_str().context("the key's secret")?;
+    let patched = reqwest::Client::new()
+        .patch(format!("{}/api/v1/store/products/MUG-RED", cluster.url(B)))
+        .bearer_auth(secret)
+        .json(&serde_json::json!({ "price": 1100 }))
+        .send()
+        .await?;
+    assert!(patched.status().is_success(), "{}", patched.status());
+
+    // Node A, which runs the cart, prices new ops and the cart's line with it.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let line = ana.cart(cart).await?.view.lines;
+        if line
+            .iter()
+            .any(|l| l.sku == "MUG-RED" && l.unit_price == 1100)
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("node A still prices MUG-RED as {line:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    on_a.op(cart, add("MUG-RED", 1)).await?.acked()?;
+    let view = ana.cart(cart).await?.view;
+    assert_eq!(quantity(&view, "MUG-RED"), 3);
+    assert!(
+        view.lines.iter().all(|l| l.line_total == 3 * 1100),
+        "{view:?}"
+    );
     Ok(())
 }

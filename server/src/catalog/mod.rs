@@ -5,18 +5,21 @@
 //!
 //! Each store has its own [`CatalogHandle`], which a catalog sync can swap
 //! for a new version at once: every op is validated against one consistent
-//! version of its cart's store. [`Catalogs`] holds them all.
+//! version of its cart's store. [`Catalogs`] holds them all. With many
+//! nodes, each new version made here is told to the other nodes, which
+//! read the store's catalog again from the database
+//! (`cluster::bus`).
 
 pub mod demo;
 pub mod picture;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use cartroom_protocol::ErrorCode;
 use cartroom_protocol::http::{Product, StoreInfo};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::refusal::Refusal;
 
@@ -100,14 +103,21 @@ pub struct CatalogHandle {
     current: Arc<ArcSwap<Catalog>>,
     /// The latest version put in force.
     versions: Arc<watch::Sender<u64>>,
+    /// Many nodes: told the store's id after each version made here.
+    peers: Arc<OnceLock<mpsc::Sender<String>>>,
 }
 
 impl CatalogHandle {
     pub fn new(catalog: Catalog) -> Self {
+        Self::shared(catalog, Arc::default())
+    }
+
+    fn shared(catalog: Catalog, peers: Arc<OnceLock<mpsc::Sender<String>>>) -> Self {
         let (versions, _) = watch::channel(catalog.version);
         Self {
             current: Arc::new(ArcSwap::from_pointee(catalog)),
             versions: Arc::new(versions),
+            peers,
         }
     }
 
@@ -126,6 +136,22 @@ impl CatalogHandle {
     /// compose (compare-and-swap, retried), so it must derive everything
     /// from the version it is given.
     pub fn update(&self, edit: impl Fn(&Catalog) -> Vec<Listing>) {
+        self.put(edit);
+        if let Some(peers) = self.peers.get() {
+            let store = self.current().store.id.clone();
+            if peers.try_send(store).is_err() {
+                tracing::warn!("the other nodes were not told of a catalog change: queue full");
+            }
+        }
+    }
+
+    /// Puts in force the store's catalog as another node left it in the
+    /// database (its listings, as the next version here).
+    pub fn replace(&self, listings: Vec<Listing>) {
+        self.put(|_| listings.clone());
+    }
+
+    fn put(&self, edit: impl Fn(&Catalog) -> Vec<Listing>) {
         let previous = self.current.rcu(|current| {
             let mut next = Catalog::new(current.store.clone(), edit(current));
             next.version = current.version + 1;
@@ -159,12 +185,21 @@ pub struct Catalogs(Arc<BTreeMap<String, CatalogHandle>>);
 
 impl Catalogs {
     pub fn new(catalogs: Vec<Catalog>) -> Self {
+        let peers = Arc::new(OnceLock::new());
         Self(Arc::new(
             catalogs
                 .into_iter()
-                .map(|c| (c.store.id.clone(), CatalogHandle::new(c)))
+                .map(|c| (c.store.id.clone(), CatalogHandle::shared(c, peers.clone())))
                 .collect(),
         ))
+    }
+
+    /// From now on, tells `peers` the store of each catalog version made
+    /// on this node (bounded: what does not fit is dropped and logged).
+    pub fn share_with(&self, peers: mpsc::Sender<String>) {
+        if let Some(handle) = self.0.values().next() {
+            let _ = handle.peers.set(peers);
+        }
     }
 
     /// The store's catalog; `None` for a store the server does not have.

@@ -1,7 +1,8 @@
 //! This node on NATS: the connection, heartbeats and the liveness of the
 //! others ([`Nodes`]), the queue of frames for other nodes' sockets (one
-//! task publishes them, in order), and the live connections' events
-//! shared with every node (sign-out, `carts_changed`, support messages).
+//! task publishes them, in order), the live connections' events shared
+//! with every node (sign-out, `carts_changed`, support messages), and the
+//! catalogs' changes (the other nodes read the store's catalog again).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,15 +17,25 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::nodes::{Liveness, Nodes};
-use super::wire::{ALIVE_SUBJECT, LIVE_SUBJECT};
+use super::wire::{ALIVE_SUBJECT, CATALOG_SUBJECT, LIVE_SUBJECT, NODE_HEADER};
+use crate::catalog::Catalogs;
 use crate::services::{LiveConnections, LiveEvent};
+use crate::store::CatalogStore;
 
 /// Frames queued for other nodes at most; a full queue closes the
 /// subscriber it was for, as a slow consumer.
 const OUTBOX: usize = 65_536;
 
-/// Live connection events queued for other nodes at most.
+/// Live connection events (and catalog changes) queued for other nodes at most.
 const LIVE_EVENTS: usize = 4_096;
+
+/// What this node shares with the others.
+pub struct Shared {
+    pub live: Arc<LiveConnections>,
+    pub catalogs: Catalogs,
+    /// Where a catalog another node changed is read again.
+    pub catalog_store: Arc<dyn CatalogStore>,
+}
 
 /// One message for NATS.
 #[derive(Debug)]
@@ -63,12 +74,12 @@ pub struct BusError {
 
 impl Bus {
     /// Connects as `node`, and starts the heartbeat, the liveness sweep,
-    /// the outbox and the sharing of `live`'s events, until `shutdown`.
+    /// the outbox and the sharing of `shared`, until `shutdown`.
     pub async fn connect(
         url: &str,
         node: &str,
         lease_ttl: Duration,
-        live: Arc<LiveConnections>,
+        shared: Shared,
         tracker: &TaskTracker,
         shutdown: CancellationToken,
     ) -> Result<Arc<Self>, BusError> {
@@ -91,6 +102,10 @@ impl Bus {
             .subscribe(LIVE_SUBJECT)
             .await
             .map_err(|e| error(&e))?;
+        let catalog_changes = client
+            .subscribe(CATALOG_SUBJECT)
+            .await
+            .map_err(|e| error(&e))?;
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let bus = Arc::new(Self {
             max_payload: client.server_info().max_payload,
@@ -101,11 +116,23 @@ impl Bus {
             outbox,
             next_remote_id: AtomicU64::new(REMOTE_IDS),
         });
-        let (peers, shared) = mpsc::channel(LIVE_EVENTS);
-        live.share_with(peers);
+        let (peers, live_events) = mpsc::channel(LIVE_EVENTS);
+        shared.live.share_with(peers);
+        let (peers, changed) = mpsc::channel(LIVE_EVENTS);
+        shared.catalogs.share_with(peers);
         tracker.spawn(bus.clone().beat(liveness.beat, alive, shutdown.clone()));
         tracker.spawn(bus.clone().publish_outbox(queued, shutdown.clone()));
-        tracker.spawn(bus.clone().share_live(live, shared, events, shutdown));
+        tracker.spawn(
+            bus.clone()
+                .share_live(shared.live, live_events, events, shutdown.clone()),
+        );
+        tracker.spawn(bus.clone().share_catalogs(
+            shared.catalogs,
+            shared.catalog_store,
+            changed,
+            catalog_changes,
+            shutdown,
+        ));
         Ok(bus)
     }
 
@@ -178,6 +205,60 @@ impl Bus {
         }
     }
 
+    /// A message for every other node, naming this one.
+    async fn publish_to_peers(&self, subject: &'static str, payload: Bytes) {
+        let mut headers = HeaderMap::new();
+        headers.insert(NODE_HEADER, self.me());
+        if let Err(e) = self
+            .client
+            .publish_with_headers(subject, headers, payload)
+            .await
+        {
+            tracing::warn!(error = %e, subject, "a message for the other nodes was not sent");
+        }
+    }
+
+    /// Whether a message came from this node.
+    fn is_mine(&self, message: &async_nats::Message) -> bool {
+        let from = message.headers.as_ref().and_then(|h| h.get(NODE_HEADER));
+        from.is_some_and(|node| node.as_str() == self.me())
+    }
+
+    /// Tells the others of each catalog version made here, and reads a
+    /// store's catalog again when another node made one.
+    async fn share_catalogs(
+        self: Arc<Self>,
+        catalogs: Catalogs,
+        store: Arc<dyn CatalogStore>,
+        mut changed: mpsc::Receiver<String>,
+        mut heard: async_nats::Subscriber,
+        shutdown: CancellationToken,
+    ) {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                Some(store_id) = changed.recv() => {
+                    self.publish_to_peers(CATALOG_SUBJECT, Bytes::from(store_id)).await;
+                }
+                Some(message) = heard.next() => {
+                    if self.is_mine(&message) {
+                        continue;
+                    }
+                    let Ok(store_id) = std::str::from_utf8(&message.payload) else { continue };
+                    let Some(handle) = catalogs.get(store_id) else { continue };
+                    match store.load_catalogs().await {
+                        Ok(loaded) => {
+                            if let Some(catalog) = loaded.iter().find(|c| c.store.id == store_id) {
+                                handle.replace(catalog.listings().to_vec());
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "a changed catalog was not read again"),
+                    }
+                }
+            }
+        }
+    }
+
     /// Sends this node's live events to the others, and applies theirs.
     async fn share_live(
         self: Arc<Self>,
@@ -186,21 +267,15 @@ impl Bus {
         mut events: async_nats::Subscriber,
         shutdown: CancellationToken,
     ) {
-        let me = self.nodes.me().to_owned();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 Some(event) = shared.recv() => {
-                    let mut headers = HeaderMap::new();
-                    headers.insert("Cartroom-Node", me.as_str());
                     let payload = Bytes::from(serde_json::to_vec(&event).expect("events serialize"));
-                    if let Err(e) = self.client.publish_with_headers(LIVE_SUBJECT, headers, payload).await {
-                        tracing::warn!(error = %e, "a live event was not shared");
-                    }
+                    self.publish_to_peers(LIVE_SUBJECT, payload).await;
                 }
                 Some(message) = events.next() => {
-                    let from = message.headers.as_ref().and_then(|h| h.get("Cartroom-Node"));
-                    if from.is_some_and(|node| node.as_str() == me) {
+                    if self.is_mine(&message) {
                         continue;
                     }
                     match serde_json::from_slice::<LiveEvent>(&message.payload) {

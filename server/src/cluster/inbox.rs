@@ -18,13 +18,10 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::bus::Bus;
 use super::remote::RemoteSubscriber;
-use super::wire::{Forward, Reply, owner_subject};
+use super::wire::{Forward, NODE_HEADER, Reply, owner_subject};
 use crate::cart::Actor;
 use crate::refusal::Refusal;
 use crate::room::{OpOrigin, RoomCmd, Subscriber as _};
-
-/// The header naming the node a command comes from.
-pub const NODE_HEADER: &str = "Cartroom-Node";
 
 /// Serves a room's forwarded commands until dropped.
 pub struct Inbox {

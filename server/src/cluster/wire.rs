@@ -27,6 +27,12 @@ pub const ALIVE_SUBJECT: &str = "cartroom.nodes.alive";
 /// What a node's live connections tell the others' (`LiveEvent`).
 pub const LIVE_SUBJECT: &str = "cartroom.live";
 
+/// The id of a store whose catalog a node changed.
+pub const CATALOG_SUBJECT: &str = "cartroom.catalogs";
+
+/// Header naming the node a command or a message for every node comes from.
+pub const NODE_HEADER: &str = "Cartroom-Node";
+
 /// Header naming the relaying node's connection a frame is for.
 pub const CONN_HEADER: &str = "Cartroom-Conn";
 

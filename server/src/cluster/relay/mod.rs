@@ -27,8 +27,9 @@ mod outgoing;
 use follow::follow;
 
 use super::bus::Bus;
-use super::inbox::NODE_HEADER;
-use super::wire::{CONN_HEADER, FRAME_HEADER, Relayed, Reply, owner_subject, relay_subject};
+use super::wire::{
+    CONN_HEADER, FRAME_HEADER, NODE_HEADER, Relayed, Reply, owner_subject, relay_subject,
+};
 use crate::refusal::Refusal;
 use crate::room::{Frame, OpReply, RoomCmd, SubscriberHandle};
 
