@@ -18,6 +18,8 @@ pub struct CartEdit {
     pub store_id: String,
     /// Who made the edit.
     pub user_id: UserId,
+    /// Made on a live connection (a WebSocket on any node), not over HTTP.
+    pub live: bool,
     /// When (Unix ms, the room's clock).
     pub at: i64,
     /// The products whose quantity changed, by sku; never empty.

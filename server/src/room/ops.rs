@@ -133,6 +133,7 @@ impl Room {
                 cart_id: self.cart_id,
                 store_id: self.store_id.clone(),
                 user_id: actor.user_id,
+                live: matches!(target, AckTarget::Subscriber(_)),
                 at: now_ms,
                 line_changes: applied.line_changes,
                 subtotal: applied.totals.subtotal,

@@ -53,8 +53,9 @@ pub fn tip_queue(capacity: usize, live: Arc<LiveConnections>) -> (TipTap, TipWor
 impl EditTap for TipTap {
     fn edited(&self, edit: CartEdit) {
         // An edit made while offline (over HTTP, say) makes no tip, even if
-        // the shopper connects before the worker gets to it.
-        if !self.live.is_online(edit.user_id) {
+        // the shopper connects before the worker gets to it. One made on a
+        // socket of another node counts as online (many nodes).
+        if !edit.live && !self.live.is_online(edit.user_id) {
             return;
         }
         if self.queue.try_send(edit).is_err() {
