@@ -292,11 +292,11 @@ impl Relay<'_> {
         let conn_id = ConnId(conn);
         if let Some((_, conn)) = self.leaving.get(&conn_id) {
             let last = kind == Relayed::Text && message.payload.starts_with(UNSUBSCRIBED);
-            let frame = match kind {
-                Relayed::Binary => Frame::Binary(message.payload),
-                _ => Frame::Text(message.payload),
+            match kind {
+                Relayed::Binary => conn.deliver(Frame::Binary(message.payload)),
+                Relayed::Text => conn.deliver(Frame::Text(message.payload)),
+                Relayed::Unsubscribed => true,
             };
-            conn.deliver(frame);
             if last {
                 self.leaving.remove(&conn_id);
             }
