@@ -143,14 +143,8 @@ async fn serve(
     let mut catalog_versions = room.catalog.watch();
     room.follow_catalog().await;
     room.maybe_new_epoch();
-    for Carried { conn, role, stream } in carried {
-        let cmd = RoomCmd::Subscribe {
-            conn,
-            role,
-            heads: None,
-            stream,
-        };
-        room.handle(cmd).await;
+    for sub in carried {
+        room.handle(sub.subscribe()).await;
     }
     let shutdown = rooms.shutdown().clone();
     let idle = rooms.env().limits.idle;

@@ -1,25 +1,34 @@
 //! What a relay learns from the owner's frames on their way to a
-//! connection: which of its ops are answered, and its role.
+//! connection: which of its ops are answered, its role, and heads its
+//! replica has (to resubscribe with them on the cart's next owner).
 
-use cartroom_protocol::{MemberRole, OpId};
+use cartroom_protocol::{MemberRole, OpId, StreamKind};
 use serde::Deserialize;
 
 use super::Follower;
 
-/// The `op_id` of an `ack` or `error`, the `role` of a `role_changed`.
+/// The `op_id` of an `ack` or `error`, the `role` of a `role_changed`
+/// or `subscribed`, the `heads` of a `subscribed`, `ack` or `epoch`.
 #[derive(Deserialize)]
 struct Peek {
     op_id: Option<OpId>,
     role: Option<MemberRole>,
+    heads: Option<Vec<String>>,
 }
 
 /// Keeps a subscriber's record in step with what the owner tells it: an
-/// answered op is no longer in flight; a new role is its role.
+/// answered op is no longer in flight; a new role is its role; the heads
+/// of its replica at that point of the stream are heads it has. Those may
+/// fall behind later changes (which are not parsed here): resubscribing
+/// with them only sends some changes the replica has again, which
+/// Automerge ignores.
 pub(super) fn follow(sub: &mut Follower, text: &[u8]) {
-    const ANSWERS: [&[u8]; 3] = [
+    const ANSWERS: [&[u8]; 5] = [
         br#"{"type":"ack""#,
         br#"{"type":"error""#,
         br#"{"type":"role_changed""#,
+        br#"{"type":"subscribed""#,
+        br#"{"type":"epoch""#,
     ];
     if !ANSWERS.iter().any(|prefix| text.starts_with(prefix)) {
         return;
@@ -31,6 +40,11 @@ pub(super) fn follow(sub: &mut Follower, text: &[u8]) {
         if let Some(role) = peek.role {
             sub.role = role;
         }
+        if let Some(heads) = peek.heads
+            && sub.stream != StreamKind::View
+        {
+            sub.heads = Some(heads);
+        }
     }
 }
 
@@ -39,7 +53,7 @@ mod tests {
     use std::sync::Arc;
 
     use cartroom_protocol::{
-        CartId, ConnId, ErrorCode, MemberRole, OpId, ServerMsg, StreamKind, UserId,
+        CartId, ConnId, ErrorCode, Heads, MemberRole, OpId, ServerMsg, StreamKind, UserId,
     };
 
     use super::follow;
@@ -81,6 +95,7 @@ mod tests {
             role: MemberRole::Editor,
             stream: StreamKind::Changes,
             in_flight: [OpId("k-1".into()), OpId("k-2".into())].into(),
+            heads: None,
         };
         let cart = CartId::new_random();
         follow(
@@ -88,12 +103,13 @@ mod tests {
             &text(&ServerMsg::Ack {
                 cart_id: cart,
                 op_id: OpId("k-1".into()),
-                heads: Default::default(),
+                heads: Heads(vec!["ab".repeat(32)]),
                 duplicate: false,
                 created: None,
             }),
         );
         assert_eq!(sub.in_flight, [OpId("k-2".into())].into());
+        assert_eq!(sub.heads, Some(vec!["ab".repeat(32)]));
         follow(
             &mut sub,
             &text(&ServerMsg::Error {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::{HeaderMap, Message, StatusCode};
+use automerge::ChangeHash;
 use base64::Engine as _;
 use bytes::Bytes;
 use cartroom_protocol::{CartId, ConnId, MemberRole, OpId, ServerMsg, StreamKind};
@@ -52,6 +53,20 @@ pub struct Carried {
     pub conn: SubscriberHandle,
     pub role: MemberRole,
     pub stream: StreamKind,
+    /// Heads its replica has, if it keeps one.
+    pub heads: Option<Vec<ChangeHash>>,
+}
+
+impl Carried {
+    /// Its subscription on the cart's next owner (or here).
+    pub fn subscribe(self) -> RoomCmd {
+        RoomCmd::Subscribe {
+            conn: self.conn,
+            role: self.role,
+            heads: self.heads,
+            stream: self.stream,
+        }
+    }
 }
 
 pub(super) struct Follower {
@@ -60,6 +75,8 @@ pub(super) struct Follower {
     stream: StreamKind,
     /// Ops forwarded and not yet answered (`ack` or `error`).
     in_flight: HashSet<OpId>,
+    /// Heads its replica has (`follow`); none on the view stream.
+    heads: Option<Vec<String>>,
 }
 
 /// What the sender of a forwarded command waits for.
@@ -89,8 +106,8 @@ pub(super) struct Relay<'a> {
 }
 
 /// Relays `cart` to its owner `owner` until idle, stopped, or the owner
-/// is gone. `carried` subscribers are subscribed first (with no heads:
-/// they get the whole document, which replaces their replica).
+/// is gone. `carried` subscribers are subscribed first, with the heads
+/// their replicas have.
 pub async fn run(
     bus: &Arc<Bus>,
     cart: CartId,
@@ -132,15 +149,8 @@ pub async fn run(
         subscribers: HashMap::new(),
         leaving: HashMap::new(),
     };
-    for Carried { conn, role, stream } in carried {
-        relay
-            .forward(RoomCmd::Subscribe {
-                conn,
-                role,
-                heads: None,
-                stream,
-            })
-            .await;
+    for sub in carried {
+        relay.forward(sub.subscribe()).await;
     }
     let mut gone = bus.nodes.watch_gone();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -388,10 +398,14 @@ impl Relay<'_> {
                         Frame::refusal(&Refusal::unavailable(), Some(self.cart), Some(op_id));
                     sub.conn.deliver(frame);
                 }
+                let heads = sub
+                    .heads
+                    .and_then(|heads| heads.iter().map(|h| h.parse::<ChangeHash>().ok()).collect());
                 Carried {
                     conn: sub.conn,
                     role: sub.role,
                     stream: sub.stream,
+                    heads,
                 }
             })
             .collect();

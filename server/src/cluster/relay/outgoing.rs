@@ -38,6 +38,7 @@ impl Relay<'_> {
                         role,
                         stream,
                         in_flight,
+                        heads: None,
                     },
                 );
                 (forward, Waiting::Taken)
