@@ -148,24 +148,37 @@ impl Served {
         }
     }
 
-    /// The subscriber of `node` named `conn`, new unless known (and open).
-    fn subscriber(&mut self, node: &str, conn: u64, actor: Option<Actor>) -> Arc<RemoteSubscriber> {
+    /// The subscriber of `node` named `conn` as subscribed by `actor`:
+    /// the one known, unless it closed or is someone else's.
+    fn subscriber(&mut self, node: &str, conn: u64, actor: Actor) -> Arc<RemoteSubscriber> {
         let key = (node.to_owned(), conn);
         match self.subscribers.get(&key) {
-            Some(sub) if !sub.is_closed() => sub.clone(),
+            Some(sub) if !sub.is_closed() && *sub.actor() == actor => sub.clone(),
             _ => {
-                let actor = actor.unwrap_or_else(crate::cart::server_actor);
-                let sub = Arc::new(RemoteSubscriber::new(
-                    self.bus.clone(),
-                    self.cart,
-                    node.to_owned(),
-                    conn,
-                    actor,
-                ));
+                let sub = self.remote(node, conn, actor);
                 self.subscribers.insert(key, sub.clone());
                 sub
             }
         }
+    }
+
+    /// The subscriber of `node` named `conn` if known; else one the room
+    /// does not know either, which it answers `not_subscribed`.
+    fn known(&self, node: &str, conn: u64) -> Arc<RemoteSubscriber> {
+        match self.subscribers.get(&(node.to_owned(), conn)) {
+            Some(sub) => sub.clone(),
+            None => self.remote(node, conn, crate::cart::server_actor()),
+        }
+    }
+
+    fn remote(&self, node: &str, conn: u64, actor: Actor) -> Arc<RemoteSubscriber> {
+        Arc::new(RemoteSubscriber::new(
+            self.bus.clone(),
+            self.cart,
+            node.to_owned(),
+            conn,
+            actor,
+        ))
     }
 
     /// The room command of a forwarded one, and what its sender waits
@@ -179,14 +192,10 @@ impl Served {
                 heads,
                 stream,
             } => {
-                // Replace a closed one: its subscription starts anew.
-                let sub = self.subscriber(&node, conn, Some(actor));
-                let heads = heads.map(|heads| {
-                    heads
-                        .iter()
-                        .filter_map(|h| h.parse::<ChangeHash>().ok())
-                        .collect()
-                });
+                let sub = self.subscriber(&node, conn, actor);
+                // All or none: a replica's heads are one state.
+                let heads = heads
+                    .and_then(|heads| heads.iter().map(|h| h.parse::<ChangeHash>().ok()).collect());
                 RoomCmd::Subscribe {
                     conn: sub,
                     role,
@@ -202,7 +211,7 @@ impl Served {
                 }
             }
             Forward::SubscriberOp { conn, op_id, op } => {
-                let sub = self.subscriber(&node, conn, None);
+                let sub = self.known(&node, conn);
                 RoomCmd::Op {
                     origin: OpOrigin::Subscriber(sub),
                     op_id,
@@ -227,7 +236,7 @@ impl Served {
                 }
             }
             Forward::Chat { conn, text } => RoomCmd::Chat {
-                conn: self.subscriber(&node, conn, None),
+                conn: self.known(&node, conn),
                 text,
             },
             Forward::MemberChanged {
