@@ -694,3 +694,29 @@ async fn a_catalog_change_on_one_node_is_in_force_on_the_others() -> anyhow::Res
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_dead_nodes_members_leave_the_owners_presence() -> anyhow::Result<()> {
+    let Some(mut cluster) = Cluster::start(3).await? else {
+        return Ok(());
+    };
+    let ana = sign_up(cluster.url(A), "Ana").await?;
+    let ben = sign_up(cluster.url(A), "Ben").await?;
+    let cart = shared_cart(&ana, &[(&ben, MemberRole::Editor)]).await?;
+    // Node A owns the cart; Ben watches it from node C.
+    let mut on_a = ana.connect().await?;
+    on_a.subscribe(cart).await?;
+    let mut ben_c = cluster.on(C, &ben).connect().await?;
+    ben_c.subscribe(cart).await?;
+    let here = |ev: &Event, connections: u32| {
+        matches!(ev, Event::Msg(ServerMsg::Presence { cart_id, members })
+            if *cart_id == cart
+                && members.iter().any(|m| m.user_id == ben.user_id && m.connections == connections))
+    };
+    expect_event(&mut on_a, "Ben present", |ev| here(ev, 1)).await?;
+
+    // Node C dies: nobody there can tell the owner Ben left.
+    cluster.kill_9(C).await?;
+    expect_event(&mut on_a, "Ben gone from presence", |ev| here(ev, 0)).await?;
+    Ok(())
+}
