@@ -4,7 +4,9 @@
 //! processes ([`Cluster`]) show what clients see: co-editing from three
 //! nodes converges, an op retried on another node is applied once, no
 //! acknowledged edit is lost when the owner is killed, a partitioned owner
-//! cannot commit, and role changes and sign-outs reach every node at once.
+//! cannot commit, role changes and sign-outs reach every node at once, an
+//! unsubscribe through another node is answered in order, a catalog change
+//! is in force everywhere, and a dead node's members leave presence.
 //! Skipped without Postgres and NATS (CI has both).
 
 use std::collections::HashMap;
