@@ -55,6 +55,7 @@ mod tests {
     use cartroom_protocol::{
         CartId, ConnId, ErrorCode, Heads, MemberRole, OpId, ServerMsg, StreamKind, UserId,
     };
+    use tokio::time::Instant;
 
     use super::follow;
     use crate::cart::Actor;
@@ -94,7 +95,9 @@ mod tests {
             conn: Arc::new(Nobody(actor)),
             role: MemberRole::Editor,
             stream: StreamKind::Changes,
-            in_flight: [OpId("k-1".into()), OpId("k-2".into())].into(),
+            in_flight: [OpId("k-1".into()), OpId("k-2".into())]
+                .map(|op_id| (op_id, Instant::now()))
+                .into(),
             heads: None,
         };
         let cart = CartId::new_random();
@@ -108,7 +111,10 @@ mod tests {
                 created: None,
             }),
         );
-        assert_eq!(sub.in_flight, [OpId("k-2".into())].into());
+        assert_eq!(
+            sub.in_flight.keys().collect::<Vec<_>>(),
+            [&OpId("k-2".into())]
+        );
         assert_eq!(sub.heads, Some(vec!["ab".repeat(32)]));
         follow(
             &mut sub,

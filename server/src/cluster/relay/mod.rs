@@ -8,7 +8,7 @@
 //! - [`outgoing`]: each room command as sent to the owner.
 //! - [`follow`]: what a relay reads in the owner's frames.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,6 +33,9 @@ use super::wire::{
 };
 use crate::refusal::Refusal;
 use crate::room::{Frame, OpReply, RoomCmd, SubscriberHandle};
+
+/// The longest a relayed op waits for its answer before `unavailable`.
+const OP_WAIT: Duration = Duration::from_secs(5);
 
 /// How the owner's `unsubscribed` message starts.
 const UNSUBSCRIBED: &[u8] = br#"{"type":"unsubscribed""#;
@@ -73,8 +76,8 @@ pub(super) struct Follower {
     conn: SubscriberHandle,
     role: MemberRole,
     stream: StreamKind,
-    /// Ops forwarded and not yet answered (`ack` or `error`).
-    in_flight: HashSet<OpId>,
+    /// Ops forwarded and not yet answered (`ack` or `error`), since when.
+    in_flight: HashMap<OpId, Instant>,
     /// Heads its replica has (`follow`); none on the view stream.
     heads: Option<Vec<String>>,
 }
@@ -117,6 +120,8 @@ pub async fn run(
     idle: Duration,
     shutdown: &CancellationToken,
 ) -> RelayEnd {
+    // Listening before looking: an owner found gone in between is heard.
+    let mut gone = bus.nodes.watch_gone();
     if !bus.nodes.may_be_alive(owner) {
         return RelayEnd::OwnerGone(carried);
     }
@@ -152,7 +157,6 @@ pub async fn run(
     for sub in carried {
         relay.forward(sub.subscribe()).await;
     }
-    let mut gone = bus.nodes.watch_gone();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut active = Instant::now();
     let end = loop {
@@ -178,6 +182,10 @@ pub async fn run(
                 }
             }
             _ = tick.tick() => {
+                // Also when the news was missed (a lagging listener).
+                if !bus.nodes.may_be_alive(owner) {
+                    break relay.owner_gone();
+                }
                 relay.expire();
                 let unused = relay.subscribers.is_empty()
                     && relay.waiting.is_empty()
@@ -338,8 +346,24 @@ impl Relay<'_> {
         }
     }
 
-    /// Answers `unavailable` to what waited longer than the owner may take.
+    /// Answers `unavailable` to what waited longer than the owner may
+    /// take, and to ops unanswered for `OP_WAIT` (retried with their op id,
+    /// they are answered once), so that no op waits unbounded.
     fn expire(&mut self) {
+        for sub in self.subscribers.values_mut() {
+            sub.in_flight.retain(|op_id, since| {
+                let waiting = since.elapsed() < OP_WAIT;
+                if !waiting {
+                    let refusal = Refusal::unavailable();
+                    sub.conn.deliver(Frame::refusal(
+                        &refusal,
+                        Some(self.cart),
+                        Some(op_id.clone()),
+                    ));
+                }
+                waiting
+            });
+        }
         let timeout = self.bus.request_timeout;
         self.leaving
             .retain(|_, (since, _)| since.elapsed() < timeout);
@@ -393,7 +417,7 @@ impl Relay<'_> {
         let carried = std::mem::take(&mut self.subscribers)
             .into_values()
             .map(|sub| {
-                for op_id in sub.in_flight {
+                for op_id in sub.in_flight.into_keys() {
                     let frame =
                         Frame::refusal(&Refusal::unavailable(), Some(self.cart), Some(op_id));
                     sub.conn.deliver(frame);

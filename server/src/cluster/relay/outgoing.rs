@@ -1,7 +1,7 @@
 //! What a relay sends its cart's owner for each room command, and what
 //! the command's sender waits for meanwhile.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use cartroom_protocol::ErrorCode;
 use tokio::time::Instant;
@@ -30,7 +30,7 @@ impl Relay<'_> {
                     stream,
                 };
                 self.leaving.remove(&conn.conn_id());
-                let in_flight = HashSet::new();
+                let in_flight = HashMap::new();
                 self.subscribers.insert(
                     conn.conn_id(),
                     Follower {
@@ -65,7 +65,7 @@ impl Relay<'_> {
                         conn.deliver(Frame::refusal(&refusal, Some(self.cart), Some(op_id)));
                         return None;
                     };
-                    sub.in_flight.insert(op_id.clone());
+                    sub.in_flight.insert(op_id.clone(), Instant::now());
                     let conn = conn.conn_id().0;
                     (Forward::SubscriberOp { conn, op_id, op }, Waiting::Taken)
                 }
