@@ -161,6 +161,41 @@ async fn an_oversized_message_closes_with_1009_and_others_are_unaffected() -> an
 }
 
 #[tokio::test]
+async fn a_message_many_times_the_read_buffer_but_within_the_bound_is_read_whole()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let ana = server.account("Ana").await?;
+    let cart = ana.create_cart("Padded").await?;
+    let mut conn = ana.connect().await?;
+    conn.subscribe(cart).await?;
+    let op = serde_json::to_string(&ClientMsg::Op {
+        cart_id: cart,
+        op_id: cartroom_protocol::OpId("padded-1".into()),
+        op: Op::AddLine {
+            sku: "KETTLE".into(),
+            quantity: 1,
+        },
+    })?;
+    // JSON whitespace: 60 KiB of it, where the server reads 2 KiB at a time.
+    let padded = format!("{{{}{}", " ".repeat(60 * 1024), &op[1..]);
+    conn.send_text(padded).await?;
+    loop {
+        match conn.next_event().await? {
+            Event::Msg(ServerMsg::Ack { op_id, .. }) => {
+                assert_eq!(op_id.0, "padded-1");
+                break;
+            }
+            Event::Msg(ServerMsg::Error { code, message, .. }) => {
+                anyhow::bail!("refused: {code:?} {message}")
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(ana.cart(cart).await?.view.lines.len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
 async fn flooding_is_rate_limited_then_closed_with_4029() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let ana = server.account("Ana").await?;

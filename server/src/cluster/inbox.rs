@@ -215,7 +215,7 @@ impl Served {
                 RoomCmd::Op {
                     origin: OpOrigin::Subscriber(sub),
                     op_id,
-                    op,
+                    op: Box::new(op),
                 }
             }
             Forward::DirectOp {
@@ -226,7 +226,14 @@ impl Served {
             } => {
                 let (reply, answer) = oneshot::channel();
                 let origin = OpOrigin::Direct { actor, role, reply };
-                return Some((RoomCmd::Op { origin, op_id, op }, Answer::Op(answer)));
+                return Some((
+                    RoomCmd::Op {
+                        origin,
+                        op_id,
+                        op: Box::new(op),
+                    },
+                    Answer::Op(answer),
+                ));
             }
             Forward::Presence { conn, status } => {
                 let sub = self.subscribers.get(&(node, conn))?;

@@ -55,7 +55,9 @@ pub enum RoomCmd {
     Op {
         origin: OpOrigin,
         op_id: OpId,
-        op: Op,
+        /// Boxed: the largest op would make every command, and every slot
+        /// of each room's queue, its size.
+        op: Box<Op>,
     },
     Presence {
         conn_id: ConnId,

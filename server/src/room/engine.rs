@@ -115,7 +115,7 @@ impl Room {
                 stream,
             } => self.subscribe(conn, role, heads, stream),
             RoomCmd::Unsubscribe { conn_id, notify } => self.unsubscribe(conn_id, notify),
-            RoomCmd::Op { origin, op_id, op } => self.op(origin, op_id, op).await,
+            RoomCmd::Op { origin, op_id, op } => self.op(origin, op_id, *op).await,
             RoomCmd::Presence { conn_id, status } => self.set_status(conn_id, status),
             RoomCmd::Chat { conn, text } => self.chat(conn, text).await,
             RoomCmd::Barrier { reply } => {

@@ -128,7 +128,7 @@ async fn serve(
     room_id: u64,
     mut rx: mpsc::Receiver<RoomCmd>,
     tx: mpsc::WeakSender<RoomCmd>,
-    mut room: Room,
+    mut room: Box<Room>,
     carried: Vec<Carried>,
 ) {
     metrics::gauge!("cartroom_rooms_loaded").increment(1.0);
@@ -276,7 +276,9 @@ fn refuse(cart_id: CartId, cmd: RoomCmd, refusal: &Refusal) {
 
 /// Takes the cart's lease (many nodes), then loads its room; gives the
 /// lease back when the room does not load.
-async fn load(rooms: &Rooms, cart_id: CartId) -> Result<Option<Room>, LoadError> {
+/// The room is boxed: a `Room` is ~4.7 kB, and every future it passes
+/// through by value would keep room for a copy of it for the room's life.
+async fn load(rooms: &Rooms, cart_id: CartId) -> Result<Option<Box<Room>>, LoadError> {
     let Some(keeper) = &rooms.env().leases else {
         return load_room(rooms, cart_id, None).await;
     };
@@ -297,7 +299,7 @@ async fn load_room(
     rooms: &Rooms,
     cart_id: CartId,
     lease: Option<Lease>,
-) -> Result<Option<Room>, LoadError> {
+) -> Result<Option<Box<Room>>, LoadError> {
     let env = rooms.env();
     let Some(state) = env.changes.load_cart(cart_id, env.limits.load()).await? else {
         return Ok(None);
@@ -322,7 +324,7 @@ async fn load_room(
     })
     .await
     .map_err(|_| LoadError::Panicked)??;
-    Ok(Some(Room::new(
+    Ok(Some(Box::new(Room::new(
         env.clone(),
         cart_id,
         catalog,
@@ -330,7 +332,7 @@ async fn load_room(
         mirror,
         state,
         lease,
-    )))
+    ))))
 }
 
 /// The document: the epoch's base, then the changes after it. A change

@@ -192,7 +192,7 @@ impl CartService {
             .ask_room(cart, |reply| RoomCmd::Op {
                 origin: OpOrigin::Direct { actor, role, reply },
                 op_id,
-                op,
+                op: Box::new(op),
             })
             .await?;
         Ok(answer?)

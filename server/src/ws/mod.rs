@@ -30,7 +30,8 @@ use axum::response::{IntoResponse, Response};
 use cartroom_protocol::limits::MAX_FRAME_BYTES;
 use cartroom_protocol::{ErrorCode, FEATURES, PROTOCOL_VERSION, ServerMsg};
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use futures_util::stream::{SplitSink, SplitStream};
+use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use crate::app::AppState;
@@ -58,9 +59,10 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 const WRITER_GRACE: Duration = Duration::from_secs(5);
 /// Frames are gathered up to this size before a write; a flush sends the rest.
 const WRITE_BUFFER: usize = 8 * 1024;
-/// Socket read buffer: small, since client messages are small and there may
-/// be tens of thousands of sockets.
-const READ_BUFFER: usize = 4 * 1024;
+/// Socket read buffer: small, since client messages are small (an op is a
+/// few hundred bytes) and there may be tens of thousands of sockets; a
+/// larger message grows it for its own length.
+const READ_BUFFER: usize = 2 * 1024;
 
 pub async fn handler(
     State(state): State<AppState>,
@@ -116,15 +118,23 @@ pub async fn handler(
         .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| {
             let tracker = state.lifecycle.tracker.clone();
+            // Split here: every future that holds the socket by value keeps
+            // room for all of it (~370 bytes) in each connection's task.
+            let (sink, stream) = socket.split();
             tracker.track_future(async move {
                 // The socket counts against its address and its user until it closes.
                 let _slots = (slot, user_slot);
-                serve(state, socket, signed_in).await;
+                serve(state, sink, stream, signed_in).await;
             })
         })
 }
 
-async fn serve(state: AppState, socket: WebSocket, signed_in: SignedIn) {
+async fn serve(
+    state: AppState,
+    sink: SplitSink<WebSocket, Message>,
+    mut stream: SplitStream<WebSocket>,
+    signed_in: SignedIn,
+) {
     let user = &signed_in.session.user;
     let (outbound, outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
     let registration =
@@ -135,7 +145,6 @@ async fn serve(state: AppState, socket: WebSocket, signed_in: SignedIn) {
     let conn_id = registration.id;
     let span = tracing::info_span!("conn", %conn_id, user_id = %user.id);
     async {
-        let (sink, mut stream) = socket.split();
         let conn = Arc::new(Conn::new(
             conn_id,
             signed_in.actor(),
@@ -150,7 +159,7 @@ async fn serve(state: AppState, socket: WebSocket, signed_in: SignedIn) {
             user_id: user.id,
             name: user.name.clone(),
         }));
-        let (close_tx, close_rx) = mpsc::channel(1);
+        let (close_tx, close_rx) = oneshot::channel();
         let signals = CloseSignals {
             too_slow: conn.too_slow.clone(),
             session_ended: registration.ended.clone(),
@@ -165,9 +174,15 @@ async fn serve(state: AppState, socket: WebSocket, signed_in: SignedIn) {
             || state.lifecycle.shutdown.is_cancelled()
             || conn.too_slow.is_cancelled()
             || registration.ended.is_cancelled();
-        if let ReadEnd::Close(close) | ReadEnd::Broken(close) = ended {
-            let _ = close_tx.send(close).await;
-        }
+        // The writer ends once it is sent a close, or once `close_tx` is
+        // dropped unsent (after the drain below).
+        let close_tx = match ended {
+            ReadEnd::Close(close) | ReadEnd::Broken(close) => {
+                let _ = close_tx.send(close);
+                None
+            }
+            ReadEnd::Stopped => Some(close_tx),
+        };
         // Closing a TCP socket with unread input resets it, and the reset
         // destroys the close frame and whatever was queued before it: the
         // client must have had time to read them first.

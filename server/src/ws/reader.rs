@@ -87,7 +87,11 @@ impl Reader {
                         continue;
                     }
                     match serde_json::from_str::<ClientMsg>(&text) {
-                        Ok(msg) => self.handle(msg).await,
+                        // Boxed: handling a message (a subscribe reads the
+                        // store) is a large future, which would otherwise
+                        // take room in every connection's task while it
+                        // waits for its next message.
+                        Ok(msg) => Box::pin(self.handle(msg)).await,
                         Err(e) => {
                             let mut message = format!("not a protocol v1 message: {e}");
                             message.truncate(300);
@@ -190,8 +194,15 @@ impl Reader {
                     return self.staff_op(cart_id, op_id, op).await;
                 }
                 let origin = OpOrigin::Subscriber(self.conn.clone());
-                self.to_room(cart_id, RoomCmd::Op { origin, op_id, op })
-                    .await;
+                self.to_room(
+                    cart_id,
+                    RoomCmd::Op {
+                        origin,
+                        op_id,
+                        op: Box::new(op),
+                    },
+                )
+                .await;
             }
             ClientMsg::Presence { cart_id, status } => {
                 if !self.check_subscribed(cart_id) {
@@ -284,7 +295,11 @@ impl Reader {
             reply,
         };
         let answered = op_id.clone();
-        let cmd = RoomCmd::Op { origin, op_id, op };
+        let cmd = RoomCmd::Op {
+            origin,
+            op_id,
+            op: Box::new(op),
+        };
         // A room that cannot take the op drops the reply: the task below
         // answers `unavailable`.
         let _ = self.state.services.rooms.send(cart_id, cmd).await;

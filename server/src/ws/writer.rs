@@ -13,7 +13,7 @@ use cartroom_protocol::CloseCode;
 use cartroom_protocol::frame::HEADER_LEN;
 use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::PING_EVERY;
@@ -48,7 +48,7 @@ fn message(frame: Frame) -> Message {
 pub async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
     mut outbound: mpsc::Receiver<Frame>,
-    mut close_rx: mpsc::Receiver<Close>,
+    mut close_rx: oneshot::Receiver<Close>,
     signals: CloseSignals,
 ) {
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -59,7 +59,7 @@ pub async fn write_loop(
             _ = signals.shutdown.cancelled() => break Some((CloseCode::GoingAway, "server shutting down")),
             _ = signals.too_slow.cancelled() => break Some((CloseCode::SlowConsumer, "outbound queue full; resubscribe with your heads")),
             _ = signals.session_ended.cancelled() => break Some((CloseCode::SessionEnded, "signed out")),
-            close = close_rx.recv() => break close,
+            close = &mut close_rx => break close.ok(),
             frame = outbound.recv() => {
                 let Some(frame) = frame else { break None };
                 // Whatever else is queued goes out with it, in one flush.

@@ -67,14 +67,21 @@ impl Relay<'_> {
                     };
                     sub.in_flight.insert(op_id.clone(), Instant::now());
                     let conn = conn.conn_id().0;
-                    (Forward::SubscriberOp { conn, op_id, op }, Waiting::Taken)
+                    (
+                        Forward::SubscriberOp {
+                            conn,
+                            op_id,
+                            op: *op,
+                        },
+                        Waiting::Taken,
+                    )
                 }
                 OpOrigin::Direct { actor, role, reply } => (
                     Forward::DirectOp {
                         actor,
                         role,
                         op_id,
-                        op,
+                        op: *op,
                     },
                     Waiting::Op(reply),
                 ),

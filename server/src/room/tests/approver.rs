@@ -3,13 +3,12 @@
 //! the room clears the name, so added back they are not the approver.
 
 use cartroom_protocol::http::OpAck;
-use cartroom_protocol::{CartId, ErrorCode, MemberRole, Op, OpId};
-use tokio::sync::oneshot;
+use cartroom_protocol::{CartId, ErrorCode, MemberRole, Op};
 
 use super::harness::{Harness, actor, add, answer};
 use crate::cart::Actor;
 use crate::refusal::Refusal;
-use crate::room::{OpOrigin, RoomCmd};
+use crate::room::RoomCmd;
 
 async fn op(
     h: &Harness,
@@ -19,14 +18,7 @@ async fn op(
     op_id: &str,
     op: Op,
 ) -> Result<OpAck, Refusal> {
-    let (reply, rx) = oneshot::channel();
-    let origin = OpOrigin::Direct {
-        actor: who.clone(),
-        role,
-        reply,
-    };
-    let op_id = OpId(op_id.into());
-    h.send(cart, RoomCmd::Op { origin, op_id, op }).await;
+    let rx = h.direct_op_as(cart, who, role, op_id, op).await;
     answer(rx).await.expect("the room answers")
 }
 

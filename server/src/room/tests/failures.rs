@@ -123,7 +123,7 @@ async fn a_retry_queued_behind_a_failed_commit_is_not_acked() {
     let retry = RoomCmd::Op {
         origin: OpOrigin::Subscriber(party.ana.handle()),
         op_id: OpId("doomed".into()),
-        op: add("MUG-BLUE", 1),
+        op: Box::new(add("MUG-BLUE", 1)),
     };
     fail_behind(&h, &mut party, retry).await;
     let frames = party.ana.drain();

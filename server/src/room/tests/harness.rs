@@ -238,7 +238,7 @@ impl Harness {
         let cmd = RoomCmd::Op {
             origin: OpOrigin::Subscriber(client.handle()),
             op_id: OpId(op_id.into()),
-            op,
+            op: Box::new(op),
         };
         self.send(cart, cmd).await;
     }
@@ -251,14 +251,35 @@ impl Harness {
         op_id: &str,
         op: Op,
     ) -> oneshot::Receiver<Result<OpAck, Refusal>> {
+        self.direct_op_as(cart, actor, MemberRole::Editor, op_id, op)
+            .await
+    }
+
+    /// An op from outside the room (HTTP), with the given role.
+    pub(super) async fn direct_op_as(
+        &self,
+        cart: CartId,
+        actor: &Actor,
+        role: MemberRole,
+        op_id: &str,
+        op: Op,
+    ) -> oneshot::Receiver<Result<OpAck, Refusal>> {
         let (reply, rx) = oneshot::channel();
         let origin = OpOrigin::Direct {
             actor: actor.clone(),
-            role: MemberRole::Editor,
+            role,
             reply,
         };
         let op_id = OpId(op_id.into());
-        self.send(cart, RoomCmd::Op { origin, op_id, op }).await;
+        self.send(
+            cart,
+            RoomCmd::Op {
+                origin,
+                op_id,
+                op: Box::new(op),
+            },
+        )
+        .await;
         rx
     }
 

@@ -114,7 +114,7 @@ async fn a_changed_price_is_quoted_refused_until_confirmed_then_charged() {
                 reply,
             },
             op_id: OpId(format!("op-{n}")),
-            op,
+            op: Box::new(op),
         };
         rooms.send(cart, cmd).await.unwrap();
         rx.await.unwrap().unwrap();

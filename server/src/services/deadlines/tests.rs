@@ -96,7 +96,7 @@ async fn op(world: &World, cart: CartId, admin: &Actor, op: Op) {
             reply,
         },
         op_id: OpId(format!("op-{}", uuid::Uuid::new_v4().simple())),
-        op,
+        op: Box::new(op),
     };
     world.rooms.send(cart, cmd).await.unwrap();
     rx.await.unwrap().unwrap();
@@ -111,7 +111,7 @@ async fn try_op(world: &World, cart: CartId, admin: &Actor, op: Op) -> Result<()
             reply,
         },
         op_id: OpId(format!("op-{}", uuid::Uuid::new_v4().simple())),
-        op,
+        op: Box::new(op),
     };
     world.rooms.send(cart, cmd).await.unwrap();
     rx.await.unwrap().map(|_| ()).map_err(|r| r.code)
