@@ -184,8 +184,18 @@ pub async fn admin_and_member(
     name: &str,
     role: MemberRole,
 ) -> anyhow::Result<(Account, Account, CartId)> {
-    let admin = server.account("Ana").await?;
-    let member = server.account(name).await?;
+    admin_and_member_at(&server.base_url, name, role).await
+}
+
+/// [`admin_and_member`], signed up on the server at `base_url` (one node
+/// of several).
+pub async fn admin_and_member_at(
+    base_url: &str,
+    name: &str,
+    role: MemberRole,
+) -> anyhow::Result<(Account, Account, CartId)> {
+    let admin = sign_up(base_url, "Ana").await?;
+    let member = sign_up(base_url, name).await?;
     let cart = shared_cart(&admin, &[(&member, role)]).await?;
     Ok((admin, member, cart))
 }

@@ -17,7 +17,9 @@ use automerge::{Automerge, ChangeHash, ReadDoc};
 use cartroom_client::chunks::change_infos;
 use cartroom_client::{Account, Connection, Event, OpOutcome, api_error, cart_view};
 use cartroom_e2e::cluster::Cluster;
-use cartroom_e2e::{DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, shared_cart, sign_in_again, sign_up};
+use cartroom_e2e::{
+    DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, admin_and_member_at, shared_cart, sign_in_again, sign_up,
+};
 use cartroom_protocol::http::CartView;
 use cartroom_protocol::{CartId, ClientMsg, ErrorCode, Heads, MemberRole, Op, OpId, ServerMsg};
 use tokio::time::Instant;
@@ -286,9 +288,7 @@ async fn an_op_sent_to_another_node_is_applied_once_and_a_retry_elsewhere_is_a_d
     let Some(cluster) = Cluster::start(3).await? else {
         return Ok(());
     };
-    let ana = sign_up(cluster.url(A), "Ana").await?;
-    let ben = sign_up(cluster.url(A), "Ben").await?;
-    let cart = shared_cart(&ana, &[(&ben, MemberRole::Editor)]).await?;
+    let (ana, ben, cart) = admin_and_member_at(cluster.url(A), "Ben", MemberRole::Editor).await?;
     // Node A runs the cart's room.
     let mut on_a = ana.connect().await?;
     on_a.subscribe(cart).await?;
@@ -436,9 +436,7 @@ async fn a_partitioned_owner_cannot_commit_and_rejoins_the_new_owners_state() ->
     let Some(cluster) = Cluster::start(3).await? else {
         return Ok(());
     };
-    let ana = sign_up(cluster.url(A), "Ana").await?;
-    let ben = sign_up(cluster.url(A), "Ben").await?;
-    let cart = shared_cart(&ana, &[(&ben, MemberRole::Editor)]).await?;
+    let (ana, ben, cart) = admin_and_member_at(cluster.url(A), "Ben", MemberRole::Editor).await?;
     // Node A owns the cart; Ana is on it, Ben on node B.
     let mut ana_a = ana.connect().await?;
     ana_a.subscribe(cart).await?;
@@ -522,9 +520,7 @@ async fn a_role_change_on_one_node_reaches_a_member_on_another_at_once() -> anyh
         return Ok(());
     };
     // Node B owns the cart; Ana changes roles on node A; Ben is on node C.
-    let ana_b = sign_up(cluster.url(B), "Ana").await?;
-    let ben = sign_up(cluster.url(B), "Ben").await?;
-    let cart = shared_cart(&ana_b, &[(&ben, MemberRole::Editor)]).await?;
+    let (ana_b, ben, cart) = admin_and_member_at(cluster.url(B), "Ben", MemberRole::Editor).await?;
     let mut watcher = ana_b.connect().await?;
     watcher.subscribe(cart).await?;
     let ana_a = cluster.on(A, &ana_b);
@@ -612,9 +608,7 @@ async fn unsubscribing_on_another_node_is_answered_after_what_came_before() -> a
     let Some(cluster) = Cluster::start(2).await? else {
         return Ok(());
     };
-    let ana = sign_up(cluster.url(A), "Ana").await?;
-    let ben = sign_up(cluster.url(A), "Ben").await?;
-    let cart = shared_cart(&ana, &[(&ben, MemberRole::Editor)]).await?;
+    let (ana, ben, cart) = admin_and_member_at(cluster.url(A), "Ben", MemberRole::Editor).await?;
     // Node A owns the cart; Ben uses node B.
     let mut on_a = ana.connect().await?;
     on_a.subscribe(cart).await?;
@@ -702,9 +696,7 @@ async fn a_dead_nodes_members_leave_the_owners_presence() -> anyhow::Result<()> 
     let Some(mut cluster) = Cluster::start(3).await? else {
         return Ok(());
     };
-    let ana = sign_up(cluster.url(A), "Ana").await?;
-    let ben = sign_up(cluster.url(A), "Ben").await?;
-    let cart = shared_cart(&ana, &[(&ben, MemberRole::Editor)]).await?;
+    let (ana, ben, cart) = admin_and_member_at(cluster.url(A), "Ben", MemberRole::Editor).await?;
     // Node A owns the cart; Ben watches it from node C.
     let mut on_a = ana.connect().await?;
     on_a.subscribe(cart).await?;
