@@ -44,6 +44,8 @@ pub struct SqliteStore {
     pub(super) pool: SqlitePool,
     writer: WriterHandle,
     writer_task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Answers the support desk's most frequent question without a read.
+    no_conversation: std::sync::Arc<support::NoConversation>,
 }
 
 /// Connection options for the database file under the data dir.
@@ -79,6 +81,7 @@ impl SqliteStore {
             pool,
             writer,
             writer_task: tokio::sync::Mutex::new(Some(writer_task)),
+            no_conversation: Default::default(),
         })
     }
 

@@ -8,8 +8,10 @@
 //!   reading a conversation back inside a write;
 //! - [`conversations`]: opening, finding, listing, statuses;
 //! - [`messages`]: appending, paging, read marks;
-//! - [`customers`]: a conversation's customer and their contact details.
+//! - [`customers`]: a conversation's customer and their contact details;
+//! - [`absent`]: who is known to have no conversation, kept in memory.
 
+mod absent;
 mod conversations;
 mod customers;
 mod messages;
@@ -23,6 +25,8 @@ use cartroom_protocol::support::{
     Conversation, ConversationId, ConversationStatus, SupportMessage,
 };
 
+pub(super) use absent::NoConversation;
+
 use super::SqliteStore;
 use crate::store::Result;
 use crate::store::support::{ContactChange, NewConversation, NewMessage, ReadSide, Support};
@@ -30,7 +34,26 @@ use crate::store::support::{ContactChange, NewConversation, NewMessage, ReadSide
 #[async_trait]
 impl Support for SqliteStore {
     async fn open_conversation(&self, new: NewConversation<'_>) -> Result<(Conversation, bool)> {
-        conversations::open(&self.pool, new).await
+        // On a task of its own: a caller that goes away while the commit is
+        // under way must not leave the user remembered without one.
+        let (pool, absent) = (self.pool.clone(), self.no_conversation.clone());
+        let (store, name) = (new.store_id.to_owned(), new.name.to_owned());
+        let (user, email, now_ms) = (new.user, new.email.map(str::to_owned), new.now_ms);
+        let opening = tokio::spawn(async move {
+            let new = NewConversation {
+                store_id: &store,
+                user,
+                name: &name,
+                email: email.as_deref(),
+                now_ms,
+            };
+            let opened = conversations::open(&pool, new).await?;
+            if opened.1 {
+                absent.opened(&store, user);
+            }
+            Ok(opened)
+        });
+        opening.await.map_err(std::io::Error::from)?
     }
 
     async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>> {
@@ -38,7 +61,15 @@ impl Support for SqliteStore {
     }
 
     async fn conversation_of(&self, store: &str, user: UserId) -> Result<Option<Conversation>> {
-        conversations::of_user(&self.pool, store, user).await
+        if self.no_conversation.knows_none(store, user) {
+            return Ok(None);
+        }
+        let ticket = self.no_conversation.ticket();
+        let found = conversations::of_user(&self.pool, store, user).await?;
+        if found.is_none() {
+            self.no_conversation.remember(store, user, ticket);
+        }
+        Ok(found)
     }
 
     async fn list_conversations(

@@ -90,6 +90,19 @@ async fn one_conversation_per_customer_and_store_numbered_in_order() {
 }
 
 #[tokio::test]
+async fn a_user_without_a_conversation_is_found_once_they_open_one() {
+    let (store, _dir) = store().await;
+    let sam = user(&store, "Sam", None).await;
+    // Asked twice: the second answer comes from what the first learned.
+    for _ in 0..2 {
+        assert!(store.conversation_of("s1", sam).await.unwrap().is_none());
+    }
+    let (opened, _) = store.open_conversation(new(sam, None, 1)).await.unwrap();
+    let found = store.conversation_of("s1", sam).await.unwrap().unwrap();
+    assert_eq!(found.id, opened.id);
+}
+
+#[tokio::test]
 async fn tips_never_count_never_reopen_and_wait_for_an_open_conversation() {
     let (store, _dir) = store().await;
     let sam = user(&store, "Sam", None).await;
