@@ -31,7 +31,7 @@ struct Absent {
 }
 
 /// Taken before reading the database; see [`NoConversation::remember`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub(super) struct Ticket(u64);
 
 impl NoConversation {

@@ -53,7 +53,10 @@ impl Support for SqliteStore {
             }
             Ok(opened)
         });
-        opening.await.map_err(std::io::Error::from)?
+        // A panic in it goes on in the caller, as it would have inline.
+        opening
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
 
     async fn conversation(&self, id: ConversationId) -> Result<Option<Conversation>> {
