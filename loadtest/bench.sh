@@ -3,7 +3,8 @@
 # build) and writes its JSON report and output to $OUT.
 # Usage: loadtest/bench.sh [server-binary] [group]    (OUT=/tmp/bench by default)
 # Groups: core, members, conns, other (all four: all), targets (the
-# performance issue's rows), soak (10 minutes, memory over time).
+# performance issue's rows), ceiling (the highest `family` rate held, three
+# rounds of 3,000 to 5,000 ops/s), soak (10 minutes, memory over time).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 server="${1:-target/release/cartroom}"
@@ -48,6 +49,13 @@ case "${2:-all}" in
     run family-2000 --scenario family --carts 2000 --rate 1 --warmup 2 --duration 10 --ramp 8 --drain-timeout 120
     # Every member keeps a replica (client-side cost in the load generator).
     run replicas-all --scenario family --carts 100 --rate 1 --warmup 2 --duration 10 --all-replicas
+    ;;
+  ceiling)
+    for round in 1 2 3; do
+      for carts in 750 875 1000 1125 1250; do
+        run ceiling-$((carts * 4))-$round --scenario family --carts $carts --rate 1 --warmup 3 --duration 15 --ramp 5 --drain-timeout 60
+      done
+    done
     ;;
   soak)
     # ~20k deliveries/s for 10 minutes: RSS per connection must stay flat.
