@@ -344,6 +344,45 @@ async fn sqlite_a_change_after_a_missing_one_is_refused() {
     store.close().await;
 }
 
+/// Each cart's changes are a range of `change_log`'s keys (the cart's
+/// number << 32 | seq): carts never see each other's changes, a seq that
+/// does not fit its range is refused rather than landing in a neighbour's,
+/// and deleting a cart deletes its changes alone.
+#[tokio::test]
+async fn sqlite_carts_keep_their_changes_apart() {
+    let (store, _dir) = sqlite().await;
+    let (first, ana) = cart_of(store.as_ref()).await;
+    let (second, bea) = cart_of(store.as_ref()).await;
+    commit(store.as_ref(), change(first, ana, 1, 1)).await;
+    commit(store.as_ref(), change(second, bea, 1, 1)).await;
+    commit(store.as_ref(), change(first, ana, 2, 2)).await;
+    for seq in [0, 1 << 32] {
+        let refused = store.append(change(first, ana, seq, 3)).await.await;
+        assert!(refused.is_err(), "seq {seq} is outside the cart's keys");
+    }
+    let changes = |cart| {
+        let store = store.clone();
+        async move { store.load_cart(cart, LIMITS).await.unwrap().unwrap() }
+    };
+    let loaded = changes(first).await;
+    assert_eq!(
+        loaded.changes,
+        vec![b"change-1".to_vec(), b"change-2".to_vec()]
+    );
+    assert_eq!(loaded.last_seq, 2);
+    assert_eq!(changes(second).await.changes, vec![b"change-1".to_vec()]);
+    assert_eq!(store.epochs(first).await.unwrap()[0].last_seq, 2);
+
+    store.delete_cart(first).await.unwrap();
+    let left: Vec<i64> = sqlx::query_scalar("SELECT key & 4294967295 FROM change_log")
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, vec![1]);
+    assert_eq!(changes(second).await.last_seq, 1);
+    store.close().await;
+}
+
 /// A database written before changes carried their op ids and activity
 /// keeps serving them: op ids move into their changes (those of trimmed
 /// changes stay where they were), the snapshot becomes epoch 0's base, the

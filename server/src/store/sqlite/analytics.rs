@@ -25,12 +25,14 @@ const CARTS: &str = "SELECT c.created_at AS at,
        (SELECT COUNT(*) FROM members m WHERE m.cart_id = c.id) AS members,
        (SELECT COUNT(DISTINCT a.user_id) FROM (
             SELECT user_id, kind FROM activity WHERE cart_id = c.id
-            UNION ALL SELECT user_id, kind FROM changes WHERE cart_id = c.id) a
+            UNION ALL SELECT user_id, kind FROM change_log
+                      WHERE key > c.num << 32 AND key < (c.num + 1) << 32) a
           JOIN members m ON m.cart_id = c.id AND m.user_id = a.user_id
          WHERE a.kind IN (SELECT value FROM json_each(?4))) AS editors,
        (SELECT COUNT(*) FROM (
             SELECT user_id, kind FROM activity WHERE cart_id = c.id
-            UNION ALL SELECT user_id, kind FROM changes WHERE cart_id = c.id) a
+            UNION ALL SELECT user_id, kind FROM change_log
+                      WHERE key > c.num << 32 AND key < (c.num + 1) << 32) a
           JOIN members m ON m.cart_id = c.id AND m.user_id = a.user_id
          WHERE a.kind IN (SELECT value FROM json_each(?4))) AS edits,
        (SELECT o.total FROM orders o

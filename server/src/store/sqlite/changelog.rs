@@ -19,12 +19,20 @@ use crate::store::{
 /// Rows per multi-row INSERT, well under SQLite's bound-variable limit.
 const ROWS_PER_INSERT: usize = 100;
 
+/// The highest seq a change's key holds: `change_log` keys a change by its
+/// cart's number << 32 | seq (migration 0014).
+const SEQ_MAX: i64 = (1 << 32) - 1;
+
+/// The keys of cart `?1`'s changes: a range of `change_log`'s rowids.
+const CART_KEYS: &str = "key > (SELECT num FROM carts WHERE id = ?1) << 32
+    AND key < ((SELECT num FROM carts WHERE id = ?1) + 1) << 32";
+
 #[async_trait]
 impl ChangeLog for SqliteStore {
     async fn load_cart(&self, cart: CartId, limits: LoadLimits) -> Result<Option<CartState>> {
         let id = cart.to_string();
         let Some(head) = sqlx::query(
-            "SELECT e.epoch, e.base_seq, e.bytes, c.store_id
+            "SELECT e.epoch, e.base_seq, e.bytes, c.store_id, c.num
              FROM epochs e JOIN carts c ON c.id = e.cart_id
              WHERE e.cart_id = ? ORDER BY e.epoch DESC LIMIT 1",
         )
@@ -35,11 +43,13 @@ impl ChangeLog for SqliteStore {
             return Ok(None);
         };
         let snapshot_seq: i64 = head.get("base_seq");
+        let first_key = head.try_get::<i64, _>("num")? << 32;
         let rows = sqlx::query(
-            "SELECT seq, bytes FROM changes WHERE cart_id = ? AND seq > ? ORDER BY seq",
+            "SELECT key & 4294967295 AS seq, bytes FROM change_log
+             WHERE key > ?1 AND key <= ?2 ORDER BY key",
         )
-        .bind(&id)
-        .bind(snapshot_seq)
+        .bind(first_key | snapshot_seq)
+        .bind(first_key | SEQ_MAX)
         .fetch_all(&self.pool)
         .await?;
         let last_seq = rows.last().map_or(snapshot_seq, |r| r.get("seq"));
@@ -48,8 +58,8 @@ impl ChangeLog for SqliteStore {
         // that a snapshot trimmed before changes carried them.
         let ops = sqlx::query(
             "SELECT user_id, op_id, seq FROM (
-               SELECT user_id, op_id, seq FROM changes
-               WHERE cart_id = ?1 AND op_id IS NOT NULL ORDER BY seq DESC LIMIT ?2)
+               SELECT user_id, op_id, key & 4294967295 AS seq FROM change_log
+               WHERE key > ?3 AND key <= ?4 AND op_id IS NOT NULL ORDER BY key DESC LIMIT ?2)
              UNION ALL
              SELECT user_id, op_id, seq FROM (
                SELECT user_id, op_id, seq FROM applied_ops
@@ -58,6 +68,8 @@ impl ChangeLog for SqliteStore {
         )
         .bind(&id)
         .bind(limits.op_memory as i64)
+        .bind(first_key)
+        .bind(first_key | SEQ_MAX)
         .fetch_all(&self.pool)
         .await?;
         let mut applied_ops = ops
@@ -105,16 +117,16 @@ impl ChangeLog for SqliteStore {
         // Changes and other events number their events together; the
         // latest changes are the latest change events, as both grow in
         // commit order.
-        let rows = sqlx::query(
+        let rows = sqlx::query(&format!(
             "SELECT seq, at, user_id, user_name, kind, text, subtotal, currency FROM (
                SELECT act_seq AS seq, at, user_id, user_name, kind, text, subtotal, currency
-               FROM changes WHERE cart_id = ?1 AND act_seq IS NOT NULL ORDER BY changes.seq DESC LIMIT ?2)
+               FROM change_log WHERE {CART_KEYS} AND act_seq IS NOT NULL ORDER BY key DESC LIMIT ?2)
              UNION ALL
              SELECT seq, at, user_id, user_name, kind, text, subtotal, currency FROM (
                SELECT seq, at, user_id, user_name, kind, text, subtotal, currency
                FROM activity WHERE cart_id = ?1 ORDER BY seq DESC LIMIT ?2)
              ORDER BY seq DESC LIMIT ?2",
-        )
+        ))
         .bind(cart.to_string())
         .bind(limit as i64)
         .fetch_all(&self.pool)
@@ -152,11 +164,12 @@ impl ChangeLog for SqliteStore {
         let Some(current) = rows.last() else {
             return Ok(Vec::new());
         };
-        let last_change: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(seq) FROM changes WHERE cart_id = ?")
-                .bind(&id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let last_change: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT key & 4294967295 FROM change_log WHERE {CART_KEYS} ORDER BY key DESC LIMIT 1"
+        ))
+        .bind(&id)
+        .fetch_optional(&mut *tx)
+        .await?;
         // A snapshot of old trimmed the changes it covered.
         let current_last = last_change.unwrap_or_default().max(current.get("base_seq"));
         let starts: Vec<i64> = rows.iter().map(|r| r.get("start_seq")).collect();
@@ -196,11 +209,14 @@ impl ChangeLog for SqliteStore {
         };
         let end: Option<i64> = row.get("end_seq");
         let changes = sqlx::query_scalar(
-            "SELECT bytes FROM changes WHERE cart_id = ? AND seq > ? AND seq <= ? ORDER BY seq",
+            "SELECT bytes FROM change_log
+             WHERE key > (SELECT num FROM carts WHERE id = ?1) << 32 | ?2
+               AND key <= (SELECT num FROM carts WHERE id = ?1) << 32 | ?3
+             ORDER BY key",
         )
         .bind(&id)
         .bind(row.get::<i64, _>("base_seq"))
-        .bind(end.unwrap_or(i64::MAX))
+        .bind(end.unwrap_or(SEQ_MAX).min(SEQ_MAX))
         .fetch_all(&mut *tx)
         .await?;
         Ok(Some((row.get("bytes"), changes)))
@@ -214,21 +230,27 @@ impl ChangeLog for SqliteStore {
 /// the writer's bottleneck and each round trip to its thread is two thread
 /// switches. An edit that leaves the summary alone writes one B-tree, so
 /// its commit writes few pages. The database refuses a change that would
-/// not load (trigger `changes_follow_the_log`).
+/// not load (trigger `change_log_follows`).
 pub(super) fn push_records<'a>(
     sql: &mut QueryBuilder<'a, Sqlite>,
     changes: &[&'a ChangeRecord],
     activity: &[(CartId, &'a ActivityEvent)],
 ) {
     for chunk in changes.chunks(ROWS_PER_INSERT) {
+        // OR FAIL, and the trigger's RAISE(FAIL): a statement that cannot
+        // abort half-way needs no statement journal (migration 0014).
         sql.push(
-            "INSERT INTO changes (cart_id, seq, epoch, bytes, user_id, op_id, act_seq, at, \
+            "INSERT OR FAIL INTO change_log (key, epoch, bytes, user_id, op_id, act_seq, at, \
              user_name, kind, text, subtotal, currency, line_count) ",
         )
         .push_values(chunk, |mut row, r| {
             let e = &r.activity;
-            row.push_bind(r.cart_id.to_string())
-                .push_bind(r.seq)
+            // A seq out of range gives a NULL key, which the trigger refuses.
+            let seq = (1..=SEQ_MAX).contains(&r.seq).then_some(r.seq);
+            row.push("(SELECT num FROM carts WHERE id = ")
+                .push_bind_unseparated(r.cart_id.to_string())
+                .push_unseparated(") << 32 | ")
+                .push_bind_unseparated(seq)
                 .push_bind(r.epoch)
                 .push_bind(r.bytes.as_slice())
                 .push_bind(r.user_id.to_string())
