@@ -10,7 +10,7 @@
 //! wrongly. Only the absence is kept: a conversation's status and counts
 //! change, and are read each time.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use cartroom_protocol::UserId;
@@ -24,7 +24,11 @@ pub(in crate::store::sqlite) struct NoConversation(Mutex<Absent>);
 
 #[derive(Default)]
 struct Absent {
-    known: HashSet<(UserId, String)>,
+    /// The stores each user is known to have no conversation with: keyed
+    /// by user, so that a lookup borrows the store's id instead of copying it.
+    known: HashMap<UserId, HashSet<String>>,
+    /// Users × stores in `known`.
+    len: usize,
     /// Conversations opened so far. A lookup that read the database before
     /// one was opened may have missed it, and must not say "none" after.
     opened: u64,
@@ -42,7 +46,7 @@ impl NoConversation {
 
     /// True when `user` is known to have no conversation with `store`.
     pub(super) fn knows_none(&self, store: &str, user: UserId) -> bool {
-        self.lock().known.contains(&(user, store.to_owned()))
+        (self.lock().known.get(&user)).is_some_and(|stores| stores.contains(store))
     }
 
     pub(super) fn ticket(&self) -> Ticket {
@@ -56,17 +60,32 @@ impl NoConversation {
         if absent.opened != ticket.0 {
             return;
         }
-        if absent.known.len() >= CAPACITY {
+        if absent.len >= CAPACITY {
             absent.known.clear();
+            absent.len = 0;
         }
-        absent.known.insert((user, store.to_owned()));
+        if absent
+            .known
+            .entry(user)
+            .or_default()
+            .insert(store.to_owned())
+        {
+            absent.len += 1;
+        }
     }
 
     /// Called once a conversation is committed.
     pub(super) fn opened(&self, store: &str, user: UserId) {
         let mut absent = self.lock();
         absent.opened += 1;
-        absent.known.remove(&(user, store.to_owned()));
+        let Some(stores) = absent.known.get_mut(&user) else {
+            return;
+        };
+        let forgotten = stores.remove(store);
+        if stores.is_empty() {
+            absent.known.remove(&user);
+        }
+        absent.len -= usize::from(forgotten);
     }
 }
 
@@ -81,8 +100,13 @@ mod tests {
         absent.remember("s1", sam, absent.ticket());
         assert!(absent.knows_none("s1", sam));
         assert!(!absent.knows_none("s2", sam));
+        absent.remember("s2", sam, absent.ticket());
         absent.opened("s1", sam);
         assert!(!absent.knows_none("s1", sam));
+        assert!(absent.knows_none("s2", sam));
+        absent.opened("s2", sam);
+        let left = absent.lock();
+        assert_eq!((left.known.len(), left.len), (0, 0));
     }
 
     #[test]
@@ -109,6 +133,7 @@ mod tests {
         assert!(absent.knows_none("s1", first));
         absent.remember("s1", UserId::new_random(), absent.ticket());
         assert!(!absent.knows_none("s1", first));
-        assert_eq!(absent.lock().known.len(), 1);
+        let left = absent.lock();
+        assert_eq!((left.known.len(), left.len), (1, 1));
     }
 }

@@ -47,11 +47,11 @@ impl Support for SqliteStore {
                 email: email.as_deref(),
                 now_ms,
             };
-            let opened = conversations::open(&pool, new).await?;
-            if opened.1 {
+            let (conversation, created) = conversations::open(&pool, new).await?;
+            if created {
                 absent.opened(&store, user);
             }
-            Ok(opened)
+            Ok((conversation, created))
         });
         // A panic in it goes on in the caller, as it would have inline.
         opening
