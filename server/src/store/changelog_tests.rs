@@ -360,17 +360,17 @@ async fn sqlite_carts_keep_their_changes_apart() {
         let refused = store.append(change(first, ana, seq, 3)).await.await;
         assert!(refused.is_err(), "seq {seq} is outside the cart's keys");
     }
-    let changes = |cart| {
+    let load = |cart| {
         let store = store.clone();
         async move { store.load_cart(cart, LIMITS).await.unwrap().unwrap() }
     };
-    let loaded = changes(first).await;
+    let loaded = load(first).await;
     assert_eq!(
         loaded.changes,
         vec![b"change-1".to_vec(), b"change-2".to_vec()]
     );
     assert_eq!(loaded.last_seq, 2);
-    assert_eq!(changes(second).await.changes, vec![b"change-1".to_vec()]);
+    assert_eq!(load(second).await.changes, vec![b"change-1".to_vec()]);
     assert_eq!(store.epochs(first).await.unwrap()[0].last_seq, 2);
 
     store.delete_cart(first).await.unwrap();
@@ -379,7 +379,7 @@ async fn sqlite_carts_keep_their_changes_apart() {
         .await
         .unwrap();
     assert_eq!(left, vec![1]);
-    assert_eq!(changes(second).await.last_seq, 1);
+    assert_eq!(load(second).await.last_seq, 1);
     store.close().await;
 }
 

@@ -195,10 +195,11 @@ impl ChangeLog for SqliteStore {
         // cannot lend this one its changes.
         let mut tx = self.pool.begin().await?;
         let Some(row) = sqlx::query(
-            "SELECT e.base_seq, e.bytes,
+            "SELECT e.base_seq, e.bytes, c.num,
                     (SELECT MIN(n.start_seq) FROM epochs n
                      WHERE n.cart_id = e.cart_id AND n.epoch > e.epoch) AS end_seq
-             FROM epochs e WHERE e.cart_id = ? AND e.epoch = ?",
+             FROM epochs e JOIN carts c ON c.id = e.cart_id
+             WHERE e.cart_id = ? AND e.epoch = ?",
         )
         .bind(&id)
         .bind(epoch)
@@ -208,15 +209,12 @@ impl ChangeLog for SqliteStore {
             return Ok(None);
         };
         let end: Option<i64> = row.get("end_seq");
+        let first_key = row.try_get::<i64, _>("num")? << 32;
         let changes = sqlx::query_scalar(
-            "SELECT bytes FROM change_log
-             WHERE key > (SELECT num FROM carts WHERE id = ?1) << 32 | ?2
-               AND key <= (SELECT num FROM carts WHERE id = ?1) << 32 | ?3
-             ORDER BY key",
+            "SELECT bytes FROM change_log WHERE key > ? AND key <= ? ORDER BY key",
         )
-        .bind(&id)
-        .bind(row.get::<i64, _>("base_seq"))
-        .bind(end.unwrap_or(SEQ_MAX).min(SEQ_MAX))
+        .bind(first_key | row.get::<i64, _>("base_seq"))
+        .bind(first_key | end.unwrap_or(SEQ_MAX).min(SEQ_MAX))
         .fetch_all(&mut *tx)
         .await?;
         Ok(Some((row.get("bytes"), changes)))
