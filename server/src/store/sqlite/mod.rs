@@ -48,6 +48,13 @@ pub struct SqliteStore {
     no_conversation: std::sync::Arc<support::NoConversation>,
 }
 
+/// Bytes per database page, for databases this build creates. Half of
+/// SQLite's default: a WAL frame (24 + 2,048 bytes) then covers 1.5 file
+/// pages of 4 KiB on average instead of 2, which is most of the bytes an
+/// edit costs at one edit per commit (docs/BENCHMARKS.md, "Write path").
+/// A database keeps the page size it was created with.
+const PAGE_SIZE: u32 = 2048;
+
 /// Connection options for the database file under the data dir.
 pub fn connect_options(config: &Config) -> SqliteConnectOptions {
     let synchronous = match config.sqlite_sync {
@@ -57,6 +64,7 @@ pub fn connect_options(config: &Config) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(config.data_dir.join("cartroom.sqlite3"))
         .create_if_missing(true)
+        .page_size(PAGE_SIZE)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(synchronous)
         .foreign_keys(true)
@@ -104,5 +112,41 @@ impl Health for SqliteStore {
             return Err(StoreError::WritesFailing);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn page_size(store: &SqliteStore) -> u32 {
+        sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_new_database_has_small_pages_and_an_older_one_keeps_its_own() {
+        let new = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&Config::for_data_dir(new.path()))
+            .await
+            .unwrap();
+        assert_eq!(page_size(&store).await, PAGE_SIZE);
+        store.close().await;
+
+        // A database an earlier build created, with SQLite's default pages.
+        let old = tempfile::tempdir().unwrap();
+        let config = Config::for_data_dir(old.path());
+        std::fs::create_dir_all(&config.data_dir).unwrap();
+        let pool = SqlitePool::connect_with(connect_options(&config).page_size(4096))
+            .await
+            .unwrap();
+        sqlx::migrate!("./migrations").run(&pool).await.unwrap();
+        pool.close().await;
+        let store = SqliteStore::open(&config).await.unwrap();
+        assert_eq!(page_size(&store).await, 4096);
+        store.check().await.unwrap();
+        store.close().await;
     }
 }
