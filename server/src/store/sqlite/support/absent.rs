@@ -46,7 +46,10 @@ impl NoConversation {
 
     /// True when `user` is known to have no conversation with `store`.
     pub(super) fn knows_none(&self, store: &str, user: UserId) -> bool {
-        (self.lock().known.get(&user)).is_some_and(|stores| stores.contains(store))
+        self.lock()
+            .known
+            .get(&user)
+            .is_some_and(|stores| stores.contains(store))
     }
 
     pub(super) fn ticket(&self) -> Ticket {
