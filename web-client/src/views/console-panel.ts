@@ -70,8 +70,9 @@ export class CartPanel {
   private readonly watched = new Set<string>();
   /** The history's time fields, by cart: kept across redraws, so a time being typed stays. */
   private readonly historyInputs = new Map<string, HTMLInputElement>();
-  /** The carts whose history part is open. */
-  private readonly historyOpen = new Set<string>();
+  /** The history part drawn for each cart: a redraw keeps it open if it is
+   * open now (read from the element: its toggle event comes a task later). */
+  private readonly historyParts = new Map<string, HTMLDetailsElement>();
   /** The stores where this agent may take over carts (the customer update right). */
   private mayTakeOver = new Set<string>();
   private readonly codeForm: HTMLFormElement;
@@ -117,7 +118,7 @@ export class CartPanel {
       this.extra.clear();
       this.histories.clear();
       this.historyInputs.clear();
-      this.historyOpen.clear();
+      this.historyParts.clear();
       this.error = undefined;
     }
     if (!c) {
@@ -414,15 +415,16 @@ export class CartPanel {
     );
     const details = h(
       "details",
-      { class: "panel-history", testid: "panel-history", open: shown || this.historyOpen.has(cart.cart_id) ? true : undefined },
+      {
+        class: "panel-history",
+        testid: "panel-history",
+        open: shown || this.historyParts.get(cart.cart_id)?.open ? true : undefined,
+      },
       h("summary", { testid: "history-toggle" }, "History"),
       form,
       shown ? this.historyView(shown, currency) : null,
-    );
-    details.addEventListener("toggle", () => {
-      if (details.open) this.historyOpen.add(cart.cart_id);
-      else this.historyOpen.delete(cart.cart_id);
-    });
+    ) as HTMLDetailsElement;
+    this.historyParts.set(cart.cart_id, details);
     return details;
   }
 
