@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::room::Frame;
+use crate::room::{Frame, SubscriberHandle};
 
 /// One live connection, as the rest of the node sees it.
 #[derive(Debug)]
@@ -23,9 +23,8 @@ struct Live {
     /// Cancelled when its session ends; the connection closes with 4001.
     ended: CancellationToken,
     user: UserId,
-    /// The connection's outbound queue, for messages about the user rather
-    /// than about a cart.
-    outbound: mpsc::Sender<Frame>,
+    /// The connection, for messages about the user rather than about a cart.
+    conn: SubscriberHandle,
 }
 
 /// Every live connection of the node, bounded.
@@ -120,15 +119,19 @@ impl LiveConnections {
         })
     }
 
-    /// Registers a connection of `user` opened with the session
-    /// `token_hash`, whose writer drains `outbound`.
+    /// A new connection's id, unique on this node.
+    pub fn next_conn_id(&self) -> ConnId {
+        ConnId(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Registers `conn`, of `user`, opened with the session `token_hash`.
     pub fn register(
         self: &Arc<Self>,
         token_hash: &str,
         user: UserId,
-        outbound: mpsc::Sender<Frame>,
+        conn: SubscriberHandle,
     ) -> Registration {
-        let id = ConnId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let id = conn.conn_id();
         let ended = CancellationToken::new();
         self.by_id.insert(
             id,
@@ -136,7 +139,7 @@ impl LiveConnections {
                 token_hash: token_hash.to_owned(),
                 ended: ended.clone(),
                 user,
-                outbound,
+                conn,
             },
         );
         metrics::gauge!("cartroom_connections").increment(1.0);
@@ -243,12 +246,12 @@ impl LiveConnections {
         self.send_frame_where(to, frame);
     }
 
-    /// A connection whose queue is full misses the frame: it is about to
-    /// be closed as too slow (and a page loads again when it reconnects).
+    /// A connection whose queue is full misses the frame: it is closed as
+    /// too slow (and a page loads again when it reconnects).
     fn send_frame_where(&self, to: impl Fn(&UserId) -> bool, frame: Frame) {
         for live in self.by_id.iter() {
             if to(&live.user) {
-                let _ = live.outbound.try_send(frame.clone());
+                live.conn.deliver(frame.clone());
             }
         }
     }

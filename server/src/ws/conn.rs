@@ -1,13 +1,12 @@
-//! One connection as rooms see it: a bounded outbound queue that rooms
-//! fill without waiting.
+//! One connection as rooms see it: an outlet that rooms send to without
+//! waiting.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use cartroom_protocol::{CartId, ConnId};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
+use super::outlet::{NotSent, Outlet};
 use crate::cart::Actor;
 use crate::room::{Frame, Subscriber};
 use crate::services::LiveConnections;
@@ -28,11 +27,7 @@ pub enum Reach {
 pub struct Conn {
     pub id: ConnId,
     pub actor: Actor,
-    /// Drained by the connection's writer task.
-    pub outbound: mpsc::Sender<Frame>,
-    /// Cancelled when the outbound queue is full: the connection then
-    /// closes with 4008 (slow consumer).
-    pub too_slow: CancellationToken,
+    pub outlet: Arc<Outlet>,
     /// The carts this connection is subscribed to (or asked to be), and
     /// how: the reader adds and removes its own, rooms remove those they
     /// end. Locked only to read or change the map; nothing awaits under it.
@@ -42,17 +37,11 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(
-        id: ConnId,
-        actor: Actor,
-        outbound: mpsc::Sender<Frame>,
-        live: Arc<LiveConnections>,
-    ) -> Self {
+    pub fn new(id: ConnId, actor: Actor, outlet: Arc<Outlet>, live: Arc<LiveConnections>) -> Self {
         Self {
             id,
             actor,
-            outbound,
-            too_slow: CancellationToken::new(),
+            outlet,
             subscriptions: Mutex::default(),
             live,
         }
@@ -114,18 +103,16 @@ impl Subscriber for Conn {
     }
 
     fn deliver(&self, frame: Frame) -> bool {
-        match self.outbound.try_send(frame) {
+        match self.outlet.send(frame) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(NotSent::TooSlow) => {
                 tracing::debug!(
                     conn_id = %self.id,
                     "outbound queue full: closing as a slow consumer"
                 );
-                metrics::counter!("cartroom_slow_consumers_total").increment(1);
-                self.too_slow.cancel();
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(NotSent::Closed) => false,
         }
     }
 

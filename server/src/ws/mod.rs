@@ -3,18 +3,21 @@
 //!
 //! The handshake is authenticated (401 before any upgrade) and checks
 //! `Origin` (403), so a page on another site cannot ride a shopper's cookie.
-//! The reader parses, rate-limits and routes messages to rooms; the writer
-//! drains the bounded outbound queue that rooms fill, pings, and closes the
-//! socket with the documented code when the reader, a room (slow consumer),
-//! a sign-out or shutdown asks for it.
+//! The reader parses, rate-limits and routes messages to rooms. Rooms send
+//! through the connection's outlet, which writes at once to an idle socket
+//! and else queues, boundedly; the writer drains that queue, pings, and
+//! closes the socket with the documented code when the reader, a full
+//! queue (slow consumer), a sign-out or shutdown asks for it.
 //!
 //! # Layout
 //! - [`origin`]: which pages may open a socket.
 //! - [`conn`]: a connection as rooms see it (a [`Subscriber`](crate::room::Subscriber)).
+//! - [`outlet`]: its sending side, shared by senders and the writer.
 //! - [`reader`], [`writer`]: the two halves of a connection.
 
 pub mod conn;
 pub mod origin;
+pub mod outlet;
 pub mod reader;
 mod subscribe;
 pub mod writer;
@@ -31,7 +34,7 @@ use cartroom_protocol::limits::MAX_FRAME_BYTES;
 use cartroom_protocol::{ErrorCode, FEATURES, PROTOCOL_VERSION, ServerMsg};
 use futures_util::StreamExt;
 use futures_util::stream::{SplitSink, SplitStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use crate::app::AppState;
@@ -42,11 +45,10 @@ use crate::room::{Frame, RoomCmd, Subscriber};
 use crate::serve::ConnSlot;
 use conn::Conn;
 use origin::origin_allowed;
+use outlet::Outlet;
 use reader::{ReadEnd, Reader};
 use writer::{CloseSignals, write_loop};
 
-/// Frames queued for one connection before it counts as a slow consumer.
-pub const OUTBOUND_QUEUE: usize = 1024;
 /// How often the server pings.
 pub const PING_EVERY: Duration = Duration::from_secs(20);
 /// Silence after which the connection is closed with 4002.
@@ -136,21 +138,18 @@ async fn serve(
     signed_in: SignedIn,
 ) {
     let user = &signed_in.session.user;
-    let (outbound, outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
-    let registration =
-        state
-            .services
-            .live
-            .register(&signed_in.session.token_hash, user.id, outbound.clone());
-    let conn_id = registration.id;
+    let live = &state.services.live;
+    let conn_id = live.next_conn_id();
+    let outlet = Arc::new(Outlet::new(sink));
+    let conn = Arc::new(Conn::new(
+        conn_id,
+        signed_in.actor(),
+        outlet.clone(),
+        live.clone(),
+    ));
+    let registration = live.register(&signed_in.session.token_hash, user.id, conn.clone());
     let span = tracing::info_span!("conn", %conn_id, user_id = %user.id);
     async {
-        let conn = Arc::new(Conn::new(
-            conn_id,
-            signed_in.actor(),
-            outbound,
-            state.services.live.clone(),
-        ));
         conn.deliver(Frame::msg(&ServerMsg::Hello {
             protocol: PROTOCOL_VERSION,
             server: format!("cartroom/{}", env!("CARGO_PKG_VERSION")),
@@ -161,18 +160,18 @@ async fn serve(
         }));
         let (close_tx, close_rx) = oneshot::channel();
         let signals = CloseSignals {
-            too_slow: conn.too_slow.clone(),
             session_ended: registration.ended.clone(),
             shutdown: state.lifecycle.shutdown.clone(),
         };
-        let mut writer =
-            tokio::spawn(write_loop(sink, outbound_rx, close_rx, signals).in_current_span());
+        let mut writer = tokio::spawn(
+            async move { write_loop(&outlet, close_rx, signals).await }.in_current_span(),
+        );
         let mut reader = Reader::new(state.clone(), conn.clone());
         let ended = reader.run(&mut stream, &registration.ended).await;
         tracing::debug!(?ended, "reader finished");
         let server_closes = !matches!(ended, ReadEnd::Stopped)
             || state.lifecycle.shutdown.is_cancelled()
-            || conn.too_slow.is_cancelled()
+            || conn.outlet.too_slow.is_cancelled()
             || registration.ended.is_cancelled();
         // The writer ends once it is sent a close, or once `close_tx` is
         // dropped unsent (after the drain below).

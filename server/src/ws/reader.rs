@@ -58,7 +58,7 @@ impl Reader {
         loop {
             let next = tokio::select! {
                 _ = shutdown.cancelled() => return ReadEnd::Stopped,
-                _ = self.conn.too_slow.cancelled() => return ReadEnd::Stopped,
+                _ = self.conn.outlet.too_slow.cancelled() => return ReadEnd::Stopped,
                 _ = session_ended.cancelled() => return ReadEnd::Stopped,
                 next = tokio::time::timeout(IDLE_TIMEOUT, stream.next()) => next,
             };

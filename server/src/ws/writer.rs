@@ -1,22 +1,22 @@
-//! The writing half of a connection: drains the outbound queue that rooms
-//! fill, pings, and closes with the documented code when asked.
+//! The writer task of a connection: sends what queued while a write could
+//! not finish at once ([`super::outlet`]), pings, and closes with the
+//! documented code when asked.
 //!
-//! When it wakes, the writer takes everything queued and merges consecutive
-//! change frames of one cart and kind (2 or 3, whose payloads concatenate)
-//! into one, up to [`COALESCE_LIMIT`]: changes that leave in the same tick
-//! cost a receiver one frame. Text frames are never merged, and nothing is
-//! reordered.
+//! When it takes the queue, the writer merges consecutive change frames of
+//! one cart and kind (2 or 3, whose payloads concatenate) into one, up to
+//! [`COALESCE_LIMIT`]: changes that queue together cost a receiver one
+//! frame. Text frames are never merged, and nothing is reordered.
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::{CloseFrame, Message};
 use bytes::{Bytes, BytesMut};
 use cartroom_protocol::CloseCode;
 use cartroom_protocol::frame::HEADER_LEN;
-use futures_util::SinkExt;
-use futures_util::stream::SplitSink;
-use tokio::sync::{mpsc, oneshot};
+use futures_util::Sink;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::PING_EVERY;
+use super::outlet::{Broken, Outlet, message};
 use crate::room::Frame;
 
 /// Largest frame that merging makes; a single larger frame goes as it is.
@@ -25,86 +25,95 @@ pub const COALESCE_LIMIT: usize = 256 * 1024;
 /// A close to send: the code and its reason.
 pub type Close = (CloseCode, &'static str);
 
-/// Why the writer would close the connection on its own.
+/// Why the writer would close the connection on its own, besides a full
+/// queue (the outlet's `too_slow`, 4008).
 pub struct CloseSignals {
-    /// The outbound queue filled (4008).
-    pub too_slow: CancellationToken,
     /// The session was signed out (4001).
     pub session_ended: CancellationToken,
     /// The server is shutting down (1001).
     pub shutdown: CancellationToken,
 }
 
-/// The WebSocket message of a room's frame.
-fn message(frame: Frame) -> Message {
-    match frame {
-        Frame::Text(bytes) => {
-            Message::Text(Utf8Bytes::try_from(bytes).expect("rooms send UTF-8 JSON"))
-        }
-        Frame::Binary(bytes) => Message::Binary(bytes),
+/// Ends the outlet however the writer ends, aborted included: senders
+/// then learn that the connection is over.
+struct Ending<'a, S: Sink<Message, Error = axum::Error> + Unpin>(&'a Outlet<S>);
+
+impl<S: Sink<Message, Error = axum::Error> + Unpin> Drop for Ending<'_, S> {
+    fn drop(&mut self) {
+        self.0.end();
     }
 }
 
-pub async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut outbound: mpsc::Receiver<Frame>,
+pub async fn write_loop<S: Sink<Message, Error = axum::Error> + Unpin>(
+    outlet: &Outlet<S>,
     mut close_rx: oneshot::Receiver<Close>,
     signals: CloseSignals,
 ) {
+    let _ending = Ending(outlet);
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let close = loop {
         tokio::select! {
             biased;
             _ = signals.shutdown.cancelled() => break Some((CloseCode::GoingAway, "server shutting down")),
-            _ = signals.too_slow.cancelled() => break Some((CloseCode::SlowConsumer, "outbound queue full; resubscribe with your heads")),
+            _ = outlet.too_slow.cancelled() => break Some((CloseCode::SlowConsumer, "outbound queue full; resubscribe with your heads")),
             _ = signals.session_ended.cancelled() => break Some((CloseCode::SessionEnded, "signed out")),
             close = &mut close_rx => break close.ok(),
-            frame = outbound.recv() => {
-                let Some(frame) = frame else { break None };
-                // Whatever else is queued goes out with it, in one flush.
-                let mut merging = Coalescer::default();
-                let mut next = Some(frame);
-                while let Some(frame) = next.take().or_else(|| outbound.try_recv().ok()) {
-                    for ready in merging.push(frame).into_iter().flatten() {
-                        if sink.feed(message(ready)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                if let Some(last) = merging.finish()
-                    && sink.feed(message(last)).await.is_err()
-                {
-                    return;
-                }
-                if sink.flush().await.is_err() {
+            () = outlet.work() => {
+                if drain(outlet, false).await.is_err() {
                     return;
                 }
             }
             _ = ping.tick() => {
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                outlet.take();
+                let pinged = outlet.feed(Message::Ping(Default::default())).await;
+                if pinged.is_err() || drain(outlet, false).await.is_err() {
                     return;
                 }
             }
         }
     };
-    if let Some((code, reason)) = close {
-        // What was queued before the close still goes out, unless the queue
-        // itself is the problem.
-        if code != CloseCode::SlowConsumer {
-            while let Ok(frame) = outbound.try_recv() {
-                if sink.send(message(frame)).await.is_err() {
-                    return;
-                }
+    // Senders queue from now on, and what they queue after the close frame
+    // is never sent.
+    outlet.take();
+    let Some((code, reason)) = close else {
+        outlet.close(None).await;
+        return;
+    };
+    // What was queued before the close still goes out, unless the queue
+    // itself is the problem.
+    if code != CloseCode::SlowConsumer && drain(outlet, true).await.is_err() {
+        return;
+    }
+    let frame = CloseFrame {
+        code: code.code(),
+        reason: reason.into(),
+    };
+    outlet.close(Some(Message::Close(Some(frame)))).await;
+}
+
+/// Sends what is queued, merged, until nothing is and the socket is
+/// flushed; then gives the socket back to the senders, unless `keep`.
+async fn drain<S: Sink<Message, Error = axum::Error> + Unpin>(
+    outlet: &Outlet<S>,
+    keep: bool,
+) -> Result<(), Broken> {
+    loop {
+        outlet.flush().await?;
+        let frames = outlet.take_queued(keep);
+        if frames.is_empty() {
+            return Ok(());
+        }
+        let mut merging = Coalescer::default();
+        for frame in frames {
+            for ready in merging.push(frame).into_iter().flatten() {
+                outlet.feed(message(ready)).await?;
             }
         }
-        let frame = CloseFrame {
-            code: code.code(),
-            reason: reason.into(),
-        };
-        let _ = sink.send(Message::Close(Some(frame))).await;
+        if let Some(last) = merging.finish() {
+            outlet.feed(message(last)).await?;
+        }
     }
-    let _ = sink.close().await;
 }
 
 /// Merges consecutive change frames of one cart and kind.
