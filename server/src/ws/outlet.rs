@@ -150,8 +150,8 @@ impl<S: Sink<Message, Error = axum::Error> + Unpin> Outlet<S> {
     /// Waits until the writer task owns the socket.
     pub async fn work(&self) {
         loop {
-            // Registered before looking, so that a hand-over in between is
-            // not missed.
+            // A hand-over between the look and the wait is not missed:
+            // `notify_one` leaves a permit when no one waits.
             let notified = self.work.notified();
             if self.lock().writer_owns {
                 return;
