@@ -34,6 +34,11 @@ pub const OUTBOUND_QUEUE: usize = 1024;
 /// The socket's sending half.
 pub type WsSink = SplitSink<WebSocket, Message>;
 
+/// What an outlet writes to: [`WsSink`], or a test's sink.
+pub trait MessageSink: Sink<Message, Error = axum::Error> + Unpin {}
+
+impl<S: Sink<Message, Error = axum::Error> + Unpin> MessageSink for S {}
+
 /// The socket failed or was closed: the connection is over.
 #[derive(Debug)]
 pub struct Broken;
@@ -84,7 +89,7 @@ pub fn message(frame: Frame) -> Message {
     }
 }
 
-impl<S: Sink<Message, Error = axum::Error> + Unpin> Outlet<S> {
+impl<S: MessageSink> Outlet<S> {
     pub fn new(sink: S) -> Self {
         Self {
             state: Mutex::new(State {
@@ -218,7 +223,6 @@ impl<S: Sink<Message, Error = axum::Error> + Unpin> Outlet<S> {
         let mut state = self.lock();
         state.sink = None;
         state.queue.clear();
-        state.writer_owns = true;
     }
 }
 

@@ -11,12 +11,11 @@ use axum::extract::ws::{CloseFrame, Message};
 use bytes::{Bytes, BytesMut};
 use cartroom_protocol::CloseCode;
 use cartroom_protocol::frame::HEADER_LEN;
-use futures_util::Sink;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::PING_EVERY;
-use super::outlet::{Broken, Outlet, message};
+use super::outlet::{Broken, MessageSink, Outlet, message};
 use crate::room::Frame;
 
 /// Largest frame that merging makes; a single larger frame goes as it is.
@@ -36,15 +35,15 @@ pub struct CloseSignals {
 
 /// Ends the outlet however the writer ends, aborted included: senders
 /// then learn that the connection is over.
-struct Ending<'a, S: Sink<Message, Error = axum::Error> + Unpin>(&'a Outlet<S>);
+struct Ending<'a, S: MessageSink>(&'a Outlet<S>);
 
-impl<S: Sink<Message, Error = axum::Error> + Unpin> Drop for Ending<'_, S> {
+impl<S: MessageSink> Drop for Ending<'_, S> {
     fn drop(&mut self) {
         self.0.end();
     }
 }
 
-pub async fn write_loop<S: Sink<Message, Error = axum::Error> + Unpin>(
+pub async fn write_loop<S: MessageSink>(
     outlet: &Outlet<S>,
     mut close_rx: oneshot::Receiver<Close>,
     signals: CloseSignals,
@@ -94,10 +93,7 @@ pub async fn write_loop<S: Sink<Message, Error = axum::Error> + Unpin>(
 
 /// Sends what is queued, merged, until nothing is and the socket is
 /// flushed; then gives the socket back to the senders, unless `keep`.
-async fn drain<S: Sink<Message, Error = axum::Error> + Unpin>(
-    outlet: &Outlet<S>,
-    keep: bool,
-) -> Result<(), Broken> {
+async fn drain<S: MessageSink>(outlet: &Outlet<S>, keep: bool) -> Result<(), Broken> {
     loop {
         outlet.flush().await?;
         let frames = outlet.take_queued(keep);
