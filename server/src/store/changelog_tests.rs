@@ -40,7 +40,9 @@ const LIMITS: LoadLimits = LoadLimits {
 };
 
 /// A user and their cart, created at 1000.
-async fn cart_of<S: Accounts + Carts + TestLease>(store: &S) -> (CartId, UserId) {
+pub(in crate::store) async fn cart_of<S: Accounts + Carts + TestLease>(
+    store: &S,
+) -> (CartId, UserId) {
     let user = User {
         id: UserId::new_random(),
         email: None,
@@ -82,7 +84,7 @@ fn of_epoch(epoch: i64, record: ChangeRecord) -> ChangeRecord {
     ChangeRecord { epoch, ..record }
 }
 
-fn change(cart: CartId, user: UserId, seq: i64, act_seq: i64) -> ChangeRecord {
+pub(in crate::store) fn change(cart: CartId, user: UserId, seq: i64, act_seq: i64) -> ChangeRecord {
     ChangeRecord {
         cart_id: cart,
         seq,
@@ -98,7 +100,7 @@ fn change(cart: CartId, user: UserId, seq: i64, act_seq: i64) -> ChangeRecord {
     }
 }
 
-async fn commit<S: ChangeLog>(store: &S, record: ChangeRecord) {
+pub(in crate::store) async fn commit<S: ChangeLog>(store: &S, record: ChangeRecord) {
     store.append(record).await.await.unwrap();
 }
 

@@ -27,6 +27,7 @@ mod totp;
 mod webhooks;
 mod writer;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -45,7 +46,9 @@ pub struct SqliteStore {
     writer: WriterHandle,
     writer_task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Answers the support desk's most frequent question without a read.
-    no_conversation: std::sync::Arc<support::NoConversation>,
+    no_conversation: Arc<support::NoConversation>,
+    /// Marked before an endpoint is created or enabled; read by the writer.
+    hooked: Arc<webhooks::HookedStores>,
 }
 
 /// Bytes per database page, for databases this build creates. Half of
@@ -80,16 +83,19 @@ impl SqliteStore {
             .connect_with(connect_options(config))
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        let hooked = Arc::new(webhooks::HookedStores::load(&pool).await?);
         let (writer, writer_task) = writer::spawn(
             connect_options(config),
             config.commit_batch,
             config.webhook_debounce_ms as i64,
+            hooked.clone(),
         );
         Ok(Self {
             pool,
             writer,
             writer_task: tokio::sync::Mutex::new(Some(writer_task)),
             no_conversation: Default::default(),
+            hooked,
         })
     }
 

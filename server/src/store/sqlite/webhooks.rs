@@ -4,11 +4,16 @@
 //! - this file: the `Webhooks` trait: endpoints, claims, outcomes;
 //! - [`events`]: the events written inside the transaction of what caused
 //!   them (the writer's, orders', sharing's);
+//! - [`hooked`]: which stores may have an enabled endpoint, asked by the
+//!   writer before each batch;
 //! - [`rows`]: endpoints read from their rows, and the statements the
 //!   trait's methods share.
 
 mod events;
+mod hooked;
 mod rows;
+#[cfg(test)]
+mod tests;
 
 use async_trait::async_trait;
 use cartroom_protocol::webhooks::{WebhookDelivery, WebhookEndpointView};
@@ -18,6 +23,7 @@ pub(super) use self::events::{
     hooked_stores, order_created, order_status_changed, push_any_endpoint, share_accepted,
     write_cart_events,
 };
+pub(super) use self::hooked::HookedStores;
 use self::rows::{
     ENDPOINT_COLUMNS, drop_sends, endpoint, endpoint_from_row, forget_done_events, log_outcome,
 };
@@ -45,6 +51,7 @@ impl Webhooks for SqliteStore {
     }
 
     async fn create_endpoint(&self, endpoint: &NewEndpoint, max: usize) -> Result<bool> {
+        self.hooked.mark(&endpoint.store_id);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let count: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints WHERE store_id = ?")
@@ -76,6 +83,9 @@ impl Webhooks for SqliteStore {
         id: &str,
         change: &EndpointChange,
     ) -> Result<Option<WebhookEndpointView>> {
+        if change.enabled == Some(true) {
+            self.hooked.mark(store_id);
+        }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if endpoint(&mut tx, store_id, id).await?.is_none() {
             return Ok(None);
