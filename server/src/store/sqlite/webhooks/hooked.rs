@@ -9,8 +9,8 @@
 //! this never says "none" of an endpoint that was committed before the
 //! writer asked. A batch the writer asked about before that mark was
 //! queued before the endpoint's transaction began: the two overlap, and
-//! the batch counts as the earlier. A store stays marked once its last
-//! endpoint goes until the database is opened again: that costs only the
+//! the batch counts as the earlier. A store stays marked after its last
+//! endpoint goes, until the database is opened again: that costs only the
 //! second round trip.
 
 use std::collections::{BTreeSet, HashSet};

@@ -1,10 +1,10 @@
 //! The writer writes a store's webhook events whenever the store has an
 //! enabled endpoint, however it got one: created while the database is
-//! open, enabled after it was opened, or found when it opens. Without one,
-//! a batch of one edit commits in one statement.
+//! open, enabled after it was opened, or found when it opens. The edits of
+//! a store without one take the writer's one-statement path.
 
+use cartroom_protocol::CartId;
 use cartroom_protocol::webhooks::WebhookEventType as T;
-use cartroom_protocol::{CartId, UserId};
 
 use super::super::SqliteStore;
 use crate::config::Config;
@@ -42,7 +42,7 @@ fn enabled(on: bool) -> EndpointChange {
 /// A new cart of store s1 whose first edit adds a mug: each step gets its
 /// own cart, so that no event merges into an earlier one (debouncing).
 async fn add_a_mug_to_a_new_cart(store: &SqliteStore) -> CartId {
-    let (cart, user): (CartId, UserId) = cart_of(store).await;
+    let (cart, user) = cart_of(store).await;
     let record = ChangeRecord {
         hooks: CartHooks {
             store_id: "s1".into(),
