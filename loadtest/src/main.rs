@@ -302,6 +302,9 @@ struct ServerFigures {
     rss_timeline: Vec<(u64, u64)>,
     /// Thread context switches per acked op (spawned server only).
     context_switches_per_op: Option<f64>,
+    /// The same by thread name; a thread that ended during the window is
+    /// not counted.
+    context_switches_per_op_by_thread: BTreeMap<String, f64>,
     /// Bytes written to storage per acked op (spawned server only).
     disk_bytes_per_op: Option<f64>,
     /// File write and sync calls in the window (`--trace-file-writes`).
@@ -589,6 +592,12 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
     let server = ServerFigures {
         rss_timeline,
         context_switches_per_op: per_op(delta(|s| s.context_switches)),
+        context_switches_per_op_by_thread: match (&server_start, &server_end) {
+            (Some(a), Some(b)) => (a.switches_until(b).into_iter())
+                .filter_map(|(name, n)| Some((name, per_op(Some(n as f64))?)))
+                .collect(),
+            _ => BTreeMap::new(),
+        },
         disk_bytes_per_op: per_op(delta(|s| s.disk_write_bytes)),
         file_writes_per_op: per_op(file_writes.map(|f| f.writes as f64)),
         file_syncs_per_op: per_op(file_writes.map(|f| f.syncs as f64)),
@@ -997,7 +1006,9 @@ fn print_report(r: &Report) {
             mb(a.rss_bytes),
             mb(b.rss_bytes),
             s.rss_per_connection_bytes.unwrap_or(0.0) / 1000.0,
-            mb(s.end.map_or(b.peak_rss_bytes, |e| e.peak_rss_bytes)),
+            mb(s.end
+                .as_ref()
+                .map_or(b.peak_rss_bytes, |e| e.peak_rss_bytes)),
             b.threads
         );
     }
@@ -1022,8 +1033,14 @@ fn print_report(r: &Report) {
             );
         }
         if let (Some(switches), Some(bytes)) = (s.context_switches_per_op, s.disk_bytes_per_op) {
+            // Idle threads (a pool's spare connections) would only add noise.
+            let by_thread: Vec<String> = (s.context_switches_per_op_by_thread.iter())
+                .filter(|(_, n)| **n >= 0.05)
+                .map(|(name, n)| format!("{name} {n:.1}"))
+                .collect();
             println!(
-                "server per op: {switches:.1} context switches, {:.1} kB written to storage; file writes {}, syncs {}",
+                "server per op: {switches:.1} context switches ({}), {:.1} kB written to storage; file writes {}, syncs {}",
+                by_thread.join(", "),
                 bytes / 1000.0,
                 figure(s.file_writes_per_op, ""),
                 figure(s.file_syncs_per_op, "")

@@ -2,6 +2,7 @@
 //! at `--url`; and what it costs (RSS and CPU from `/proc` when spawned,
 //! else from `/metrics`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -126,7 +127,7 @@ async fn append(log: &tokio::sync::Mutex<tokio::fs::File>, line: &str) {
 }
 
 /// Resource use of a process at one moment.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct ProcSample {
     /// Resident set, bytes.
     pub rss_bytes: u64,
@@ -138,9 +139,24 @@ pub struct ProcSample {
     /// Context switches so far, summed over the process's live threads
     /// (voluntary and not).
     pub context_switches: u64,
+    /// The same by thread name, as the kernel gives it (15 bytes at most:
+    /// `tokio-rt-worker`, `sqlx-sqlite-wor`).
+    pub context_switches_by_thread: BTreeMap<String, u64>,
     /// Bytes the process caused to be written to storage (`write_bytes` of
     /// `/proc/<pid>/io`); 0 where that file cannot be read.
     pub disk_write_bytes: u64,
+}
+
+impl ProcSample {
+    /// Context switches by thread name from this sample to `later`.
+    pub fn switches_until(&self, later: &ProcSample) -> BTreeMap<String, u64> {
+        (later.context_switches_by_thread.iter())
+            .map(|(name, n)| {
+                let before = self.context_switches_by_thread.get(name).copied();
+                (name.clone(), n.saturating_sub(before.unwrap_or(0)))
+            })
+            .collect()
+    }
 }
 
 /// Linux reports CPU times in clock ticks; 100 per second on every
@@ -159,12 +175,14 @@ pub fn proc_sample(pid: &str) -> anyhow::Result<ProcSample> {
         + fields.get(12).context("stime")?.parse::<u64>()?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb = |key: &str| field(&status, key);
+    let by_thread = context_switches(pid);
     Ok(ProcSample {
         rss_bytes: kb("VmRSS:") * 1024,
         peak_rss_bytes: kb("VmHWM:") * 1024,
         cpu_seconds: ticks as f64 / CLOCK_TICKS_PER_SECOND,
         threads: kb("Threads:"),
-        context_switches: context_switches(pid),
+        context_switches: by_thread.values().sum(),
+        context_switches_by_thread: by_thread,
         disk_write_bytes: field(
             &std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default(),
             "write_bytes:",
@@ -181,19 +199,27 @@ fn field(text: &str, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Every thread's switches: `/proc/<pid>/status` counts only the main one.
-fn context_switches(pid: &str) -> u64 {
+/// Every live thread's switches, summed by thread name: `/proc/<pid>/status`
+/// counts only the main thread's.
+fn context_switches(pid: &str) -> BTreeMap<String, u64> {
+    let mut by_thread = BTreeMap::new();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return 0;
+        return by_thread;
     };
-    tasks
-        .flatten()
-        .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok())
-        .map(|status| {
-            field(&status, "voluntary_ctxt_switches:")
-                + field(&status, "nonvoluntary_ctxt_switches:")
-        })
-        .sum()
+    for task in tasks.flatten() {
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+            continue;
+        };
+        let name = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Name:"))
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        *by_thread.entry(name).or_default() += field(&status, "voluntary_ctxt_switches:")
+            + field(&status, "nonvoluntary_ctxt_switches:");
+    }
+    by_thread
 }
 
 /// The same figures from a remote server's Prometheus `/metrics`
@@ -215,6 +241,7 @@ pub async fn metrics_sample(account: &cartroom_client::Account) -> Option<ProcSa
         cpu_seconds: value("process_cpu_seconds_total").unwrap_or(0.0),
         threads: value("process_threads").unwrap_or(0.0) as u64,
         context_switches: 0,
+        context_switches_by_thread: BTreeMap::new(),
         disk_write_bytes: 0,
     })
 }
