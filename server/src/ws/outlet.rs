@@ -118,38 +118,33 @@ impl<S: MessageSink> Outlet<S> {
         else {
             return Err(NotSent::Closed);
         };
-        // Past the calling task's runtime budget a socket answers "not
-        // now" to every write: a room's further subscribers (past ~128 in
-        // one go) get their frames through their writer tasks, which
-        // spread over the runtime's threads.
-        if !*writer_owns && tokio::task::coop::has_budget_remaining() {
-            let sent = match write_now(sink, frame) {
-                Attempt::Sent => return Ok(()),
-                Attempt::Refused(frame) => {
-                    queue.push_back(frame);
-                    Ok(())
-                }
-                Attempt::Unfinished => Ok(()),
-                // The writer task finds the socket broken too, and ends.
-                Attempt::Broken => Err(NotSent::Closed),
-            };
-            *writer_owns = true;
-            drop(state);
-            self.work.notify_one();
-            return sent;
-        }
-        if !*writer_owns {
-            *writer_owns = true;
-        } else if queue.len() >= OUTBOUND_QUEUE {
+        if queue.len() >= OUTBOUND_QUEUE {
             drop(state);
             metrics::counter!("cartroom_slow_consumers_total").increment(1);
             self.too_slow.cancel();
             return Err(NotSent::TooSlow);
         }
-        queue.push_back(frame);
+        let mut sent = Ok(());
+        // Past the calling task's runtime budget a socket answers "not
+        // now" to every write: a room's further subscribers (past ~128 in
+        // one go) get their frames through their writer tasks, which
+        // spread over the runtime's threads.
+        if !*writer_owns && tokio::task::coop::has_budget_remaining() {
+            match write_now(sink, frame) {
+                Attempt::Sent => return Ok(()),
+                Attempt::Refused(frame) => queue.push_back(frame),
+                Attempt::Unfinished => {}
+                // The writer task finds the socket broken too, and ends.
+                Attempt::Broken => sent = Err(NotSent::Closed),
+            }
+        } else {
+            queue.push_back(frame);
+        }
+        // Whatever is left over is the writer task's.
+        *writer_owns = true;
         drop(state);
         self.work.notify_one();
-        Ok(())
+        sent
     }
 
     /// Waits until the writer task owns the socket.
