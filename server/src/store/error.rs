@@ -9,6 +9,9 @@ use cartroom_protocol::CartId;
 pub enum StoreError {
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// From the SQLite writer's own connection (`store::sqlite::writer`).
+    #[error("database: {0}")]
+    Writer(#[from] rusqlite::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("creating the data folder: {0}")]

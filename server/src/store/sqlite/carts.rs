@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use cartroom_protocol::{CartId, MemberRole, UserId};
 use sqlx::Row;
 
-use super::changelog::put_base;
+use super::changelog::insert_first_base;
 use super::{SqliteStore, parse_id, parse_role};
 use crate::store::{Base, CartListing, Carts, NewCart, Result};
 
@@ -41,7 +41,7 @@ impl Carts for SqliteStore {
             bytes: cart.snapshot.to_vec(),
             at: cart.now_ms,
         };
-        put_base(&mut tx, &base).await?;
+        insert_first_base(&mut tx, &base).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,23 +1,21 @@
 //! Each cart's change log (a change's row also holds its op id, its
 //! activity event and the cart's figures after it), the bases of its
 //! epochs, and the activity that is not a change: how a room loads, how
-//! history reads old epochs, and the SQL the writer commits with. Every
-//! statement that writes these tables is here, once.
+//! history reads old epochs, and the statements the writer commits with
+//! (on its own connection, `writer`). Every statement that writes these
+//! tables is here, once.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use cartroom_protocol::{ActivityEvent, CartId, OpId};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{Row, SqliteConnection};
 
 use super::{SqliteStore, parse_id};
 use crate::store::{
     Base, CartState, CartSummary, ChangeLog, ChangeRecord, CommitTicket, EpochInfo, LoadLimits,
     Result, StoreError,
 };
-
-/// Rows per multi-row INSERT, well under SQLite's bound-variable limit.
-const ROWS_PER_INSERT: usize = 100;
 
 /// The highest seq a change's key holds: `change_log` keys a change by its
 /// cart's number << 32 | seq (migration 0014).
@@ -221,65 +219,72 @@ impl ChangeLog for SqliteStore {
     }
 }
 
-/// Appends the statements that write each change as one row (its op id,
-/// activity and the cart's figures in it), activity events that are not
-/// changes, and the cart summaries that changed: multi-row statements, all
-/// sent to the connection at once, since the single SQLite connection is
-/// the writer's bottleneck and each round trip to its thread is two thread
-/// switches. An edit that leaves the summary alone writes one B-tree, so
-/// its commit writes few pages. The database refuses a change that would
-/// not load (trigger `change_log_follows`).
-pub(super) fn push_records<'a>(
-    sql: &mut QueryBuilder<'a, Sqlite>,
-    changes: &[&'a ChangeRecord],
-    activity: &[(CartId, &'a ActivityEvent)],
-) {
-    for chunk in changes.chunks(ROWS_PER_INSERT) {
+/// Starts an epoch: the columns of an `epochs` row, its base's `base_seq`
+/// also its `start_seq`, and `started_at` also its `saved_at`.
+const INSERT_EPOCH: &str =
+    "INSERT INTO epochs (cart_id, epoch, start_seq, base_seq, started_at, saved_at, bytes)
+     VALUES (?1, ?2, ?3, ?3, ?4, ?4, ?5)";
+
+/// Writes each change as one row (its op id, activity and the cart's
+/// figures in it), the activity events that are not changes, and the cart
+/// summaries that changed, on the writer's connection and in its
+/// transaction. An edit that leaves the summary alone writes one B-tree,
+/// so its commit writes few pages. The database refuses a change that
+/// would not load (trigger `change_log_follows`).
+pub(super) fn write_records(
+    conn: &rusqlite::Connection,
+    changes: &[&ChangeRecord],
+    activity: &[(CartId, &ActivityEvent)],
+) -> Result<()> {
+    if !changes.is_empty() {
         // OR FAIL, and the trigger's RAISE(FAIL): a statement that cannot
         // abort half-way needs no statement journal (migration 0014).
-        sql.push(
-            "INSERT OR FAIL INTO change_log (key, epoch, bytes, user_id, op_id, act_seq, at, \
-             user_name, kind, text, subtotal, currency, line_count) ",
-        )
-        .push_values(chunk, |mut row, r| {
+        let mut insert = conn.prepare_cached(
+            "INSERT OR FAIL INTO change_log (key, epoch, bytes, user_id, op_id, act_seq, at,
+               user_name, kind, text, subtotal, currency, line_count)
+             VALUES ((SELECT num FROM carts WHERE id = ?1) << 32 | ?2,
+               ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )?;
+        for r in changes {
             let e = &r.activity;
             // A seq out of range gives a NULL key, which the trigger refuses.
             let seq = (1..=SEQ_MAX).contains(&r.seq).then_some(r.seq);
-            row.push("(SELECT num FROM carts WHERE id = ")
-                .push_bind_unseparated(r.cart_id.to_string())
-                .push_unseparated(") << 32 | ")
-                .push_bind_unseparated(seq)
-                .push_bind(r.epoch)
-                .push_bind(r.bytes.as_slice())
-                .push_bind(r.user_id.to_string())
-                .push_bind(r.op_id.0.as_str())
-                .push_bind(e.seq)
-                .push_bind(e.at)
-                .push_bind(e.user_name.as_str())
-                .push_bind(e.kind.as_str())
-                .push_bind(e.text.as_str())
-                .push_bind(e.subtotal)
-                .push_bind(e.currency.as_str())
-                .push_bind(r.line_count);
-        })
-        .push("; ");
+            insert.execute(rusqlite::params![
+                r.cart_id.to_string(),
+                seq,
+                r.epoch,
+                r.bytes,
+                r.user_id.to_string(),
+                r.op_id.0,
+                e.seq,
+                e.at,
+                e.user_name,
+                e.kind,
+                e.text,
+                e.subtotal,
+                e.currency,
+                r.line_count,
+            ])?;
+        }
     }
-    for chunk in activity.chunks(ROWS_PER_INSERT) {
-        sql.push(
-            "INSERT INTO activity (cart_id, seq, at, user_id, user_name, kind, text, subtotal, currency) ",
-        )
-        .push_values(chunk, |mut row, (cart_id, e)| {
-            row.push_bind(cart_id.to_string())
-                .push_bind(e.seq)
-                .push_bind(e.at)
-                .push_bind(e.user_id.to_string())
-                .push_bind(e.user_name.as_str())
-                .push_bind(e.kind.as_str())
-                .push_bind(e.text.as_str())
-                .push_bind(e.subtotal)
-                .push_bind(e.currency.as_str());
-        })
-        .push("; ");
+    if !activity.is_empty() {
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO activity (cart_id, seq, at, user_id, user_name, kind, text, subtotal, currency)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )?;
+        for (cart_id, e) in activity {
+            insert.execute(rusqlite::params![
+                cart_id.to_string(),
+                e.seq,
+                e.at,
+                e.user_id.to_string(),
+                e.user_name,
+                e.kind,
+                e.text,
+                e.subtotal,
+                e.currency,
+            ])?;
+        }
     }
     // Only the latest summary of each cart matters.
     let mut summaries: HashMap<CartId, &CartSummary> = HashMap::new();
@@ -288,72 +293,73 @@ pub(super) fn push_records<'a>(
             summaries.insert(record.cart_id, summary);
         }
     }
-    let summaries: Vec<(CartId, &CartSummary)> = summaries.into_iter().collect();
-    for chunk in summaries.chunks(ROWS_PER_INSERT) {
-        sql.push("WITH v (id, name, lock_deadline) AS (")
-            .push_values(chunk, |mut row, (cart_id, s)| {
-                row.push_bind(cart_id.to_string())
-                    .push_bind(s.name.as_str())
-                    .push_bind(s.lock_deadline);
-            })
-            .push(
-                ") UPDATE carts SET name = v.name, lock_deadline = v.lock_deadline \
-                 FROM v WHERE carts.id = v.id; ",
-            );
+    if !summaries.is_empty() {
+        let mut update =
+            conn.prepare_cached("UPDATE carts SET name = ?2, lock_deadline = ?3 WHERE id = ?1")?;
+        for (cart_id, s) in summaries {
+            update.execute(rusqlite::params![
+                cart_id.to_string(),
+                s.name,
+                s.lock_deadline
+            ])?;
+        }
     }
+    Ok(())
 }
 
-/// Puts a base: the first one, one replacing the current epoch's, or the
-/// start of a later epoch (which leaves the previous epoch's base archived).
-pub(super) async fn put_base(conn: &mut SqliteConnection, base: &Base) -> Result<()> {
+/// Puts a base, on the writer's connection: the first one, one replacing
+/// the current epoch's, or the start of a later epoch (which leaves the
+/// previous epoch's base archived).
+pub(super) fn put_base(conn: &rusqlite::Connection, base: &Base) -> Result<()> {
     let id = base.cart_id.to_string();
-    let current: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(epoch) FROM epochs WHERE cart_id = ?")
-            .bind(&id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let current: Option<i64> = conn
+        .prepare_cached("SELECT MAX(epoch) FROM epochs WHERE cart_id = ?")?
+        .query_row([&id], |row| row.get(0))?;
     match current {
         Some(current) if base.epoch < current => Err(StoreError::StaleBase {
             cart: base.cart_id,
             epoch: base.epoch,
         }),
         Some(current) if base.epoch == current => {
-            sqlx::query(
+            conn.prepare_cached(
                 "UPDATE epochs SET base_seq = ?, saved_at = ?, bytes = ? WHERE cart_id = ? AND epoch = ?",
-            )
-            .bind(base.base_seq)
-            .bind(base.at)
-            .bind(base.bytes.as_slice())
-            .bind(&id)
-            .bind(base.epoch)
-            .execute(&mut *conn)
-            .await?;
+            )?
+            .execute(rusqlite::params![base.base_seq, base.at, base.bytes, id, base.epoch])?;
             Ok(())
         }
         _ => {
-            sqlx::query(
-                "INSERT INTO epochs (cart_id, epoch, start_seq, base_seq, started_at, saved_at, bytes)
-                 VALUES (?1, ?2, ?3, ?3, ?4, ?4, ?5)",
-            )
-            .bind(&id)
-            .bind(base.epoch)
-            .bind(base.base_seq)
-            .bind(base.at)
-            .bind(base.bytes.as_slice())
-            .execute(&mut *conn)
-            .await?;
+            conn.prepare_cached(INSERT_EPOCH)?
+                .execute(rusqlite::params![
+                    id,
+                    base.epoch,
+                    base.base_seq,
+                    base.at,
+                    base.bytes
+                ])?;
             Ok(())
         }
     }
 }
 
+/// Starts a new cart's first epoch, in the transaction that creates it.
+pub(super) async fn insert_first_base(conn: &mut SqliteConnection, base: &Base) -> Result<()> {
+    sqlx::query(INSERT_EPOCH)
+        .bind(base.cart_id.to_string())
+        .bind(base.epoch)
+        .bind(base.base_seq)
+        .bind(base.at)
+        .bind(base.bytes.as_slice())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// A write that needs room on disk and changes nothing that matters.
-pub(super) async fn probe_write(conn: &mut SqliteConnection) -> Result<()> {
-    sqlx::query(
+pub(super) fn probe_write(conn: &rusqlite::Connection) -> Result<()> {
+    conn.execute(
         "INSERT INTO writer_probe (id, at) VALUES (1, unixepoch('subsec') * 1000)
          ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-    )
-    .execute(&mut *conn)
-    .await?;
+        [],
+    )?;
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! the data dir, in WAL mode, created and migrated on open.
 //!
 //! Reads go through the pool. Every write of the change log goes through
-//! the group-commit writer ([`writer`]), so that many edits share one fsync.
+//! the group-commit writer ([`writer`], a thread with a connection of its
+//! own), so that many edits share one fsync.
 //! The SQL of each aggregate is in its own file and written once.
 
 mod accounts;
@@ -44,7 +45,7 @@ pub struct SqliteStore {
     /// Also read by the store's tests, beside the traits.
     pub(super) pool: SqlitePool,
     writer: WriterHandle,
-    writer_task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    writer_thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Answers the support desk's most frequent question without a read.
     no_conversation: Arc<support::NoConversation>,
     /// Marked before an endpoint is created or enabled; read by the writer.
@@ -58,6 +59,11 @@ pub struct SqliteStore {
 /// A database keeps the page size it was created with.
 const PAGE_SIZE: u32 = 2048;
 
+/// The database file under the data dir.
+fn database_file(config: &Config) -> std::path::PathBuf {
+    config.data_dir.join("cartroom.sqlite3")
+}
+
 /// Connection options for the database file under the data dir.
 pub fn connect_options(config: &Config) -> SqliteConnectOptions {
     let synchronous = match config.sqlite_sync {
@@ -65,7 +71,7 @@ pub fn connect_options(config: &Config) -> SqliteConnectOptions {
         SqliteSync::Normal => SqliteSynchronous::Normal,
     };
     SqliteConnectOptions::new()
-        .filename(config.data_dir.join("cartroom.sqlite3"))
+        .filename(database_file(config))
         .create_if_missing(true)
         .page_size(PAGE_SIZE)
         .journal_mode(SqliteJournalMode::Wal)
@@ -84,16 +90,17 @@ impl SqliteStore {
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         let hooked = Arc::new(webhooks::HookedStores::load(&pool).await?);
-        let (writer, writer_task) = writer::spawn(
-            connect_options(config),
-            config.commit_batch,
-            config.webhook_debounce_ms as i64,
-            hooked.clone(),
-        );
+        let options = writer::WriterOptions {
+            path: database_file(config),
+            sync: config.sqlite_sync,
+            batch: config.commit_batch,
+            webhook_debounce_ms: config.webhook_debounce_ms as i64,
+        };
+        let (writer, writer_thread) = writer::spawn(options, hooked.clone())?;
         Ok(Self {
             pool,
             writer,
-            writer_task: tokio::sync::Mutex::new(Some(writer_task)),
+            writer_thread: std::sync::Mutex::new(Some(writer_thread)),
             no_conversation: Default::default(),
             hooked,
         })
@@ -102,8 +109,11 @@ impl SqliteStore {
     /// Lets the writer finish what was queued, then closes the pool.
     pub async fn close(&self) {
         self.writer.stop().await;
-        if let Some(task) = self.writer_task.lock().await.take() {
-            let _ = task.await;
+        let thread = (self.writer_thread.lock())
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
         self.pool.close().await;
     }

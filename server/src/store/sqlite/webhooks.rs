@@ -2,13 +2,16 @@
 //!
 //! ## Layout
 //! - this file: the `Webhooks` trait: endpoints, claims, outcomes;
+//! - [`cart_events`]: the events of cart changes, written by the writer in
+//!   the transaction that commits them;
 //! - [`events`]: the events written inside the transaction of what caused
-//!   them (the writer's, orders', sharing's);
+//!   them on the pool (orders', sharing's);
 //! - [`hooked`]: which stores may have an enabled endpoint, asked by the
 //!   writer before each batch;
 //! - [`rows`]: endpoints read from their rows, and the statements the
 //!   trait's methods share.
 
+mod cart_events;
 mod events;
 mod hooked;
 mod rows;
@@ -19,10 +22,8 @@ use async_trait::async_trait;
 use cartroom_protocol::webhooks::{WebhookDelivery, WebhookEndpointView};
 use sqlx::Row;
 
-pub(super) use self::events::{
-    hooked_stores, order_created, order_status_changed, push_any_endpoint, share_accepted,
-    write_cart_events,
-};
+pub(super) use self::cart_events::write_cart_events;
+pub(super) use self::events::{order_created, order_status_changed, share_accepted};
 pub(super) use self::hooked::HookedStores;
 use self::rows::{
     ENDPOINT_COLUMNS, drop_sends, endpoint, endpoint_from_row, forget_done_events, log_outcome,

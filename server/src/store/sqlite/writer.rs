@@ -1,73 +1,97 @@
-//! The group-commit writer: one task that owns every write of the change log.
+//! The group-commit writer: one thread that owns every write of the change log.
 //!
 //! Rooms queue records and await a ticket; the writer takes everything
 //! queued (up to `commit_batch`), writes it in one transaction, commits (one
 //! fsync for the batch) and only then resolves each ticket. Rooms ack and
 //! broadcast after that, so an acknowledged edit is always on disk.
 //!
-//! The writer has a connection of its own, not one from the pool, and
-//! throws it away after any failed statement, commit or rollback: a COMMIT
-//! that fails (the disk is full, say) can leave SQLite inside a transaction
-//! the driver no longer knows about, and the next "transaction" would then
-//! be a savepoint inside it whose "commit" writes nothing. A fresh
-//! connection starts from what is really on disk. While writes fail, the
-//! writer reports itself unhealthy and probes the disk until a write
-//! succeeds again.
+//! The writer is a thread of its own that calls SQLite directly, on a
+//! connection of its own (not sqlx's, which would send each statement to
+//! the connection's thread and wait for it: two more thread switches per
+//! statement, docs/BENCHMARKS.md). It throws the connection away after any
+//! failed statement, commit or rollback: a COMMIT that fails (the disk is
+//! full, say) may leave the connection in a state not worth reasoning
+//! about, and a fresh connection starts from what is really on disk. While
+//! writes fail, the writer reports itself unhealthy and probes the disk
+//! until a write succeeds again.
 
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
-use super::changelog::{probe_write, push_records, put_base};
-use super::webhooks::{HookedStores, hooked_stores, push_any_endpoint, write_cart_events};
+use super::changelog::{probe_write, put_base, write_records};
+use super::webhooks::{HookedStores, write_cart_events};
+use crate::config::SqliteSync;
 use crate::store::write_queue::{PROBE_EVERY, WriteCmd, WriterHandle, WriterHealth, records_of};
 use crate::store::{CommitError, Result};
 
-/// Starts the writer; the join handle ends after a stop.
+/// How long a statement waits for a lock another connection holds (the
+/// pool's transactions that write carts, members, orders ...).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the writer's connection is opened with.
+pub(super) struct WriterOptions {
+    /// The database file, created and migrated already.
+    pub(super) path: PathBuf,
+    pub(super) sync: SqliteSync,
+    /// Records per transaction, at most.
+    pub(super) batch: usize,
+    /// How long a cart's webhook event takes more changes (`webhooks`).
+    pub(super) webhook_debounce_ms: i64,
+}
+
+/// Starts the writer's thread, which ends after a stop (or once every
+/// handle is gone). Call from within the runtime: the thread waits for work
+/// through it.
 pub(super) fn spawn(
-    options: SqliteConnectOptions,
-    batch: usize,
-    webhook_debounce_ms: i64,
+    options: WriterOptions,
     hooked: Arc<HookedStores>,
-) -> (WriterHandle, tokio::task::JoinHandle<()>) {
+) -> Result<(WriterHandle, std::thread::JoinHandle<()>)> {
     let (handle, rx) = WriterHandle::new();
+    let runtime = Handle::current();
+    let batch = options.batch.max(1);
     let writer = Writer {
         options,
         conn: None,
         health: handle.health.clone(),
-        webhook_debounce_ms,
         hooked,
     };
-    let task = tokio::spawn(writer.run(rx, batch.max(1)));
-    (handle, task)
+    let thread = std::thread::Builder::new()
+        .name("cartroom-writer".into())
+        .spawn(move || writer.run(&runtime, rx, batch))?;
+    Ok((handle, thread))
 }
 
-/// The writer task's state.
+/// The writer thread's state.
 struct Writer {
-    options: SqliteConnectOptions,
+    options: WriterOptions,
     /// `None` after a failure, until the next write opens a fresh one.
-    conn: Option<SqliteConnection>,
+    conn: Option<Connection>,
     health: Arc<WriterHealth>,
-    /// How long a cart's webhook event takes more changes (`webhooks`).
-    webhook_debounce_ms: i64,
     /// Which stores of a batch may have webhook events to write.
     hooked: Arc<HookedStores>,
 }
 
 impl Writer {
-    async fn run(mut self, mut rx: mpsc::Receiver<WriteCmd>, batch: usize) {
+    fn run(mut self, runtime: &Handle, mut rx: mpsc::Receiver<WriteCmd>, batch: usize) {
         let mut cmds = Vec::with_capacity(batch);
         loop {
+            // Sleeps on the thread until a room queues something.
             let received = if self.health.is_healthy() {
-                rx.recv_many(&mut cmds, batch).await
+                runtime.block_on(rx.recv_many(&mut cmds, batch))
             } else {
-                match tokio::time::timeout(PROBE_EVERY, rx.recv_many(&mut cmds, batch)).await {
+                // The timer is made inside `block_on`, in the runtime's context.
+                let next = async {
+                    tokio::time::timeout(PROBE_EVERY, rx.recv_many(&mut cmds, batch)).await
+                };
+                match runtime.block_on(next) {
                     Ok(received) => received,
                     Err(_) => {
-                        self.probe().await;
+                        self.probe();
                         continue;
                     }
                 }
@@ -77,11 +101,11 @@ impl Writer {
             }
             let stop = cmds.iter().any(|c| matches!(c, WriteCmd::Stop));
             let started = Instant::now();
-            let outcomes = match self.write_at_once(&cmds).await {
+            let outcomes = match self.write_in_one_transaction(cmds.iter()) {
                 Ok(()) => vec![Ok(()); cmds.len()],
                 Err(e) => {
                     tracing::warn!(error = %e, "batch failed as a whole; writing it record by record");
-                    self.write_one_by_one(&cmds).await
+                    self.write_one_by_one(&cmds)
                 }
             };
             let changes = cmds
@@ -97,15 +121,12 @@ impl Writer {
                 break;
             }
         }
-        if let Some(conn) = self.conn.take() {
-            let _ = conn.close().await;
-        }
     }
 
     /// The writer's connection, opened when there is none.
-    async fn conn(&mut self) -> Result<&mut SqliteConnection> {
+    fn conn(&mut self) -> Result<&mut Connection> {
         if self.conn.is_none() {
-            self.conn = Some(self.options.connect().await?);
+            self.conn = Some(open(&self.options)?);
         }
         Ok(self.conn.as_mut().expect("opened above"))
     }
@@ -124,58 +145,43 @@ impl Writer {
         result
     }
 
-    /// Writes the batch in one transaction. Every transaction of the writer
-    /// takes the write lock at `BEGIN`: one that starts reading first
-    /// cannot become a writer once another connection has written (SQLite
-    /// answers "database is locked" at once, without waiting).
-    async fn write_at_once(&mut self, cmds: &[WriteCmd]) -> Result<()> {
-        let debounce = self.webhook_debounce_ms;
+    /// Runs `write` in a transaction that takes the write lock at `BEGIN`:
+    /// one that starts reading first cannot become a writer once another
+    /// connection has written (SQLite answers "database is locked" at
+    /// once, without waiting).
+    fn in_transaction(&mut self, write: impl FnOnce(&Connection) -> Result<()>) -> Result<()> {
+        let tx = (self.conn()?).transaction_with_behavior(TransactionBehavior::Immediate)?;
+        write(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Writes `cmds` in one transaction.
+    fn write_in_one_transaction<'a>(
+        &mut self,
+        cmds: impl Iterator<Item = &'a WriteCmd>,
+    ) -> Result<()> {
+        let debounce = self.options.webhook_debounce_ms;
         let hooked = self.hooked.clone();
-        let written = async {
-            let conn = self.conn().await?;
-            if cmds.iter().any(|c| matches!(c, WriteCmd::Base(_))) {
-                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                write_cmds(&mut tx, cmds.iter(), debounce).await?;
-                tx.commit().await?;
-                Ok(())
-            } else {
-                write_in_one_go(conn, cmds, &hooked, debounce).await
-            }
-        }
-        .await;
+        let written = self.in_transaction(|tx| write_cmds(tx, cmds, &hooked, debounce));
         self.settle(written)
     }
 
     /// Writes each command in a transaction of its own, so that one bad
     /// record (say, of a cart deleted meanwhile) fails alone.
-    async fn write_one_by_one(&mut self, cmds: &[WriteCmd]) -> Vec<Result<(), CommitError>> {
-        let mut outcomes = Vec::with_capacity(cmds.len());
-        let debounce = self.webhook_debounce_ms;
-        for cmd in cmds {
-            let written = async {
-                let mut tx = self.conn().await?.begin_with("BEGIN IMMEDIATE").await?;
-                write_cmds(&mut tx, std::iter::once(cmd), debounce).await?;
-                tx.commit().await?;
-                Ok(())
-            }
-            .await;
-            let written = self.settle(written);
-            outcomes.push(written.as_ref().map_err(CommitError::from).copied());
-        }
-        outcomes
+    fn write_one_by_one(&mut self, cmds: &[WriteCmd]) -> Vec<Result<(), CommitError>> {
+        (cmds.iter())
+            .map(|cmd| {
+                let written = self.write_in_one_transaction(std::iter::once(cmd));
+                written.as_ref().map_err(CommitError::from).copied()
+            })
+            .collect()
     }
 
     /// Tries a small write, so that a writer that failed learns when the
     /// disk has room again even while nothing is queued.
-    async fn probe(&mut self) {
-        let written: Result<()> = async {
-            let mut tx = self.conn().await?.begin_with("BEGIN IMMEDIATE").await?;
-            probe_write(&mut tx).await?;
-            tx.commit().await?;
-            Ok(())
-        }
-        .await;
-        match written {
+    fn probe(&mut self) {
+        match self.in_transaction(probe_write) {
             Ok(()) => self.health.set(true),
             // Still failing, as the last write did: no need to say it again.
             Err(e) => {
@@ -186,54 +192,28 @@ impl Writer {
     }
 }
 
-/// A batch without bases, sent to the connection's thread at once: one
-/// round trip (two when its stores may have webhooks to tell), where each
-/// statement on its own would cost two thread switches. A failure may
-/// leave a transaction open, and the caller throws the connection away.
-///
-/// A batch of one row (one edit, at a few edits per second the usual
-/// batch) is one statement, sent without `BEGIN` and `COMMIT`: SQLite runs
-/// it in a transaction of its own, taking the write lock before it reads,
-/// as `BEGIN IMMEDIATE` does. sqlx hands the writer task each statement's
-/// result as it finishes, one wake-up each, so this saves two of four. Not
-/// for more rows: a row refused half-way through an `INSERT OR FAIL` would
-/// leave the rows before it committed.
-async fn write_in_one_go(
-    conn: &mut SqliteConnection,
-    cmds: &[WriteCmd],
-    hooked: &HookedStores,
-    webhook_debounce_ms: i64,
-) -> Result<()> {
-    let (changes, activity) = records_of(cmds.iter());
-    let mut stores = hooked_stores(&changes);
-    hooked.retain_marked(&mut stores);
-    let one_row =
-        changes.len() + activity.len() == 1 && changes.iter().all(|c| c.summary.is_none());
-    if one_row && stores.is_empty() {
-        let mut sql = QueryBuilder::<Sqlite>::new("");
-        push_records(&mut sql, &changes, &activity);
-        sql.build().execute(&mut *conn).await?;
-        return Ok(());
-    }
-    let mut sql = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE; ");
-    push_records(&mut sql, &changes, &activity);
-    if stores.is_empty() {
-        sql.push("COMMIT");
-        sql.build().execute(&mut *conn).await?;
-        return Ok(());
-    }
-    push_any_endpoint(&mut sql, &stores);
-    let any_endpoint: bool = sql.build_query_scalar().fetch_one(&mut *conn).await?;
-    if any_endpoint {
-        write_cart_events(conn, &changes, webhook_debounce_ms).await?;
-    }
-    sqlx::query("COMMIT").execute(&mut *conn).await?;
-    Ok(())
+/// Opens the writer's connection to the database the pool created.
+fn open(options: &WriterOptions) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        &options.path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let synchronous = match options.sync {
+        SqliteSync::Full => "FULL",
+        SqliteSync::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = {synchronous};"
+    ))?;
+    Ok(conn)
 }
 
-async fn write_cmds<'a>(
-    conn: &mut SqliteConnection,
+/// Writes `cmds` in the transaction `conn` is in.
+fn write_cmds<'a>(
+    conn: &Connection,
     cmds: impl Iterator<Item = &'a WriteCmd>,
+    hooked: &HookedStores,
     webhook_debounce_ms: i64,
 ) -> Result<()> {
     let cmds: Vec<&WriteCmd> = cmds.collect();
@@ -241,16 +221,51 @@ async fn write_cmds<'a>(
     // starts, which the database accepts only once the base is written.
     for run in cmds.split_inclusive(|c| matches!(c, WriteCmd::Base(_))) {
         let (changes, activity) = records_of(run.iter().copied());
-        let mut sql = QueryBuilder::<Sqlite>::new("");
-        push_records(&mut sql, &changes, &activity);
-        if !changes.is_empty() || !activity.is_empty() {
-            sql.build().execute(&mut *conn).await?;
-        }
+        write_records(conn, &changes, &activity)?;
         // The webhook events of these changes commit with them.
-        write_cart_events(conn, &changes, webhook_debounce_ms).await?;
+        write_cart_events(conn, &changes, hooked, webhook_debounce_ms)?;
         if let Some(WriteCmd::Base(base)) = run.last() {
-            put_base(conn, base).await?;
+            put_base(conn, base)?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::store::sqlite::{SqliteStore, database_file};
+
+    #[tokio::test]
+    async fn the_writers_connection_syncs_as_configured_and_checks_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::for_data_dir(dir.path());
+        // Opening the store creates and migrates the file.
+        let store = SqliteStore::open(&config).await.unwrap();
+        for (sync, level) in [(SqliteSync::Full, 2), (SqliteSync::Normal, 1)] {
+            let conn = open(&WriterOptions {
+                path: database_file(&config),
+                sync,
+                batch: 1,
+                webhook_debounce_ms: 0,
+            })
+            .unwrap();
+            let pragma = |name: &str| -> String {
+                conn.query_row(&format!("PRAGMA {name}"), [], |row| {
+                    row.get::<_, rusqlite::types::Value>(0)
+                })
+                .map(|value| match value {
+                    rusqlite::types::Value::Integer(n) => n.to_string(),
+                    rusqlite::types::Value::Text(text) => text,
+                    other => format!("{other:?}"),
+                })
+                .unwrap()
+            };
+            assert_eq!(pragma("synchronous"), level.to_string());
+            assert_eq!(pragma("journal_mode"), "wal");
+            assert_eq!(pragma("foreign_keys"), "1");
+        }
+        store.close().await;
+    }
 }

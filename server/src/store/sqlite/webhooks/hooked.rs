@@ -1,9 +1,8 @@
 //! Which stores may have an enabled webhook endpoint.
 //!
 //! The writer asks it before each batch: when no store of the batch may
-//! have one, the batch commits in one round trip to the connection's
-//! thread, without first asking the database (`SELECT EXISTS`, then
-//! `COMMIT` in a second round trip). Only this store writes endpoints in
+//! have one, the batch commits without reading the endpoints (most
+//! batches: few stores have webhooks). Only this store writes endpoints in
 //! its database (one node per SQLite file), and it marks a store before
 //! the transaction that creates or enables one of its endpoints begins, so
 //! this never says "none" of an endpoint that was committed before the
@@ -11,7 +10,7 @@
 //! queued before the endpoint's transaction began: the two overlap, and
 //! the batch counts as the earlier. A store stays marked after its last
 //! endpoint goes, until the database is opened again: that costs only the
-//! second round trip.
+//! read.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Mutex, MutexGuard};
