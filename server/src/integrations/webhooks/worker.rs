@@ -3,7 +3,8 @@
 //!
 //! It polls the outbox (events are written by other transactions, the
 //! writer's among them, which cannot wake it) every [`POLL`] at most, and
-//! sooner when a retry is due. On start it releases the claims a stopped
+//! sooner when a retry is due; the store answers a poll with a read when
+//! nothing is due, and takes its write lock only to claim. On start it releases the claims a stopped
 //! or killed node left, so those deliveries are tried again with the same
 //! event id. A failed attempt is retried after a delay drawn uniformly
 //! from zero to `base * 2^(attempt - 1)` (capped at [`LONGEST_RETRY`]):

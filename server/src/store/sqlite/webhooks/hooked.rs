@@ -2,7 +2,8 @@
 //!
 //! The writer asks it before each batch: when no store of the batch may
 //! have one, the batch commits without reading the endpoints (most
-//! batches: few stores have webhooks). Only this store writes endpoints in
+//! batches: few stores have webhooks). The delivery worker's frequent
+//! question, what is due, needs no read when no store may have one. Only this store writes endpoints in
 //! its database (one node per SQLite file), and it marks a store before
 //! the transaction that creates or enables one of its endpoints begins, so
 //! this never says "none" of an endpoint that was committed before the
@@ -44,6 +45,12 @@ impl HookedStores {
         if !stores.contains(store) {
             stores.insert(store.to_owned());
         }
+    }
+
+    /// Whether any store may have an enabled endpoint: when none may, no
+    /// delivery can be due.
+    pub(in crate::store::sqlite) fn any(&self) -> bool {
+        !self.lock().is_empty()
     }
 
     /// Keeps only the stores that may have an enabled endpoint.
