@@ -259,6 +259,8 @@ async fn every_event_arrives_signed_and_only_owners_manage_endpoints() -> anyhow
         1
     );
     assert_eq!(ev(WebhookEventType::CartLocked)["cart_id"], json!(cart));
+    // The lock left the name alone: the store reads it from the cart's row.
+    assert_eq!(ev(WebhookEventType::CartLocked)["cart_name"], "Picnic");
     assert_eq!(ev(WebhookEventType::BudgetExceeded)["budget"], 100);
     assert_eq!(
         ev(WebhookEventType::OrderCreated)["order"]["id"],

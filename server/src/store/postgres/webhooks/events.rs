@@ -3,9 +3,8 @@
 //! An event is written only when the store has an enabled endpoint
 //! subscribed to its type, with one send per such endpoint.
 //!
-//! Cart item events are debounced: while an event of the same cart and type
-//! is open (its `open_until` not reached, its body not yet claimed by the
-//! worker), a change merges its items into it instead of adding an event.
+//! Which events a cart change makes, and how item events merge while
+//! open, is `store::webhooks::cart_events`, shared with SQLite.
 //!
 //! Postgres: the same statements as SQLite's. Where they differ: the
 //! endpoint's `events` (a JSON array in TEXT) is searched with `jsonb ?`
@@ -14,22 +13,22 @@
 //! moment: either the seal waits for the merge and sends the merged body,
 //! or the merge finds the event sealed and writes a new one.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use cartroom_protocol::CartId;
 use cartroom_protocol::webhooks::{
-    WebhookBudgetData, WebhookCartItemsData, WebhookCartLockedData, WebhookEventType as T,
-    WebhookItem, WebhookOrderCreatedData, WebhookOrderStatusData, WebhookShareData,
+    WebhookCartItemsData, WebhookEventType as T, WebhookOrderCreatedData, WebhookOrderStatusData,
+    WebhookShareData,
 };
 use serde::Serialize;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::super::parse_id;
-use crate::store::webhooks::{Accepted, StatusChange};
+use crate::store::webhooks::{
+    Accepted, CartEvent, CartEventBody, StatusChange, Subscribers, cart_events, hooked_stores,
+    merge_items,
+};
 use crate::store::{ChangeRecord, NewOrder, Result, StoreError};
-
-/// The endpoints of each (store, event type), enabled and subscribed.
-type Subscribers = HashMap<(String, T), Vec<String>>;
 
 /// Writes the webhook events of the writer's batch, in its transaction.
 pub(in crate::store::postgres) async fn write_cart_events(
@@ -55,88 +54,44 @@ pub(in crate::store::postgres) async fn write_cart_events(
     Ok(())
 }
 
-/// The stores whose webhooks may hear of these changes.
-fn hooked_stores<'a>(changes: &[&'a ChangeRecord]) -> BTreeSet<&'a str> {
-    (changes.iter())
-        .filter(|r| !r.hooks.is_empty())
-        .map(|r| r.hooks.store_id.as_str())
-        .collect()
-}
-
 async fn write_change_events(
     conn: &mut PgConnection,
     record: &ChangeRecord,
     subscribers: &Subscribers,
     debounce_ms: i64,
 ) -> Result<()> {
-    let hooks = &record.hooks;
-    let store = hooks.store_id.as_str();
-    let to = |kind: T| {
-        subscribers
-            .get(&(store.to_owned(), kind))
-            .map_or(&[][..], Vec::as_slice)
-    };
+    let store = record.hooks.store_id.as_str();
     let at = record.activity.at;
-    let cart = record.cart_id;
-    for (kind, sign) in [(T::CartItemAdded, 1), (T::CartItemRemoved, -1)] {
-        let items: Vec<WebhookItem> = (hooks.lines.iter())
-            .filter(|(_, _, delta)| delta.signum() == sign)
-            .map(|(sku, name, delta)| WebhookItem {
-                sku: sku.clone(),
-                name: name.clone(),
-                quantity: delta.abs(),
-            })
-            .collect();
-        if items.is_empty() || to(kind).is_empty() {
-            continue;
-        }
-        let data = WebhookCartItemsData {
-            cart_id: cart,
-            items,
-            subtotal: record.activity.subtotal,
-            currency: record.activity.currency.clone(),
-        };
-        if !merge_items(conn, kind, &data, at).await? {
-            let event = Event::new(store, kind, Some(cart), &data, at)?;
-            insert(conn, &event, at + debounce_ms, to(kind)).await?;
-        }
-    }
-    if hooks.locked && !to(T::CartLocked).is_empty() {
-        // A change carries the cart's name only when it changed; the row
-        // has it otherwise (this batch's summaries are written already).
-        let cart_name = match &record.summary {
-            Some(summary) => summary.name.clone(),
-            None => {
-                sqlx::query_scalar("SELECT name FROM carts WHERE id = $1")
-                    .bind(cart.to_string())
-                    .fetch_one(&mut *conn)
-                    .await?
+    let cart = Some(record.cart_id);
+    for CartEvent { body, to } in cart_events(record, subscribers)? {
+        let (event, due) = match body {
+            CartEventBody::Items(kind, data) => {
+                if merge_into_open(conn, kind, &data, at).await? {
+                    continue;
+                }
+                (Event::new(store, kind, cart, &data, at)?, at + debounce_ms)
+            }
+            CartEventBody::Locked {
+                mut data,
+                cart_name,
+            } => {
+                data.cart_name = match cart_name {
+                    Some(name) => name,
+                    // This batch's summaries are written already.
+                    None => {
+                        sqlx::query_scalar("SELECT name FROM carts WHERE id = $1")
+                            .bind(record.cart_id.to_string())
+                            .fetch_one(&mut *conn)
+                            .await?
+                    }
+                };
+                (Event::new(store, T::CartLocked, cart, &data, at)?, at)
+            }
+            CartEventBody::BudgetExceeded(data) => {
+                (Event::new(store, T::BudgetExceeded, cart, &data, at)?, at)
             }
         };
-        let data = WebhookCartLockedData {
-            cart_id: cart,
-            cart_name,
-            subtotal: record.activity.subtotal,
-            currency: record.activity.currency.clone(),
-            line_count: record.line_count,
-        };
-        let event = Event::new(store, T::CartLocked, Some(cart), &data, at)?;
-        insert(conn, &event, at, to(T::CartLocked)).await?;
-    }
-    for (user, name, budget, share) in &hooks.over_budget {
-        if to(T::BudgetExceeded).is_empty() {
-            break;
-        }
-        let data = WebhookBudgetData {
-            cart_id: cart,
-            user_id: parse_id(user)?,
-            user_name: name.clone(),
-            budget: *budget,
-            share: *share,
-            currency: record.activity.currency.clone(),
-        };
-        let event = Event::new(store, T::BudgetExceeded, Some(cart), &data, at)?;
-        insert(conn, &event, at, to(T::BudgetExceeded)).await?;
+        insert(conn, &event, due, to).await?;
     }
     Ok(())
 }
@@ -144,7 +99,7 @@ async fn write_change_events(
 /// Merges `data` into the open event of its cart and type; false when
 /// there is none. The event is locked until the caller commits, so a
 /// worker sealing it (`claim_due`) waits, and then sends the merged body.
-async fn merge_items(
+async fn merge_into_open(
     conn: &mut PgConnection,
     kind: T,
     data: &WebhookCartItemsData,
@@ -164,22 +119,8 @@ async fn merge_items(
     let Some(open) = open else {
         return Ok(false);
     };
-    let mut merged: WebhookCartItemsData = serde_json::from_str(open.get("data"))
-        .map_err(|e| StoreError::Corrupt(format!("webhook event data: {e}")))?;
-    let mut items: BTreeMap<String, WebhookItem> = (merged.items.drain(..))
-        .map(|item| (item.sku.clone(), item))
-        .collect();
-    for item in &data.items {
-        items
-            .entry(item.sku.clone())
-            .and_modify(|known| known.quantity += item.quantity)
-            .or_insert_with(|| item.clone());
-    }
-    merged.items = items.into_values().collect();
-    merged.subtotal = data.subtotal;
-    merged.currency.clone_from(&data.currency);
     sqlx::query("UPDATE webhook_events SET data = $1 WHERE id = $2")
-        .bind(to_json(&merged)?)
+        .bind(merge_items(open.get("data"), data)?)
         .bind(open.get::<&str, _>("id"))
         .execute(&mut *conn)
         .await?;

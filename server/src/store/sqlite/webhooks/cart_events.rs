@@ -1,25 +1,18 @@
-//! The webhook events of cart changes, written by the writer on its own
-//! connection, in the transaction that commits the changes.
-//!
-//! Cart item events are debounced: while an event of the same cart and type
-//! is open (its `open_until` not reached, its body not yet claimed by the
-//! worker), a change merges its items into it instead of adding an event.
+//! The webhook events of cart changes (`store::webhooks::cart_events`
+//! says which), written by the writer on its own connection, in the
+//! transaction that commits the changes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use cartroom_protocol::webhooks::{
-    WebhookBudgetData, WebhookCartItemsData, WebhookCartLockedData, WebhookEventType as T,
-    WebhookItem,
-};
+use cartroom_protocol::webhooks::{WebhookCartItemsData, WebhookEventType as T};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::super::parse_id;
 use super::HookedStores;
-use super::events::{Event, INSERT_EVENT, INSERT_SEND, to_json};
+use super::events::{Event, INSERT_EVENT, INSERT_SEND};
+use crate::store::webhooks::{
+    CartEvent, CartEventBody, Subscribers, cart_events, hooked_stores, merge_items,
+};
 use crate::store::{ChangeRecord, Result, StoreError};
-
-/// The endpoints of each (store, event type), enabled and subscribed.
-type Subscribers = HashMap<(String, T), Vec<String>>;
 
 /// Writes the webhook events of the writer's batch, in its transaction.
 /// Stores that `hooked` says have no endpoint cost no read.
@@ -29,10 +22,7 @@ pub(in crate::store::sqlite) fn write_cart_events(
     hooked: &HookedStores,
     debounce_ms: i64,
 ) -> Result<()> {
-    let mut stores: BTreeSet<&str> = (changes.iter())
-        .filter(|r| !r.hooks.is_empty())
-        .map(|r| r.hooks.store_id.as_str())
-        .collect();
+    let mut stores = hooked_stores(changes);
     hooked.retain_marked(&mut stores);
     if stores.is_empty() {
         return Ok(());
@@ -53,78 +43,47 @@ fn write_change_events(
     subscribers: &Subscribers,
     debounce_ms: i64,
 ) -> Result<()> {
-    let hooks = &record.hooks;
-    let store = hooks.store_id.as_str();
-    let to = |kind: T| {
-        subscribers
-            .get(&(store.to_owned(), kind))
-            .map_or(&[][..], Vec::as_slice)
-    };
+    let store = record.hooks.store_id.as_str();
     let at = record.activity.at;
-    let cart = record.cart_id;
-    for (kind, sign) in [(T::CartItemAdded, 1), (T::CartItemRemoved, -1)] {
-        let items: Vec<WebhookItem> = (hooks.lines.iter())
-            .filter(|(_, _, delta)| delta.signum() == sign)
-            .map(|(sku, name, delta)| WebhookItem {
-                sku: sku.clone(),
-                name: name.clone(),
-                quantity: delta.abs(),
-            })
-            .collect();
-        if items.is_empty() || to(kind).is_empty() {
-            continue;
-        }
-        let data = WebhookCartItemsData {
-            cart_id: cart,
-            items,
-            subtotal: record.activity.subtotal,
-            currency: record.activity.currency.clone(),
+    let cart = Some(record.cart_id);
+    for CartEvent { body, to } in cart_events(record, subscribers)? {
+        let (event, due) = match body {
+            CartEventBody::Items(kind, data) => {
+                if merge_into_open(conn, kind, &data, at)? {
+                    continue;
+                }
+                (Event::new(store, kind, cart, &data, at)?, at + debounce_ms)
+            }
+            CartEventBody::Locked {
+                mut data,
+                cart_name,
+            } => {
+                data.cart_name = match cart_name {
+                    Some(name) => name,
+                    // This batch's summaries are written already.
+                    None => conn
+                        .prepare_cached("SELECT name FROM carts WHERE id = ?")?
+                        .query_row([record.cart_id.to_string()], |row| row.get(0))?,
+                };
+                (Event::new(store, T::CartLocked, cart, &data, at)?, at)
+            }
+            CartEventBody::BudgetExceeded(data) => {
+                (Event::new(store, T::BudgetExceeded, cart, &data, at)?, at)
+            }
         };
-        if !merge_items(conn, kind, &data, at)? {
-            let event = Event::new(store, kind, Some(cart), &data, at)?;
-            insert(conn, &event, at + debounce_ms, to(kind))?;
-        }
-    }
-    if hooks.locked && !to(T::CartLocked).is_empty() {
-        // A change carries the cart's name only when it changed; the row
-        // has it otherwise (this batch's summaries are written already).
-        let cart_name = match &record.summary {
-            Some(summary) => summary.name.clone(),
-            None => conn
-                .prepare_cached("SELECT name FROM carts WHERE id = ?")?
-                .query_row([cart.to_string()], |row| row.get(0))?,
-        };
-        let data = WebhookCartLockedData {
-            cart_id: cart,
-            cart_name,
-            subtotal: record.activity.subtotal,
-            currency: record.activity.currency.clone(),
-            line_count: record.line_count,
-        };
-        let event = Event::new(store, T::CartLocked, Some(cart), &data, at)?;
-        insert(conn, &event, at, to(T::CartLocked))?;
-    }
-    for (user, name, budget, share) in &hooks.over_budget {
-        if to(T::BudgetExceeded).is_empty() {
-            break;
-        }
-        let data = WebhookBudgetData {
-            cart_id: cart,
-            user_id: parse_id(user)?,
-            user_name: name.clone(),
-            budget: *budget,
-            share: *share,
-            currency: record.activity.currency.clone(),
-        };
-        let event = Event::new(store, T::BudgetExceeded, Some(cart), &data, at)?;
-        insert(conn, &event, at, to(T::BudgetExceeded))?;
+        insert(conn, &event, due, to)?;
     }
     Ok(())
 }
 
 /// Merges `data` into the open event of its cart and type; false when
 /// there is none.
-fn merge_items(conn: &Connection, kind: T, data: &WebhookCartItemsData, at: i64) -> Result<bool> {
+fn merge_into_open(
+    conn: &Connection,
+    kind: T,
+    data: &WebhookCartItemsData,
+    at: i64,
+) -> Result<bool> {
     let open: Option<(String, String)> = conn
         .prepare_cached(
             "SELECT id, data FROM webhook_events
@@ -139,22 +98,8 @@ fn merge_items(conn: &Connection, kind: T, data: &WebhookCartItemsData, at: i64)
     let Some((id, open)) = open else {
         return Ok(false);
     };
-    let mut merged: WebhookCartItemsData = serde_json::from_str(&open)
-        .map_err(|e| StoreError::Corrupt(format!("webhook event data: {e}")))?;
-    let mut items: BTreeMap<String, WebhookItem> = (merged.items.drain(..))
-        .map(|item| (item.sku.clone(), item))
-        .collect();
-    for item in &data.items {
-        items
-            .entry(item.sku.clone())
-            .and_modify(|known| known.quantity += item.quantity)
-            .or_insert_with(|| item.clone());
-    }
-    merged.items = items.into_values().collect();
-    merged.subtotal = data.subtotal;
-    merged.currency.clone_from(&data.currency);
     conn.prepare_cached("UPDATE webhook_events SET data = ? WHERE id = ?")?
-        .execute(params![to_json(&merged)?, id])?;
+        .execute(params![merge_items(&open, data)?, id])?;
     Ok(true)
 }
 

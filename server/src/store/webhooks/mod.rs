@@ -8,11 +8,16 @@
 //! subscribed to them. The delivery worker (`crate::integrations::webhooks`)
 //! claims what is due, and records each attempt here.
 
+mod cart_events;
+
 use async_trait::async_trait;
 use cartroom_protocol::checkout::OrderStatus;
 use cartroom_protocol::webhooks::{WebhookDelivery, WebhookEndpointView, WebhookEventType};
 use cartroom_protocol::{CartId, MemberRole, UserId};
 
+pub(super) use self::cart_events::{
+    CartEvent, CartEventBody, Subscribers, cart_events, hooked_stores, merge_items,
+};
 use super::sharing::NewMail;
 use super::{Result, StoreError};
 
