@@ -169,6 +169,6 @@ async fn subscribed(conn: &mut SqliteConnection, store: &str, kind: T) -> Result
     .await?)
 }
 
-pub(super) fn to_json(value: &impl Serialize) -> Result<String> {
+fn to_json(value: &impl Serialize) -> Result<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("webhook data: {e}")))
 }
