@@ -3,8 +3,8 @@
 //!
 //! It polls the outbox (events are written by other transactions, the
 //! writer's among them, which cannot wake it) every [`POLL`] at most, and
-//! sooner when a retry is due; the store answers a poll with a read when
-//! nothing is due, and takes its write lock only to claim. On start it releases the claims a stopped
+//! sooner when a retry is due. It reads when the next delivery is due, and
+//! claims (a write) only when one is. On start it releases the claims a stopped
 //! or killed node left, so those deliveries are tried again with the same
 //! event id. A failed attempt is retried after a delay drawn uniformly
 //! from zero to `base * 2^(attempt - 1)` (capped at [`LONGEST_RETRY`]):
@@ -40,6 +40,14 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 const POLL: Duration = Duration::from_millis(250);
 /// The longest wait between two attempts at one event.
 pub const LONGEST_RETRY: Duration = Duration::from_secs(60 * 60);
+
+/// How long to wait for a delivery due at `next`, at most [`POLL`].
+fn until(next: Option<i64>, now_ms: i64) -> Duration {
+    match next {
+        Some(at) if at > now_ms => Duration::from_millis((at - now_ms) as u64).min(POLL),
+        _ => POLL,
+    }
+}
 
 /// When to retry and when to give up.
 #[derive(Clone, Copy, Debug)]
@@ -92,27 +100,7 @@ impl WebhookWorker {
             let wait = if free == 0 {
                 None
             } else {
-                match (self.store)
-                    .claim_due(self.clock.now_ms(), free, MAX_PER_ENDPOINT)
-                    .await
-                {
-                    Ok(claimed) => {
-                        let full = claimed.len() == free;
-                        for delivery in claimed {
-                            in_flight.spawn(self.clone().attempt(client.clone(), delivery));
-                        }
-                        // A full batch: more may be due at once.
-                        if full {
-                            None
-                        } else {
-                            Some(self.until_next().await)
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "the webhook outbox cannot be read");
-                        Some(POLL)
-                    }
-                }
+                self.start_due(free, &client, &mut in_flight).await
             };
             tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -129,14 +117,55 @@ impl WebhookWorker {
         tracing::debug!("webhook worker stopped");
     }
 
+    /// Starts the deliveries due now, up to `free`, and says how long to
+    /// wait before looking again (`None`: at once, after a full batch).
+    async fn start_due(
+        self: &Arc<Self>,
+        free: usize,
+        client: &reqwest::Client,
+        in_flight: &mut JoinSet<()>,
+    ) -> Option<Duration> {
+        let now = self.clock.now_ms();
+        // A read first: a poll with nothing due takes no write lock (SQLite's
+        // change-log writer waits on it) and no claim lock (Postgres's nodes
+        // take it in turn).
+        let next = match self.store.next_due().await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::error!(error = %e, "the webhook outbox cannot be read");
+                return Some(POLL);
+            }
+        };
+        if !matches!(next, Some(at) if at <= now) {
+            return Some(until(next, now));
+        }
+        match self.store.claim_due(now, free, MAX_PER_ENDPOINT).await {
+            Ok(claimed) => {
+                let full = claimed.len() == free;
+                for delivery in claimed {
+                    in_flight.spawn(self.clone().attempt(client.clone(), delivery));
+                }
+                // A full batch: more may be due at once.
+                if full {
+                    None
+                } else {
+                    Some(self.until_next().await)
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "due webhook deliveries cannot be claimed");
+                Some(POLL)
+            }
+        }
+    }
+
     /// How long until the next delivery is due, at most [`POLL`]. One due
     /// already waits for its endpoint's deliveries in flight: a finished
     /// one wakes the loop, else it looks again after [`POLL`].
     async fn until_next(&self) -> Duration {
-        let now = self.clock.now_ms();
         match self.store.next_due().await {
-            Ok(Some(at)) if at > now => Duration::from_millis((at - now) as u64).min(POLL),
-            _ => POLL,
+            Ok(next) => until(next, self.clock.now_ms()),
+            Err(_) => POLL,
         }
     }
 
