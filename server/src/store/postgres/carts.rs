@@ -37,9 +37,7 @@ impl Carts for PgStore {
         .bind(cart.now_ms)
         .execute(&mut *tx)
         .await?;
-        // The first base of epoch 0. SQLite goes through `put_base`, which
-        // for a cart without epochs (this one was created just above) is
-        // this insert.
+        // The first base of epoch 0, as SQLite's `insert_first_base`.
         sqlx::query(
             "INSERT INTO epochs (cart_id, epoch, start_seq, base_seq, started_at, saved_at, bytes)
              VALUES ($1, 0, 0, 0, $2, $2, $3)",

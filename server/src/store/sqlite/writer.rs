@@ -53,7 +53,6 @@ pub(super) fn spawn(
 ) -> Result<(WriterHandle, std::thread::JoinHandle<()>)> {
     let (handle, rx) = WriterHandle::new();
     let runtime = Handle::current();
-    let batch = options.batch.max(1);
     let writer = Writer {
         options,
         conn: None,
@@ -62,7 +61,7 @@ pub(super) fn spawn(
     };
     let thread = std::thread::Builder::new()
         .name("cartroom-writer".into())
-        .spawn(move || writer.run(&runtime, rx, batch))?;
+        .spawn(move || writer.run(&runtime, rx))?;
     Ok((handle, thread))
 }
 
@@ -77,7 +76,8 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, runtime: &Handle, mut rx: mpsc::Receiver<WriteCmd>, batch: usize) {
+    fn run(mut self, runtime: &Handle, mut rx: mpsc::Receiver<WriteCmd>) {
+        let batch = self.options.batch.max(1);
         let mut cmds = Vec::with_capacity(batch);
         loop {
             // Sleeps on the thread until a room queues something.
@@ -251,20 +251,16 @@ mod tests {
                 webhook_debounce_ms: 0,
             })
             .unwrap();
-            let pragma = |name: &str| -> String {
-                conn.query_row(&format!("PRAGMA {name}"), [], |row| {
-                    row.get::<_, rusqlite::types::Value>(0)
-                })
-                .map(|value| match value {
-                    rusqlite::types::Value::Integer(n) => n.to_string(),
-                    rusqlite::types::Value::Text(text) => text,
-                    other => format!("{other:?}"),
-                })
-                .unwrap()
+            let number = |name| -> i64 {
+                conn.pragma_query_value(None, name, |row| row.get(0))
+                    .unwrap()
             };
-            assert_eq!(pragma("synchronous"), level.to_string());
-            assert_eq!(pragma("journal_mode"), "wal");
-            assert_eq!(pragma("foreign_keys"), "1");
+            let journal: String = conn
+                .pragma_query_value(None, "journal_mode", |row| row.get(0))
+                .unwrap();
+            assert_eq!(number("synchronous"), level);
+            assert_eq!(journal, "wal");
+            assert_eq!(number("foreign_keys"), 1);
         }
         store.close().await;
     }
