@@ -532,3 +532,37 @@ async fn history_at_earlier_heads_equals_the_document_then() -> anyhow::Result<(
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn history_at_a_time_tells_apart_edits_of_the_same_second() -> anyhow::Result<()> {
+    // 12:30:00.100: the mug; 12:30:00.400: the moment asked; 12:30:00.700: the tea.
+    let clock = Arc::new(ManualClock::at(1_795_302_600_100));
+    let server = TestServer::start_with_clock(clock.clone(), |_| {}).await?;
+    let (ana, cart) = shopper_with_cart(&server).await?;
+    let mut ana_conn = ana.connect().await?;
+    ana_conn.subscribe(cart).await?;
+    let heads = ana_conn.op(cart, add("MUG-BLUE", 1)).await?.acked()?;
+    let then: CartResponse = ana.cart(cart).await?;
+    clock.advance_ms(300);
+    let moment = clock.now_ms();
+    clock.advance_ms(300);
+    ana_conn.op(cart, add("TEA-GREEN", 1)).await?.acked()?;
+    let by_time: HistoryResponse = call(
+        &ana,
+        Method::GET,
+        &format!("/api/carts/{cart}/history?at={moment}"),
+        None,
+    )
+    .await?;
+    assert_eq!(by_time.heads.sorted(), heads.sorted());
+    assert_eq!(by_time.lines, then.view.lines);
+    let since: Vec<(&str, i64)> = (by_time.changes.iter())
+        .map(|c| (c.kind.as_str(), c.at))
+        .collect();
+    assert_eq!(
+        since,
+        [("add_line", moment + 300)],
+        "the tea, at its millisecond"
+    );
+    Ok(())
+}

@@ -38,6 +38,7 @@ pub fn restart(
         "user_name": actor.name,
         "kind": EPOCH_KIND,
         "epoch": epoch,
+        "at": now_ms,
     });
     let mut fresh = Automerge::new();
     fresh.set_actor(actor.automerge_actor(node));

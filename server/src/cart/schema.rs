@@ -54,8 +54,9 @@ pub fn validate_name(name: &str) -> Result<(), Refusal> {
     text::check_line("a cart name", name, MAX_CART_NAME_CHARS)
 }
 
-/// The change message: JSON `{"user_id","user_name","op_id","kind"}`, and
-/// the change time in seconds (Automerge's unit).
+/// The change message: JSON `{"user_id","user_name","op_id","kind","at"}`
+/// (`at` in ms: history finds a moment to the millisecond), and the change
+/// time in seconds (Automerge's unit).
 pub(super) fn commit_options(
     actor: &Actor,
     kind: &str,
@@ -67,6 +68,7 @@ pub(super) fn commit_options(
         "user_name": actor.name,
         "op_id": op_id.map(|id| id.0.as_str()),
         "kind": kind,
+        "at": now_ms,
     });
     CommitOptions::default()
         .with_message(message.to_string())

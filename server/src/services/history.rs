@@ -5,7 +5,8 @@
 //! authors in their commit messages.
 //!
 //! A moment is given by heads, or by a time: the heads of the changes made
-//! at or before it (Automerge keeps change times in seconds).
+//! at or before it (to the millisecond, from each change's message: Automerge
+//! keeps change times in whole seconds).
 //!
 //! The live document holds only the current epoch (`cart::epoch`). A
 //! moment before it is read from the archived epochs, newest first: each
@@ -189,16 +190,12 @@ fn edits(changes: Vec<ChangeMetadata<'_>>) -> Vec<HistoryChange> {
     changes
         .iter()
         .filter_map(|change| {
-            let message: serde_json::Value = change
-                .message
-                .as_deref()
-                .and_then(|m| serde_json::from_str(m).ok())
-                .unwrap_or_default();
+            let message = message(change);
             let text = |key: &str| message.get(key).and_then(|v| v.as_str()).map(str::to_owned);
             let kind = text("kind").unwrap_or_default();
             (kind != EPOCH_KIND).then(|| HistoryChange {
                 hash: change.hash.to_string(),
-                at: change.timestamp.saturating_mul(1000),
+                at: made_at(change, &message),
                 user_id: text("user_id").and_then(|id| id.parse().ok()),
                 user_name: text("user_name").unwrap_or_default(),
                 kind,
@@ -207,14 +204,31 @@ fn edits(changes: Vec<ChangeMetadata<'_>>) -> Vec<HistoryChange> {
         .collect()
 }
 
+/// A change's commit message (`cart::schema::commit_options`), as JSON.
+fn message(change: &ChangeMetadata<'_>) -> serde_json::Value {
+    change
+        .message
+        .as_deref()
+        .and_then(|m| serde_json::from_str(m).ok())
+        .unwrap_or_default()
+}
+
+/// When a change was made, in unix ms: its message's `at`, or Automerge's
+/// change time (whole seconds) for a change whose message has none.
+fn made_at(change: &ChangeMetadata<'_>, message: &serde_json::Value) -> i64 {
+    message
+        .get("at")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or_else(|| change.timestamp.saturating_mul(1000))
+}
+
 /// The heads of the changes made at or before `at_ms`: those of them no
 /// other of them depends on.
 fn heads_at(doc: &Automerge, at_ms: i64) -> Vec<ChangeHash> {
-    let at_s = at_ms.div_euclid(1000);
     let made: Vec<_> = doc
         .get_changes_meta(&[])
         .into_iter()
-        .filter(|c| c.timestamp <= at_s)
+        .filter(|c| made_at(c, &message(c)) <= at_ms)
         .collect();
     let depended: HashSet<ChangeHash> = made.iter().flat_map(|c| c.deps.clone()).collect();
     let mut heads: Vec<ChangeHash> = made
