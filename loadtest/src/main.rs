@@ -298,6 +298,8 @@ struct ServerFigures {
     cpu_cores: Option<f64>,
     cpu_us_per_delivery: Option<f64>,
     cpu_us_per_op: Option<f64>,
+    /// The share of that CPU spent in the kernel (spawned server only).
+    cpu_kernel_share: Option<f64>,
     /// (seconds into the window, RSS bytes), every [`RSS_SAMPLE_EVERY`].
     rss_timeline: Vec<(u64, u64)>,
     /// Thread context switches per acked op (spawned server only).
@@ -579,6 +581,13 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
         _ => None,
     };
     let per = |count: u64| cpu.filter(|_| count > 0).map(|c| c * 1e6 / count as f64);
+    let cpu_kernel_share = match (&server_start, &server_end) {
+        (Some(a), Some(b)) => (b.kernel_cpu_seconds.zip(a.kernel_cpu_seconds))
+            .map(|(b, a)| b - a)
+            .zip(cpu.filter(|c| *c > 0.0))
+            .map(|(kernel, all)| kernel / all),
+        _ => None,
+    };
     let spawned = matches!(target, Target::Spawned(_));
     let per_op = |delta: Option<f64>| {
         delta
@@ -615,6 +624,7 @@ async fn run(args: &Args, plan: Plan) -> anyhow::Result<Report> {
         cpu_cores: cpu.map(|c| c / window_seconds),
         cpu_us_per_delivery: per(deliveries),
         cpu_us_per_op: per(acked),
+        cpu_kernel_share,
     };
     let loadtest_cpu_cores = match (self_cpu_window, self_cpu_end) {
         (Some(a), Some(b)) => Some((b.cpu_seconds - a.cpu_seconds) / window_seconds),
@@ -1014,8 +1024,11 @@ fn print_report(r: &Report) {
     }
     if let Some(c) = s.cpu_cores {
         println!(
-            "server CPU {:.2} cores; {} per delivery, {} per op; load generator {}",
+            "server CPU {:.2} cores{}; {} per delivery, {} per op; load generator {}",
             c,
+            s.cpu_kernel_share
+                .map(|k| format!(" ({:.0}% in the kernel)", k * 100.0))
+                .unwrap_or_default(),
             figure(s.cpu_us_per_delivery, "µs"),
             figure(s.cpu_us_per_op, "µs"),
             figure(r.loadtest_cpu_cores, "cores")

@@ -135,6 +135,9 @@ pub struct ProcSample {
     pub peak_rss_bytes: u64,
     /// User + system CPU time so far, seconds.
     pub cpu_seconds: f64,
+    /// The system (kernel) part of it, where known: on loopback, a socket
+    /// write runs the receiver's TCP path too, in the sender's time.
+    pub kernel_cpu_seconds: Option<f64>,
     pub threads: u64,
     /// Context switches so far, summed over the process's live threads
     /// (voluntary and not).
@@ -171,15 +174,16 @@ pub fn proc_sample(pid: &str) -> anyhow::Result<ProcSample> {
     let after = &stat[stat.rfind(')').context("bad /proc stat")? + 2..];
     let fields: Vec<&str> = after.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of the whole line: 11 and 12 here.
-    let ticks: u64 = fields.get(11).context("utime")?.parse::<u64>()?
-        + fields.get(12).context("stime")?.parse::<u64>()?;
+    let user_ticks: u64 = fields.get(11).context("utime")?.parse()?;
+    let kernel_ticks: u64 = fields.get(12).context("stime")?.parse()?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb = |key: &str| field(&status, key);
     let by_thread = context_switches(pid);
     Ok(ProcSample {
         rss_bytes: kb("VmRSS:") * 1024,
         peak_rss_bytes: kb("VmHWM:") * 1024,
-        cpu_seconds: ticks as f64 / CLOCK_TICKS_PER_SECOND,
+        cpu_seconds: (user_ticks + kernel_ticks) as f64 / CLOCK_TICKS_PER_SECOND,
+        kernel_cpu_seconds: Some(kernel_ticks as f64 / CLOCK_TICKS_PER_SECOND),
         threads: kb("Threads:"),
         context_switches: by_thread.values().sum(),
         context_switches_by_thread: by_thread,
@@ -239,6 +243,7 @@ pub async fn metrics_sample(account: &cartroom_client::Account) -> Option<ProcSa
         rss_bytes: rss as u64,
         peak_rss_bytes: 0,
         cpu_seconds: value("process_cpu_seconds_total").unwrap_or(0.0),
+        kernel_cpu_seconds: None,
         threads: value("process_threads").unwrap_or(0.0) as u64,
         context_switches: 0,
         context_switches_by_thread: BTreeMap::new(),
