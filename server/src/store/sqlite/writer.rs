@@ -2,7 +2,7 @@
 //!
 //! Rooms queue records and await a ticket; the writer takes everything
 //! queued (up to `commit_batch`), writes it in one transaction, commits (one
-//! fsync for the batch) and only then resolves each ticket. Rooms ack and
+//! sync for the batch) and only then resolves each ticket. Rooms ack and
 //! broadcast after that, so an acknowledged edit is always on disk.
 //!
 //! The writer is a thread of its own that calls SQLite directly, on a

@@ -20,6 +20,20 @@ use crate::store::{ChangeRecord, Result, StoreError, parse_id};
 /// The endpoints of each (store, event type), enabled and subscribed.
 pub(in crate::store) type Subscribers = HashMap<(String, T), Vec<String>>;
 
+/// Adds an enabled endpoint, read from its row (`events` as stored), to
+/// the subscribers of each of its event types.
+pub(in crate::store) fn subscribe(
+    subscribers: &mut Subscribers,
+    endpoint: String,
+    store: String,
+    events: &str,
+) -> Result<()> {
+    for kind in super::parse_events(events)? {
+        (subscribers.entry((store.clone(), kind)).or_default()).push(endpoint.clone());
+    }
+    Ok(())
+}
+
 /// The stores whose webhooks may hear of these changes.
 pub(in crate::store) fn hooked_stores<'a>(changes: &[&'a ChangeRecord]) -> BTreeSet<&'a str> {
     (changes.iter())

@@ -16,7 +16,7 @@ use cartroom_protocol::webhooks::{WebhookDelivery, WebhookEndpointView, WebhookE
 use cartroom_protocol::{CartId, MemberRole, UserId};
 
 pub(super) use self::cart_events::{
-    CartEvent, CartEventBody, Subscribers, cart_events, hooked_stores, merge_items,
+    CartEvent, CartEventBody, Subscribers, cart_events, hooked_stores, merge_items, subscribe,
 };
 use super::sharing::NewMail;
 use super::{Result, StoreError};

@@ -26,7 +26,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use super::super::parse_id;
 use crate::store::webhooks::{
     Accepted, CartEvent, CartEventBody, StatusChange, Subscribers, cart_events, hooked_stores,
-    merge_items,
+    merge_items, subscribe,
 };
 use crate::store::{ChangeRecord, NewOrder, Result, StoreError};
 
@@ -288,14 +288,12 @@ async fn subscribers(conn: &mut PgConnection, stores: &BTreeSet<&str>) -> Result
     query.push(") ORDER BY id");
     let mut found = Subscribers::new();
     for row in query.build().fetch_all(&mut *conn).await? {
-        let events: Vec<T> = serde_json::from_str(row.get("events"))
-            .map_err(|e| StoreError::Corrupt(format!("webhook events: {e}")))?;
-        for kind in events {
-            found
-                .entry((row.get("store_id"), kind))
-                .or_default()
-                .push(row.get("id"));
-        }
+        subscribe(
+            &mut found,
+            row.get("id"),
+            row.get("store_id"),
+            row.get("events"),
+        )?;
     }
     Ok(found)
 }

@@ -10,9 +10,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::HookedStores;
 use super::events::{Event, INSERT_EVENT, INSERT_SEND};
 use crate::store::webhooks::{
-    CartEvent, CartEventBody, Subscribers, cart_events, hooked_stores, merge_items,
+    CartEvent, CartEventBody, Subscribers, cart_events, hooked_stores, merge_items, subscribe,
 };
-use crate::store::{ChangeRecord, Result, StoreError};
+use crate::store::{ChangeRecord, Result};
 
 /// Writes the webhook events of the writer's batch, in its transaction.
 /// Stores that `hooked` says have no endpoint cost no read.
@@ -131,14 +131,7 @@ fn subscribers(conn: &Connection, stores: &BTreeSet<&str>) -> Result<Subscribers
     let mut found = Subscribers::new();
     while let Some(row) = rows.next()? {
         let events: String = row.get(2)?;
-        let events: Vec<T> = serde_json::from_str(&events)
-            .map_err(|e| StoreError::Corrupt(format!("webhook events: {e}")))?;
-        for kind in events {
-            found
-                .entry((row.get(1)?, kind))
-                .or_default()
-                .push(row.get(0)?);
-        }
+        subscribe(&mut found, row.get(0)?, row.get(1)?, &events)?;
     }
     Ok(found)
 }
