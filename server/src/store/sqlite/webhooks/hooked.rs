@@ -3,15 +3,15 @@
 //! The writer asks it before each batch: when no store of the batch may
 //! have one, the batch commits without reading the endpoints (most
 //! batches: few stores have webhooks). The delivery worker's frequent
-//! question, what is due, needs no read when no store may have one. Only this store writes endpoints in
-//! its database (one node per SQLite file), and it marks a store before
-//! the transaction that creates or enables one of its endpoints begins, so
-//! this never says "none" of an endpoint that was committed before the
-//! writer asked. A batch the writer asked about before that mark was
-//! queued before the endpoint's transaction began: the two overlap, and
-//! the batch counts as the earlier. A store stays marked after its last
-//! endpoint goes, until the database is opened again: that costs only the
-//! read.
+//! question, what is due, needs no read when no store may have one. Only
+//! this store writes endpoints in its database (one node per SQLite file),
+//! and it marks a store before the transaction that creates or enables one
+//! of its endpoints begins, so this never says "none" of an endpoint that
+//! was committed before the writer asked. A batch the writer asked about
+//! before that mark was queued before the endpoint's transaction began:
+//! the two overlap, and the batch counts as the earlier. A store stays
+//! marked after its last endpoint goes, until the database is opened
+//! again: that costs only the read.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Mutex, MutexGuard};
