@@ -39,8 +39,16 @@ pub(super) enum WriteCmd {
 
 impl WriteCmd {
     pub(super) fn reply(self, outcome: Result<(), CommitError>) {
-        if let Self::Change(_, reply) | Self::Activity { reply, .. } = self {
+        if let Some(reply) = self.into_reply() {
             let _ = reply.send(outcome);
+        }
+    }
+
+    /// Where the outcome goes, for the commands that await one.
+    pub(super) fn into_reply(self) -> Option<Reply> {
+        match self {
+            Self::Change(_, reply) | Self::Activity { reply, .. } => Some(reply),
+            Self::Base(_) | Self::Stop => None,
         }
     }
 

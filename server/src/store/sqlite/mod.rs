@@ -8,6 +8,7 @@
 
 mod accounts;
 mod analytics;
+mod answers;
 mod back_office;
 mod carts;
 mod catalog;

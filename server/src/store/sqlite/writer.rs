@@ -23,6 +23,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
+use super::answers::Answers;
 use super::changelog::{probe_write, put_base, write_records};
 use super::webhooks::{HookedStores, write_cart_events};
 use crate::config::SqliteSync;
@@ -58,6 +59,7 @@ pub(super) fn spawn(
         conn: None,
         health: handle.health.clone(),
         hooked,
+        answers: Answers::spawn()?,
     };
     let thread = std::thread::Builder::new()
         .name("cartroom-writer".into())
@@ -73,6 +75,8 @@ struct Writer {
     health: Arc<WriterHealth>,
     /// Which stores of a batch may have webhook events to write.
     hooked: Arc<HookedStores>,
+    /// Where each batch's answers go, after its commit.
+    answers: Answers,
 }
 
 impl Writer {
@@ -114,9 +118,8 @@ impl Writer {
                 .count();
             metrics::histogram!("cartroom_commit_seconds").record(started.elapsed().as_secs_f64());
             metrics::histogram!("cartroom_commit_batch_changes").record(changes as f64);
-            for (cmd, outcome) in cmds.drain(..).zip(outcomes) {
-                cmd.reply(outcome);
-            }
+            let replies = cmds.drain(..).map(WriteCmd::into_reply);
+            (self.answers).send(replies.zip(outcomes).filter_map(|(r, o)| Some((r?, o))));
             if stop {
                 break;
             }
