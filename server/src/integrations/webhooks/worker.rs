@@ -1,9 +1,10 @@
 //! The delivery worker: one task that claims due deliveries and sends them
 //! with bounded concurrency, never on the path of an edit.
 //!
-//! It polls the outbox (events are written by other transactions, the
-//! writer's among them, which cannot wake it) every [`POLL`] at most, and
-//! sooner when a retry is due. It reads when the next delivery is due, and
+//! Where the store wakes it when an event is committed (SQLite: only this
+//! node writes the outbox), it sleeps until the next delivery is due, at
+//! most [`POLL_WOKEN`]; where other nodes write events too (Postgres), it
+//! polls the outbox every [`POLL`] at most. It reads when the next delivery is due, and
 //! claims (a write) only when one is. On start it releases the claims a stopped
 //! or killed node left, so those deliveries are tried again with the same
 //! event id. A failed attempt is retried after a delay drawn uniformly
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -36,16 +38,31 @@ const MAX_IN_FLIGHT: usize = 16;
 const MAX_PER_ENDPOINT: usize = 4;
 /// How long a stopping worker lets deliveries in flight finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
-/// The longest the worker waits before looking at the outbox again.
+/// The longest the worker waits before looking at the outbox again, where
+/// other nodes' transactions write it too.
 const POLL: Duration = Duration::from_millis(250);
+/// The same, where the store wakes the worker after each event it
+/// commits: only a bound, since nothing should become due unannounced.
+const POLL_WOKEN: Duration = Duration::from_secs(30);
 /// The longest wait between two attempts at one event.
 pub const LONGEST_RETRY: Duration = Duration::from_secs(60 * 60);
 
-/// How long to wait for a delivery due at `next`, at most [`POLL`].
-fn until(next: Option<i64>, now_ms: i64) -> Duration {
+/// How long to wait for a delivery due at `next`, at most `longest`. One
+/// due already waits for its endpoint's deliveries in flight: a finished
+/// one wakes the loop, else it looks again after [`POLL`].
+fn until(next: Option<i64>, now_ms: i64, longest: Duration) -> Duration {
     match next {
-        Some(at) if at > now_ms => Duration::from_millis((at - now_ms) as u64).min(POLL),
-        _ => POLL,
+        Some(at) if at > now_ms => Duration::from_millis((at - now_ms) as u64).min(longest),
+        Some(_) => POLL,
+        None => longest,
+    }
+}
+
+/// Until `written` is woken; never without one.
+async fn woken(written: Option<&Notify>) {
+    match written {
+        Some(written) => written.notified().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -95,17 +112,20 @@ impl WebhookWorker {
         }
         let client = send::client(self.targets);
         let mut in_flight = JoinSet::new();
+        let written = self.store.events_written();
+        let longest = if written.is_some() { POLL_WOKEN } else { POLL };
         loop {
             let free = MAX_IN_FLIGHT - in_flight.len();
             let wait = if free == 0 {
                 None
             } else {
-                self.start_due(free, &client, &mut in_flight).await
+                self.start_due(free, longest, &client, &mut in_flight).await
             };
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
                 () = tokio::time::sleep(wait.unwrap_or(POLL)), if wait.is_some() => {}
+                () = woken(written.as_deref()) => {}
             }
         }
         // Deliveries still in flight after the grace are cut: their claims
@@ -118,10 +138,12 @@ impl WebhookWorker {
     }
 
     /// Starts the deliveries due now, up to `free`, and says how long to
-    /// wait before looking again (`None`: at once, after a full batch).
+    /// wait before looking again, at most `longest` (`None`: at once,
+    /// after a full batch).
     async fn start_due(
         self: &Arc<Self>,
         free: usize,
+        longest: Duration,
         client: &reqwest::Client,
         in_flight: &mut JoinSet<()>,
     ) -> Option<Duration> {
@@ -137,7 +159,7 @@ impl WebhookWorker {
             }
         };
         if !matches!(next, Some(at) if at <= now) {
-            return Some(until(next, now));
+            return Some(until(next, now, longest));
         }
         match self.store.claim_due(now, free, MAX_PER_ENDPOINT).await {
             Ok(claimed) => {
@@ -149,7 +171,7 @@ impl WebhookWorker {
                 if full {
                     None
                 } else {
-                    Some(self.until_next().await)
+                    Some(self.until_next(longest).await)
                 }
             }
             Err(e) => {
@@ -159,12 +181,10 @@ impl WebhookWorker {
         }
     }
 
-    /// How long until the next delivery is due, at most [`POLL`]. One due
-    /// already waits for its endpoint's deliveries in flight: a finished
-    /// one wakes the loop, else it looks again after [`POLL`].
-    async fn until_next(&self) -> Duration {
+    /// How long until the next delivery is due, at most `longest`.
+    async fn until_next(&self, longest: Duration) -> Duration {
         match self.store.next_due().await {
-            Ok(next) => until(next, self.clock.now_ms()),
+            Ok(next) => until(next, self.clock.now_ms(), longest),
             Err(_) => POLL,
         }
     }

@@ -229,7 +229,7 @@ impl Sharing for SqliteStore {
             now_ms,
         };
         webhooks::share_accepted(&mut tx, accepted).await?;
-        tx.commit().await?;
+        self.commit_with_events(tx).await?;
         Ok(Joined {
             cart: inv.cart,
             role,
@@ -408,7 +408,7 @@ impl Sharing for SqliteStore {
             now_ms,
         };
         webhooks::share_accepted(&mut tx, accepted).await?;
-        tx.commit().await?;
+        self.commit_with_events(tx).await?;
         Ok(Joined {
             cart: link.cart,
             role,

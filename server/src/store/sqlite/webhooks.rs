@@ -18,9 +18,12 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use cartroom_protocol::webhooks::{WebhookDelivery, WebhookEndpointView};
 use sqlx::Row;
+use tokio::sync::Notify;
 
 pub(super) use self::cart_events::write_cart_events;
 pub(super) use self::events::{order_created, order_status_changed, share_accepted};
@@ -39,6 +42,10 @@ use crate::store::webhooks::{events_json, parse_kind};
 
 #[async_trait]
 impl Webhooks for SqliteStore {
+    fn events_written(&self) -> Option<Arc<Notify>> {
+        Some(self.events_written.clone())
+    }
+
     async fn endpoints(&self, store_id: &str) -> Result<Vec<WebhookEndpointView>> {
         let sql = format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE store_id = ?

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::runtime::Handle;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use super::answers::Answers;
 use super::changelog::{probe_write, put_base, write_records};
@@ -51,6 +51,7 @@ pub(super) struct WriterOptions {
 pub(super) fn spawn(
     options: WriterOptions,
     hooked: Arc<HookedStores>,
+    events_written: Arc<Notify>,
 ) -> Result<(WriterHandle, std::thread::JoinHandle<()>)> {
     let (handle, rx) = WriterHandle::new();
     let runtime = Handle::current();
@@ -59,6 +60,7 @@ pub(super) fn spawn(
         conn: None,
         health: handle.health.clone(),
         hooked,
+        events_written,
         answers: Answers::spawn()?,
     };
     let thread = std::thread::Builder::new()
@@ -75,6 +77,8 @@ struct Writer {
     health: Arc<WriterHealth>,
     /// Which stores of a batch may have webhook events to write.
     hooked: Arc<HookedStores>,
+    /// Woken after a batch that wrote a new webhook event commits.
+    events_written: Arc<Notify>,
     /// Where each batch's answers go, after its commit.
     answers: Answers,
 }
@@ -152,11 +156,11 @@ impl Writer {
     /// one that starts reading first cannot become a writer once another
     /// connection has written (SQLite answers "database is locked" at
     /// once, without waiting).
-    fn in_transaction(&mut self, write: impl FnOnce(&Connection) -> Result<()>) -> Result<()> {
+    fn in_transaction<T>(&mut self, write: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let tx = (self.conn()?).transaction_with_behavior(TransactionBehavior::Immediate)?;
-        write(&tx)?;
+        let written = write(&tx)?;
         tx.commit()?;
-        Ok(())
+        Ok(written)
     }
 
     /// Writes `cmds` in one transaction.
@@ -167,7 +171,10 @@ impl Writer {
         let debounce = self.options.webhook_debounce_ms;
         let hooked = self.hooked.clone();
         let written = self.in_transaction(|tx| write_cmds(tx, cmds, &hooked, debounce));
-        self.settle(written)
+        if self.settle(written)? {
+            self.events_written.notify_one();
+        }
+        Ok(())
     }
 
     /// Writes each command in a transaction of its own, so that one bad
@@ -212,26 +219,28 @@ fn open(options: &WriterOptions) -> Result<Connection> {
     Ok(conn)
 }
 
-/// Writes `cmds` in the transaction `conn` is in.
+/// Writes `cmds` in the transaction `conn` is in; true when that wrote a
+/// new webhook event.
 fn write_cmds<'a>(
     conn: &Connection,
     cmds: impl Iterator<Item = &'a WriteCmd>,
     hooked: &HookedStores,
     webhook_debounce_ms: i64,
-) -> Result<()> {
+) -> Result<bool> {
     let cmds: Vec<&WriteCmd> = cmds.collect();
+    let mut events = false;
     // Each base ends a run: the changes after it may be of the epoch it
     // starts, which the database accepts only once the base is written.
     for run in cmds.split_inclusive(|c| matches!(c, WriteCmd::Base(_))) {
         let (changes, activity) = records_of(run.iter().copied());
         write_records(conn, &changes, &activity)?;
         // The webhook events of these changes commit with them.
-        write_cart_events(conn, &changes, hooked, webhook_debounce_ms)?;
+        events |= write_cart_events(conn, &changes, hooked, webhook_debounce_ms)?;
         if let Some(WriteCmd::Base(base)) = run.last() {
             put_base(conn, base)?;
         }
     }
-    Ok(())
+    Ok(events)
 }
 
 #[cfg(test)]

@@ -10,10 +10,13 @@
 
 mod cart_events;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use cartroom_protocol::checkout::OrderStatus;
 use cartroom_protocol::webhooks::{WebhookDelivery, WebhookEndpointView, WebhookEventType};
 use cartroom_protocol::{CartId, MemberRole, UserId};
+use tokio::sync::Notify;
 
 pub(super) use self::cart_events::{
     CartEvent, CartEventBody, Subscribers, cart_events, hooked_stores, merge_items, subscribe,
@@ -102,6 +105,14 @@ pub enum AfterFailure {
 /// Webhook endpoints, their outbox and their delivery log.
 #[async_trait]
 pub trait Webhooks: Send + Sync {
+    /// Woken after this node commits a webhook event, where only this
+    /// node's transactions write them (SQLite: one node per database).
+    /// `None` where other nodes write them too: the worker then looks at
+    /// the outbox every short while.
+    fn events_written(&self) -> Option<Arc<Notify>> {
+        None
+    }
+
     /// The store's endpoints, oldest first.
     async fn endpoints(&self, store_id: &str) -> Result<Vec<WebhookEndpointView>>;
 

@@ -77,7 +77,7 @@ impl Orders for SqliteStore {
         write_order(&mut tx, order).await?;
         // The `order.created` webhook commits with the order.
         webhooks::order_created(&mut tx, order).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit_with_events(tx).await?;
         Ok(())
     }
 
@@ -178,7 +178,7 @@ impl Orders for SqliteStore {
             now_ms,
         };
         webhooks::order_status_changed(&mut tx, change).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        self.commit_with_events(tx).await?;
         self.order(id).await?.ok_or(StatusError::NotFound)
     }
 

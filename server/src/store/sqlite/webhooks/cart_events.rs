@@ -14,27 +14,30 @@ use crate::store::webhooks::{
 };
 use crate::store::{ChangeRecord, Result};
 
-/// Writes the webhook events of the writer's batch, in its transaction.
-/// Stores that `hooked` says have no endpoint cost no read.
+/// Writes the webhook events of the writer's batch, in its transaction;
+/// true when it inserted one (changes merged into an open event are
+/// already due with it). Stores that `hooked` says have no endpoint cost
+/// no read.
 pub(in crate::store::sqlite) fn write_cart_events(
     conn: &Connection,
     changes: &[&ChangeRecord],
     hooked: &HookedStores,
     debounce_ms: i64,
-) -> Result<()> {
+) -> Result<bool> {
     let mut stores = hooked_stores(changes);
     hooked.retain_marked(&mut stores);
     if stores.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let subscribers = subscribers(conn, &stores)?;
     if subscribers.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
+    let mut inserted = false;
     for record in changes.iter().filter(|r| !r.hooks.is_empty()) {
-        write_change_events(conn, record, &subscribers, debounce_ms)?;
+        inserted |= write_change_events(conn, record, &subscribers, debounce_ms)?;
     }
-    Ok(())
+    Ok(inserted)
 }
 
 fn write_change_events(
@@ -42,10 +45,11 @@ fn write_change_events(
     record: &ChangeRecord,
     subscribers: &Subscribers,
     debounce_ms: i64,
-) -> Result<()> {
+) -> Result<bool> {
     let store = record.hooks.store_id.as_str();
     let at = record.activity.at;
     let cart = Some(record.cart_id);
+    let mut inserted = false;
     for CartEvent { body, to } in cart_events(record, subscribers)? {
         let (event, due) = match body {
             CartEventBody::Items(kind, data) => {
@@ -72,8 +76,9 @@ fn write_change_events(
             }
         };
         insert(conn, &event, due, to)?;
+        inserted = true;
     }
-    Ok(())
+    Ok(inserted)
 }
 
 /// Merges `data` into the open event of its cart and type; false when

@@ -2,18 +2,32 @@
 //! placing an order, moving an order on, accepting a share (the writer's,
 //! of cart changes, are in [`super::cart_events`]). An event is written
 //! only when the store has an enabled endpoint subscribed to its type, with
-//! one send per such endpoint.
+//! one send per such endpoint. The transaction commits through
+//! [`SqliteStore::commit_with_events`], which wakes the delivery worker.
 
 use cartroom_protocol::CartId;
 use cartroom_protocol::webhooks::{
     WebhookEventType as T, WebhookOrderCreatedData, WebhookOrderStatusData, WebhookShareData,
 };
 use serde::Serialize;
-use sqlx::SqliteConnection;
+use sqlx::{Sqlite, SqliteConnection, Transaction};
 
-use super::super::parse_id;
+use super::super::{SqliteStore, parse_id};
 use crate::store::webhooks::{Accepted, StatusChange};
 use crate::store::{NewOrder, Result, StoreError};
+
+impl SqliteStore {
+    /// Commits a transaction that may have written events with the
+    /// functions below, then wakes the delivery worker.
+    pub(in crate::store::sqlite) async fn commit_with_events(
+        &self,
+        tx: Transaction<'_, Sqlite>,
+    ) -> Result<()> {
+        tx.commit().await?;
+        self.events_written.notify_one();
+        Ok(())
+    }
+}
 
 /// Inserts an event; `open_until` is when its first sends are due.
 pub(super) const INSERT_EVENT: &str =
