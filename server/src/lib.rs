@@ -35,8 +35,9 @@
 //! - [`http`], [`ws`]: the edges; thin handlers and the socket halves.
 //! - [`store`]: one trait per aggregate; `sqlite/`, `postgres/` and `memory/` implement them.
 //! - [`cluster`]: many nodes on one Postgres: cart leases.
-//! - [`catalog`], [`auth`], [`money`], [`clock`], [`text`]: what the others
-//!   share (text: which characters shown text may hold).
+//! - [`catalog`], [`auth`], [`money`], [`clock`], [`text`], [`wake`]: what
+//!   the others share (text: which characters shown text may hold; wake:
+//!   waiting on a store's wake-up, where it gives one).
 
 pub mod app;
 pub mod auth;
@@ -59,6 +60,7 @@ pub mod serve;
 pub mod services;
 pub mod store;
 pub mod text;
+pub mod wake;
 pub mod ws;
 
 pub use app::{Server, StartError, run};

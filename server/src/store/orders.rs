@@ -2,11 +2,14 @@
 //! stock change in one transaction, order statuses and payments, the
 //! store's checkout settings, and carts' deadlines.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use cartroom_protocol::checkout::{
     OrderAddress, OrderLine, OrderShare, OrderStatus, OrderView, SplitPlan,
 };
 use cartroom_protocol::{CartId, UserId};
+use tokio::sync::Notify;
 
 use super::{Result, StoreError};
 use crate::checkout::RateTable;
@@ -162,6 +165,14 @@ pub trait Deadlines: Send + Sync {
     /// Carts whose deadline is at or before `now_ms`, earliest first.
     async fn due_deadlines(&self, now_ms: i64) -> Result<Vec<(CartId, i64)>>;
 
-    /// The earliest deadline of any cart.
-    async fn next_deadline(&self) -> Result<Option<i64>>;
+    /// The earliest deadline of any cart later than `after_ms`.
+    async fn next_deadline(&self, after_ms: i64) -> Result<Option<i64>>;
+
+    /// Woken after this node commits a change that sets a deadline, where
+    /// only this node writes them (SQLite: one node per database). `None`
+    /// where other nodes set deadlines too: the timer then looks every
+    /// second.
+    fn deadlines_written(&self) -> Option<Arc<Notify>> {
+        None
+    }
 }

@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -30,6 +29,7 @@ use crate::mail::MailQueue;
 use crate::store::Webhooks;
 use crate::store::sharing::{MailPurpose, NewMail};
 use crate::store::webhooks::{AfterFailure, AttemptOutcome, ClaimedDelivery};
+use crate::wake::woken;
 
 /// Deliveries in flight at once, over all endpoints.
 const MAX_IN_FLIGHT: usize = 16;
@@ -55,14 +55,6 @@ fn until(next: Option<i64>, now_ms: i64, longest: Duration) -> Duration {
         Some(at) if at > now_ms => Duration::from_millis((at - now_ms) as u64).min(longest),
         Some(_) => POLL,
         None => longest,
-    }
-}
-
-/// Until `written` is woken; never without one.
-async fn woken(written: Option<&Notify>) {
-    match written {
-        Some(written) => written.notified().await,
-        None => std::future::pending().await,
     }
 }
 

@@ -5,10 +5,15 @@
 //! that set them, cleared by the change that locks the cart), so the timer
 //! keeps no state that a restart could lose: at start, before the node
 //! listens, [`DeadlineTimer::catch_up`] locks every cart whose deadline
-//! passed while it was down; while it runs, it sleeps until the earliest
-//! deadline (at most [`POLL`], so that deadlines set meanwhile are seen)
-//! and catches up again. The lock is a server-originated op with a stable
-//! op id, so a deadline fires once even if the timer sees it twice.
+//! passed while it was down; while it runs, it sleeps until the next
+//! deadline or reminder and catches up again. Where the store wakes it
+//! after a change that sets a deadline (SQLite: only this node sets them),
+//! it sleeps [`POLL_WOKEN`] at most; where other nodes set deadlines too
+//! (Postgres), [`POLL`] at most, so that theirs are seen. After a catch-up
+//! that left something undone (a lock or reminder not applied, orders not
+//! yet told to their carts), it looks again after [`POLL`]. The lock is a
+//! server-originated op with a stable op id, so a deadline fires once even
+//! if the timer sees it twice.
 //!
 //! [`REMIND_BEFORE`] a deadline, the members are reminded: a server op
 //! that records the reminded deadline in the document (`checkout.reminded`)
@@ -43,10 +48,14 @@ use crate::mail::reminder::{ReminderMail, deadline_reminder};
 use crate::room::{RoomCmd, Rooms};
 use crate::store::sharing::{MailPurpose, NewMail, Outbox};
 use crate::store::{Deadlines, Memberships};
+use crate::wake::woken;
 
-/// The longest the timer sleeps: a deadline set meanwhile fires at most
-/// this late.
+/// The longest the timer sleeps where other nodes set deadlines too: one
+/// set meanwhile fires at most this late.
 pub const POLL: Duration = Duration::from_secs(1);
+/// The longest the timer sleeps where the store wakes it after each
+/// deadline it sets: only a bound, since nothing comes due unannounced.
+pub const POLL_WOKEN: Duration = Duration::from_secs(30);
 
 /// How long before its deadline a cart's members are reminded of it (an
 /// activity event, `deadline_reminder`, and an e-mail to each member with
@@ -177,7 +186,13 @@ impl DeadlineTimer {
     /// is less than [`REMIND_BEFORE`] away, and tells carts about orders
     /// they have not seen. Returns how many carts it locked.
     pub async fn catch_up(&self) -> Result<usize> {
+        Ok(self.look().await?.locked)
+    }
+
+    /// [`Self::catch_up`], saying also whether it left something undone.
+    async fn look(&self) -> Result<Look> {
         let now = self.clock.now_ms();
+        let mut settled = true;
         let due = self
             .deadlines
             .due_deadlines(now + REMIND_BEFORE.as_millis() as i64)
@@ -200,6 +215,7 @@ impl DeadlineTimer {
                 .await
                 .is_err()
             {
+                settled = false;
                 break;
             }
             match rx.await {
@@ -209,6 +225,7 @@ impl DeadlineTimer {
                             Ok(true) => {}
                             other => {
                                 tracing::warn!(cart_id = %cart, ?other, "a reminder could not be e-mailed; next tick");
+                                settled = false;
                                 continue;
                             }
                         }
@@ -222,35 +239,74 @@ impl DeadlineTimer {
                 }
                 other => {
                     tracing::warn!(cart_id = %cart, ?other, "a deadline could not be applied; next tick");
+                    settled = false;
                 }
             }
         }
-        self.orders.catch_up().await?;
-        Ok(locked)
+        // Orders found untold now were told, or will be at the next look.
+        settled &= self.orders.catch_up().await? == 0;
+        Ok(Look {
+            at: now,
+            locked,
+            settled,
+        })
     }
 
-    /// Catches up until `shutdown`, sleeping until the earliest deadline or
-    /// [`POLL`], whichever comes first.
+    /// How long to sleep after a look at `at` that did everything due:
+    /// until the next deadline, or the next deadline's reminder, at most
+    /// `longest`.
+    async fn until_next(&self, at: i64, longest: Duration) -> Result<Duration> {
+        let remind_before = REMIND_BEFORE.as_millis() as i64;
+        let mut next = at + longest.as_millis() as i64;
+        // Deadlines up to `at` were locked, and those up to `at +
+        // remind_before` reminded of, by the look.
+        if let Some(deadline) = self.deadlines.next_deadline(at).await? {
+            next = next.min(deadline);
+        }
+        // Where the timer looks every POLL anyway, a reminder is at most
+        // that late without this read.
+        if longest > POLL
+            && let Some(deadline) = self.deadlines.next_deadline(at + remind_before).await?
+        {
+            next = next.min(deadline - remind_before);
+        }
+        Ok(Duration::from_millis(
+            (next - self.clock.now_ms()).max(0) as u64
+        ))
+    }
+
+    /// Catches up until `shutdown`, sleeping in between as the module's
+    /// notes say.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let written = self.deadlines.deadlines_written();
+        let longest = if written.is_some() { POLL_WOKEN } else { POLL };
         loop {
-            if let Err(e) = self.catch_up().await {
-                tracing::warn!(error = %e, "the deadline timer could not catch up");
-            }
-            let wait = match self.deadlines.next_deadline().await {
-                // A deadline already due was just handled (or failed and
-                // waits for the next tick).
-                Ok(Some(at)) if at > self.clock.now_ms() => {
-                    let ms = (at - self.clock.now_ms()).min(POLL.as_millis() as i64);
-                    Duration::from_millis(ms as u64)
-                }
-                _ => POLL,
+            let wait = match self.look().await {
+                Ok(look) if look.settled => self.until_next(look.at, longest).await,
+                Ok(_) => Ok(POLL),
+                Err(e) => Err(e),
             };
+            let wait = wait.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "the deadline timer could not catch up");
+                POLL
+            });
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
+                () = woken(written.as_deref()) => {}
                 _ = shutdown.cancelled() => return,
             }
         }
     }
+}
+
+/// What a catch-up did.
+struct Look {
+    /// The time it took as now.
+    at: i64,
+    /// How many carts it locked.
+    locked: usize,
+    /// Everything due was done.
+    settled: bool,
 }
 
 #[cfg(test)]

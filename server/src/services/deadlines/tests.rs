@@ -162,8 +162,13 @@ async fn a_deadline_locks_its_cart_once_when_its_time_comes() {
     assert_eq!(phase(&world, later).await, CartPhase::Open);
     // Cleared with the lock: the next catch-up has nothing to do.
     assert_eq!(
-        world.store.next_deadline().await.unwrap(),
+        world.store.next_deadline(i64::MIN).await.unwrap(),
         Some(START + 120_000)
+    );
+    // Strictly later than the time asked about.
+    assert_eq!(
+        world.store.next_deadline(START + 120_000).await.unwrap(),
+        None
     );
     assert_eq!(world.timer.catch_up().await.unwrap(), 0);
 
@@ -332,4 +337,39 @@ async fn a_held_cart_takes_only_suggestions_and_votes_until_its_order_arrives() 
     world.rooms.send(other, RoomCmd::Release).await.unwrap();
     try_op(&world, other, &ana, Op::Unlock).await.unwrap();
     assert_eq!(phase(&world, other).await, CartPhase::Open);
+}
+
+#[tokio::test]
+async fn the_timer_sleeps_until_the_next_reminder_or_lock() {
+    let world = world().await;
+    let ana = Actor {
+        user_id: UserId::new_random(),
+        name: "Ana".into(),
+    };
+    let hour = REMIND_BEFORE.as_millis() as i64;
+    let sleep = async |longest| {
+        let look = world.timer.look().await.unwrap();
+        assert!(look.settled);
+        world.timer.until_next(look.at, longest).await.unwrap()
+    };
+    // Nothing set: the longest sleep.
+    assert_eq!(sleep(POLL_WOKEN).await, POLL_WOKEN);
+
+    // A deadline an hour and ten seconds away: its reminder in 10 s.
+    let cart = cart_of(&world, &ana).await;
+    let at = START + hour + 10_000;
+    op(&world, cart, &ana, Op::SetDeadline { at: Some(at) }).await;
+    assert_eq!(sleep(POLL_WOKEN).await, Duration::from_secs(10));
+    // Where the timer looks every POLL, that is the most it sleeps.
+    assert_eq!(sleep(POLL).await, POLL);
+
+    // Reminded: then the lock, an hour away, is further than the bound.
+    world.clock.advance_ms(10_000);
+    assert_eq!(sleep(POLL_WOKEN).await, POLL_WOKEN);
+    assert_eq!(reminders(&world, cart).await.len(), 1);
+    world.clock.advance_ms(hour - 20_000);
+    assert_eq!(sleep(POLL_WOKEN).await, Duration::from_secs(20));
+    world.clock.advance_ms(20_000);
+    assert_eq!(sleep(POLL_WOKEN).await, POLL_WOKEN);
+    assert_eq!(phase(&world, cart).await, CartPhase::Locked);
 }

@@ -212,12 +212,13 @@ impl Deadlines for MemoryStore {
         Ok(due)
     }
 
-    async fn next_deadline(&self) -> Result<Option<i64>> {
+    async fn next_deadline(&self, after_ms: i64) -> Result<Option<i64>> {
         Ok(self
             .state()
             .carts
             .values()
             .filter_map(|row| row.lock_deadline)
+            .filter(|at| *at > after_ms)
             .min())
     }
 }

@@ -51,9 +51,9 @@ pub struct SqliteStore {
     no_conversation: Arc<support::NoConversation>,
     /// Marked before an endpoint is created or enabled; read by the writer.
     hooked: Arc<webhooks::HookedStores>,
-    /// Woken after a transaction of this store, or the writer's, commits a
-    /// webhook event.
-    events_written: Arc<tokio::sync::Notify>,
+    /// Who is woken after a commit (by the writer, and by this store's
+    /// transactions that write webhook events).
+    wakes: writer::Wakes,
 }
 
 /// Bytes per database page, for databases this build creates. Half of
@@ -100,16 +100,15 @@ impl SqliteStore {
             batch: config.commit_batch,
             webhook_debounce_ms: config.webhook_debounce_ms as i64,
         };
-        let events_written = Arc::new(tokio::sync::Notify::new());
-        let (writer, writer_thread) =
-            writer::spawn(options, hooked.clone(), events_written.clone())?;
+        let wakes = writer::Wakes::default();
+        let (writer, writer_thread) = writer::spawn(options, hooked.clone(), wakes.clone())?;
         Ok(Self {
             pool,
             writer,
             writer_thread: std::sync::Mutex::new(Some(writer_thread)),
             no_conversation: Default::default(),
             hooked,
-            events_written,
+            wakes,
         })
     }
 

@@ -43,7 +43,7 @@ use crate::store::webhooks::{events_json, parse_kind};
 #[async_trait]
 impl Webhooks for SqliteStore {
     fn events_written(&self) -> Option<Arc<Notify>> {
-        Some(self.events_written.clone())
+        Some(self.wakes.webhook_events.clone())
     }
 
     async fn endpoints(&self, store_id: &str) -> Result<Vec<WebhookEndpointView>> {

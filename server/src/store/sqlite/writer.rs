@@ -51,7 +51,7 @@ pub(super) struct WriterOptions {
 pub(super) fn spawn(
     options: WriterOptions,
     hooked: Arc<HookedStores>,
-    events_written: Arc<Notify>,
+    wakes: Wakes,
 ) -> Result<(WriterHandle, std::thread::JoinHandle<()>)> {
     let (handle, rx) = WriterHandle::new();
     let runtime = Handle::current();
@@ -60,13 +60,29 @@ pub(super) fn spawn(
         conn: None,
         health: handle.health.clone(),
         hooked,
-        events_written,
+        wakes,
         answers: Answers::spawn()?,
     };
     let thread = std::thread::Builder::new()
         .name("cartroom-writer".into())
         .spawn(move || writer.run(&runtime, rx))?;
     Ok((handle, thread))
+}
+
+/// Who the writer wakes after a commit.
+#[derive(Clone, Default)]
+pub(super) struct Wakes {
+    /// The webhook worker, after a batch wrote a new event.
+    pub(super) webhook_events: Arc<Notify>,
+    /// The deadline timer, after a batch set a cart's deadline.
+    pub(super) deadlines: Arc<Notify>,
+}
+
+/// What of a batch others wait for.
+#[derive(Default)]
+struct Wrote {
+    webhook_event: bool,
+    deadline: bool,
 }
 
 /// The writer thread's state.
@@ -77,8 +93,7 @@ struct Writer {
     health: Arc<WriterHealth>,
     /// Which stores of a batch may have webhook events to write.
     hooked: Arc<HookedStores>,
-    /// Woken after a batch that wrote a new webhook event commits.
-    events_written: Arc<Notify>,
+    wakes: Wakes,
     /// Where each batch's answers go, after its commit.
     answers: Answers,
 }
@@ -171,8 +186,12 @@ impl Writer {
         let debounce = self.options.webhook_debounce_ms;
         let hooked = self.hooked.clone();
         let written = self.in_transaction(|tx| write_cmds(tx, cmds, &hooked, debounce));
-        if self.settle(written)? {
-            self.events_written.notify_one();
+        let wrote = self.settle(written)?;
+        if wrote.webhook_event {
+            self.wakes.webhook_events.notify_one();
+        }
+        if wrote.deadline {
+            self.wakes.deadlines.notify_one();
         }
         Ok(())
     }
@@ -219,28 +238,32 @@ fn open(options: &WriterOptions) -> Result<Connection> {
     Ok(conn)
 }
 
-/// Writes `cmds` in the transaction `conn` is in; true when that wrote a
-/// new webhook event.
+/// Writes `cmds` in the transaction `conn` is in.
 fn write_cmds<'a>(
     conn: &Connection,
     cmds: impl Iterator<Item = &'a WriteCmd>,
     hooked: &HookedStores,
     webhook_debounce_ms: i64,
-) -> Result<bool> {
+) -> Result<Wrote> {
     let cmds: Vec<&WriteCmd> = cmds.collect();
-    let mut events = false;
+    let mut wrote = Wrote::default();
     // Each base ends a run: the changes after it may be of the epoch it
     // starts, which the database accepts only once the base is written.
     for run in cmds.split_inclusive(|c| matches!(c, WriteCmd::Base(_))) {
         let (changes, activity) = records_of(run.iter().copied());
         write_records(conn, &changes, &activity)?;
         // The webhook events of these changes commit with them.
-        events |= write_cart_events(conn, &changes, hooked, webhook_debounce_ms)?;
+        wrote.webhook_event |= write_cart_events(conn, &changes, hooked, webhook_debounce_ms)?;
+        wrote.deadline |= (changes.iter()).any(|c| {
+            c.summary
+                .as_ref()
+                .is_some_and(|s| s.lock_deadline.is_some())
+        });
         if let Some(WriteCmd::Base(base)) = run.last() {
             put_base(conn, base)?;
         }
     }
-    Ok(events)
+    Ok(wrote)
 }
 
 #[cfg(test)]

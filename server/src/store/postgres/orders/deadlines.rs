@@ -30,14 +30,15 @@ impl Deadlines for PgStore {
             .collect()
     }
 
-    async fn next_deadline(&self) -> Result<Option<i64>> {
+    async fn next_deadline(&self, after_ms: i64) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT MIN(lock_deadline) FROM carts
-             WHERE lock_deadline IS NOT NULL AND NOT EXISTS (
+             WHERE lock_deadline IS NOT NULL AND lock_deadline > $2 AND NOT EXISTS (
                SELECT 1 FROM cart_leases l
                WHERE l.cart_id = carts.id AND l.node <> $1 AND l.expires_at > now())",
         )
         .bind(&self.node)
+        .bind(after_ms)
         .fetch_one(&self.pool)
         .await?)
     }

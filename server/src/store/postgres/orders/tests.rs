@@ -240,7 +240,7 @@ async fn shares_are_paid_once_and_settings_and_deadlines_read() {
     assert_eq!(countries, ["*", "DE", "FR", "US"]);
     assert_eq!(settings.rates.0[1].free_over, Some(5000));
 
-    assert_eq!(store.next_deadline().await.unwrap(), None);
+    assert_eq!(store.next_deadline(0).await.unwrap(), None);
     let user = UserId::new_random();
     sqlx::query("INSERT INTO users (id, name, is_guest, created_at) VALUES ($1, 'Ana', FALSE, 0)")
         .bind(user.to_string())
@@ -264,7 +264,9 @@ async fn shares_are_paid_once_and_settings_and_deadlines_read() {
         .await
         .unwrap();
     }
-    assert_eq!(store.next_deadline().await.unwrap(), Some(100));
+    assert_eq!(store.next_deadline(0).await.unwrap(), Some(100));
+    assert_eq!(store.next_deadline(100).await.unwrap(), Some(300));
+    assert_eq!(store.next_deadline(300).await.unwrap(), None);
     assert_eq!(store.due_deadlines(200).await.unwrap(), vec![(early, 100)]);
     assert_eq!(
         store.due_deadlines(300).await.unwrap(),

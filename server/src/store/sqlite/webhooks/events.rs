@@ -24,7 +24,7 @@ impl SqliteStore {
         tx: Transaction<'_, Sqlite>,
     ) -> Result<()> {
         tx.commit().await?;
-        self.events_written.notify_one();
+        self.wakes.webhook_events.notify_one();
         Ok(())
     }
 }
