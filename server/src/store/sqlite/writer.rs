@@ -3,7 +3,9 @@
 //! Rooms queue records and await a ticket; the writer takes everything
 //! queued (up to `commit_batch`), writes it in one transaction, commits (one
 //! sync for the batch) and only then resolves each ticket. Rooms ack and
-//! broadcast after that, so an acknowledged edit is always on disk.
+//! broadcast after that, so an acknowledged edit is always on disk. After
+//! a commit that wrote a new webhook event or set a cart's deadline, it
+//! wakes the webhook worker or the deadline timer ([`Wakes`]).
 //!
 //! The writer is a thread of its own that calls SQLite directly, on a
 //! connection of its own (not sqlx's, which would send each statement to
