@@ -4,14 +4,15 @@
 //! Where the store wakes it when an event is committed (SQLite: only this
 //! node writes the outbox), it sleeps until the next delivery is due, at
 //! most [`POLL_WOKEN`]; where other nodes write events too (Postgres), it
-//! polls the outbox every [`POLL`] at most. It reads when the next delivery is due, and
-//! claims (a write) only when one is. On start it releases the claims a stopped
-//! or killed node left, so those deliveries are tried again with the same
-//! event id. A failed attempt is retried after a delay drawn uniformly
-//! from zero to `base * 2^(attempt - 1)` (capped at [`LONGEST_RETRY`]):
-//! exponential back-off with full jitter, so that endpoints coming back do
-//! not get every retry at once. Once an attempt fails later than the give-up
-//! window after its event, the endpoint is disabled and its owners told.
+//! polls the outbox every [`POLL`] at most. It reads when the next
+//! delivery is due, and claims (a write) only when one is. On start it
+//! releases the claims a stopped or killed node left, so those deliveries
+//! are tried again with the same event id. A failed attempt is retried
+//! after a delay drawn uniformly from zero to `base * 2^(attempt - 1)`
+//! (capped at [`LONGEST_RETRY`]): exponential back-off with full jitter,
+//! so that endpoints coming back do not get every retry at once. Once an
+//! attempt fails later than the give-up window after its event, the
+//! endpoint is disabled and its owners told.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -30,7 +30,7 @@ impl Deadlines for SqliteStore {
     async fn next_deadline(&self, after_ms: i64) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT MIN(lock_deadline) FROM carts
-                 WHERE lock_deadline IS NOT NULL AND lock_deadline > ?",
+             WHERE lock_deadline IS NOT NULL AND lock_deadline > ?",
         )
         .bind(after_ms)
         .fetch_one(&self.pool)
