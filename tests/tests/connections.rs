@@ -124,8 +124,12 @@ fn server_socket_inode(
 fn holds_socket(pid: u32, inode: u64) -> anyhow::Result<bool> {
     let wanted = format!("socket:[{inode}]");
     for entry in std::fs::read_dir(format!("/proc/{pid}/fd"))? {
-        if std::fs::read_link(entry?.path())?.to_string_lossy() == wanted {
-            return Ok(true);
+        match std::fs::read_link(entry?.path()) {
+            Ok(target) if target.to_string_lossy() == wanted => return Ok(true),
+            Ok(_) => {}
+            // Closed since the listing (the very socket, at the end).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(false)

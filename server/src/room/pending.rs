@@ -1,17 +1,24 @@
 //! Work that may only complete after the commits queued before it: acks,
-//! broadcasts, new subscriptions and reads. A `FuturesOrdered` yields them
-//! strictly in the order they were queued, so commits pipeline (the room
-//! keeps applying ops while earlier ones are written) and yet nobody sees a
+//! broadcasts, new subscriptions and reads. The queue yields them strictly
+//! in the order they were queued, so commits pipeline (the room keeps
+//! applying ops while earlier ones are written) and yet nobody sees a
 //! change that is not on disk, and everyone sees changes in commit order.
+//!
+//! Only the oldest piece of work is polled. Each is a commit ticket (an
+//! answer the writer sends whether or not anyone polls) or ready already,
+//! so the others need no polling to finish. (`FuturesOrdered` polls every
+//! one, and after polling a newly queued ticket that is not done yet it
+//! wakes its own task again to yield: one more wake-up of a runtime worker
+//! per op, docs/BENCHMARKS.md.)
 
-use std::future::Future;
+use std::collections::VecDeque;
+use std::future::{Future, poll_fn};
+use std::task::{Poll, ready};
 
 use bytes::Bytes;
 use cartroom_protocol::http::OpAck;
 use cartroom_protocol::{ActivityEvent, ErrorCode};
-use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
-use futures_util::stream::FuturesOrdered;
 
 use super::edits::CartEdit;
 use super::engine::Room;
@@ -22,16 +29,17 @@ use super::subscribers::{JoinId, Welcome};
 use crate::refusal::Refusal;
 use crate::store::CommitError;
 
-/// The queue of a room's pending work.
+/// The queue of a room's pending work, oldest first.
 #[derive(Default)]
-pub(super) struct Pending(FuturesOrdered<BoxFuture<'static, Completed>>);
+pub(super) struct Pending(VecDeque<BoxFuture<'static, Completed>>);
 
 impl Pending {
     pub(super) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    /// Queues work that completes when `work` does (a commit, say).
+    /// Queues work that completes when `work` does: a commit's ticket,
+    /// which finishes without being polled (see the module's notes).
     pub(super) fn push_after(&mut self, work: impl Future<Output = Completed> + Send + 'static) {
         self.0.push_back(Box::pin(work));
     }
@@ -42,8 +50,17 @@ impl Pending {
     }
 
     /// The oldest work, once it is ready; `None` when nothing is queued.
+    /// Cancel-safe: the work stays queued until it is returned.
     pub(super) async fn next(&mut self) -> Option<Completed> {
-        self.0.next().await
+        poll_fn(|cx| {
+            let Some(oldest) = self.0.front_mut() else {
+                return Poll::Ready(None);
+            };
+            let done = ready!(oldest.as_mut().poll(cx));
+            self.0.pop_front();
+            Poll::Ready(Some(done))
+        })
+        .await
     }
 }
 
