@@ -273,7 +273,8 @@ where
     );
 }
 
-async fn sqlite() -> (Arc<SqliteStore>, tempfile::TempDir) {
+/// A fresh database with the store every cart of these tests is in.
+pub(in crate::store) async fn sqlite() -> (Arc<SqliteStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&Config::for_data_dir(dir.path()))
         .await

@@ -38,6 +38,25 @@ pub(super) enum WriteCmd {
 }
 
 impl WriteCmd {
+    /// A change, once told where its outcome goes.
+    pub(super) fn change(record: ChangeRecord) -> impl FnOnce(Reply) -> Self {
+        move |reply| Self::Change(Box::new(record), reply)
+    }
+
+    /// An activity event that is not a change, once told where its outcome goes.
+    pub(super) fn activity(
+        cart_id: CartId,
+        term: i64,
+        event: ActivityEvent,
+    ) -> impl FnOnce(Reply) -> Self {
+        move |reply| Self::Activity {
+            cart_id,
+            term,
+            event,
+            reply,
+        }
+    }
+
     pub(super) fn reply(self, outcome: Result<(), CommitError>) {
         if let Some(reply) = self.into_reply() {
             let _ = reply.send(outcome);
@@ -98,8 +117,7 @@ impl WriterHandle {
     }
 
     pub(super) async fn append(&self, record: ChangeRecord) -> CommitTicket {
-        self.queue(move |reply| WriteCmd::Change(Box::new(record), reply))
-            .await
+        self.queue(WriteCmd::change(record)).await
     }
 
     pub(super) async fn append_activity(
@@ -108,20 +126,19 @@ impl WriterHandle {
         term: i64,
         event: ActivityEvent,
     ) -> CommitTicket {
-        self.queue(move |reply| WriteCmd::Activity {
-            cart_id,
-            term,
-            event,
-            reply,
-        })
-        .await
+        self.queue(WriteCmd::activity(cart_id, term, event)).await
     }
 
     async fn queue(&self, cmd: impl FnOnce(Reply) -> WriteCmd) -> CommitTicket {
-        let (reply, rx) = oneshot::channel();
-        // A closed writer drops `reply`, which reads as a stopped writer.
-        let _ = self.tx.send(cmd(reply)).await;
-        Box::pin(async move { rx.await.unwrap_or(Err(CommitError::WriterStopped)) })
+        let (reply, ticket) = ticket();
+        self.send(cmd(reply)).await;
+        ticket
+    }
+
+    /// Queues `cmd`. A closed writer drops it, and with it its reply, which
+    /// reads as a stopped writer.
+    pub(super) async fn send(&self, cmd: WriteCmd) {
+        let _ = self.tx.send(cmd).await;
     }
 
     pub(super) fn try_put_base(&self, base: Base) -> bool {
@@ -131,6 +148,13 @@ impl WriterHandle {
     pub(super) async fn stop(&self) {
         let _ = self.tx.send(WriteCmd::Stop).await;
     }
+}
+
+/// Where a command's outcome goes, and the ticket that awaits it.
+pub(super) fn ticket() -> (Reply, CommitTicket) {
+    let (reply, rx) = oneshot::channel();
+    let ticket = async move { rx.await.unwrap_or(Err(CommitError::WriterStopped)) };
+    (reply, Box::pin(ticket))
 }
 
 /// The changes and the other activity events among `cmds`, in order.

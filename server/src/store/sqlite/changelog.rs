@@ -12,6 +12,7 @@ use cartroom_protocol::{ActivityEvent, CartId, OpId};
 use sqlx::{Row, SqliteConnection};
 
 use super::{SqliteStore, parse_id};
+use crate::store::write_queue::WriteCmd;
 use crate::store::{
     Base, CartState, CartSummary, ChangeLog, ChangeRecord, CommitTicket, EpochInfo, LoadLimits,
     Result, StoreError,
@@ -100,11 +101,12 @@ impl ChangeLog for SqliteStore {
     }
 
     async fn append(&self, record: ChangeRecord) -> CommitTicket {
-        self.writer.append(record).await
+        self.writer.commit(WriteCmd::change(record)).await
     }
 
     async fn append_activity(&self, cart: CartId, term: i64, event: ActivityEvent) -> CommitTicket {
-        self.writer.append_activity(cart, term, event).await
+        let activity = WriteCmd::activity(cart, term, event);
+        self.writer.commit(activity).await
     }
 
     fn try_put_base(&self, base: Base) -> bool {

@@ -3,7 +3,7 @@
 //!
 //! Reads go through the pool. Every write of the change log goes through
 //! the group-commit writer ([`writer`], a thread with a connection of its
-//! own), so that many edits share one fsync.
+//! own, [`committer`]), so that many edits share one fsync.
 //! The SQL of each aggregate is in its own file and written once.
 
 mod accounts;
@@ -13,6 +13,7 @@ mod back_office;
 mod carts;
 mod catalog;
 mod changelog;
+mod committer;
 mod join;
 mod members;
 mod offers;
@@ -36,7 +37,6 @@ use async_trait::async_trait;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::write_queue::WriterHandle;
 use super::{Health, Result, StoreError};
 pub(super) use super::{parse_id, parse_role};
 use crate::config::{Config, SqliteSync};
@@ -45,7 +45,7 @@ use crate::config::{Config, SqliteSync};
 pub struct SqliteStore {
     /// Also read by the store's tests, beside the traits.
     pub(super) pool: SqlitePool,
-    writer: WriterHandle,
+    writer: writer::Writer,
     writer_thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Answers the support desk's most frequent question without a read.
     no_conversation: Arc<support::NoConversation>,
@@ -53,7 +53,7 @@ pub struct SqliteStore {
     hooked: Arc<webhooks::HookedStores>,
     /// Who is woken after a commit (by the writer, and by this store's
     /// transactions that write webhook events).
-    wakes: writer::Wakes,
+    wakes: committer::Wakes,
 }
 
 /// Bytes per database page, for databases this build creates. Half of
@@ -94,13 +94,13 @@ impl SqliteStore {
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         let hooked = Arc::new(webhooks::HookedStores::load(&pool).await?);
-        let options = writer::WriterOptions {
+        let options = committer::WriterOptions {
             path: database_file(config),
             sync: config.sqlite_sync,
             batch: config.commit_batch,
             webhook_debounce_ms: config.webhook_debounce_ms as i64,
         };
-        let wakes = writer::Wakes::default();
+        let wakes = committer::Wakes::default();
         let (writer, writer_thread) = writer::spawn(options, hooked.clone(), wakes.clone())?;
         Ok(Self {
             pool,
@@ -130,7 +130,7 @@ impl Health for SqliteStore {
     /// The database answers and the writer's last write succeeded.
     async fn check(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
-        if !self.writer.health.is_healthy() {
+        if !self.writer.health().is_healthy() {
             return Err(StoreError::WritesFailing);
         }
         Ok(())

@@ -1,50 +1,37 @@
-//! The group-commit writer: one thread that owns every write of the change log.
+//! The group-commit writer: every write of the change log goes through it.
 //!
-//! Rooms queue records and await a ticket; the writer takes everything
-//! queued (up to `commit_batch`), writes it in one transaction, commits (one
-//! sync for the batch) and only then resolves each ticket. Rooms ack and
-//! broadcast after that, so an acknowledged edit is always on disk. After
-//! a commit that wrote a new webhook event or set a cart's deadline, it
-//! wakes the webhook worker or the deadline timer ([`Wakes`]).
+//! Rooms queue records and await a ticket; the writer's thread takes
+//! everything queued (up to `commit_batch`), writes it in one transaction,
+//! commits (one sync for the batch) and only then resolves each ticket.
+//! Rooms ack and broadcast after that, so an acknowledged edit is always on
+//! disk. While writes fail, the writer reports itself unhealthy and probes
+//! the disk until a write succeeds again.
 //!
-//! The writer is a thread of its own that calls SQLite directly, on a
-//! connection of its own (not sqlx's, which would send each statement to
-//! the connection's thread and wait for it: two more thread switches per
-//! statement, docs/BENCHMARKS.md). It throws the connection away after any
-//! failed statement, commit or rollback: a COMMIT that fails (the disk is
-//! full, say) may leave the connection in a state not worth reasoning
-//! about, and a fresh connection starts from what is really on disk. While
-//! writes fail, the writer reports itself unhealthy and probes the disk
-//! until a write succeeds again.
+//! A record that finds the writer idle (nothing queued or being written,
+//! and no commit for a few times as long as the last one took) is
+//! committed by the room's task itself, on the writer's connection: with
+//! edits that far apart, a batch would hold that one record anyway, and
+//! handing it to the thread and back costs two of the commit's few thread
+//! wake-ups (docs/BENCHMARKS.md).
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::Instant;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::runtime::Handle;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 use super::answers::Answers;
-use super::changelog::{probe_write, put_base, write_records};
-use super::webhooks::{HookedStores, write_cart_events};
-use crate::config::SqliteSync;
-use crate::store::write_queue::{PROBE_EVERY, WriteCmd, WriterHandle, WriterHealth, records_of};
-use crate::store::{CommitError, Result};
+use super::committer::{Committer, Wakes, WriterOptions};
+use super::webhooks::HookedStores;
+use crate::store::write_queue::{PROBE_EVERY, Reply, WriteCmd, WriterHandle, WriterHealth, ticket};
+use crate::store::{Base, CommitTicket, Result};
 
-/// How long a statement waits for a lock another connection holds (the
-/// pool's transactions that write carts, members, orders ...).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// What the writer's connection is opened with.
-pub(super) struct WriterOptions {
-    /// The database file, created and migrated already.
-    pub(super) path: PathBuf,
-    pub(super) sync: SqliteSync,
-    /// Records per transaction, at most.
-    pub(super) batch: usize,
-    /// How long a cart's webhook event takes more changes (`webhooks`).
-    pub(super) webhook_debounce_ms: i64,
+/// What a room commits through.
+pub(super) struct Writer {
+    queue: WriterHandle,
+    committer: Arc<Mutex<Committer>>,
+    idle: Arc<Idle>,
 }
 
 /// Starts the writer's thread, which ends after a stop (or once every
@@ -54,55 +41,152 @@ pub(super) fn spawn(
     options: WriterOptions,
     hooked: Arc<HookedStores>,
     wakes: Wakes,
-) -> Result<(WriterHandle, std::thread::JoinHandle<()>)> {
-    let (handle, rx) = WriterHandle::new();
-    let runtime = Handle::current();
+) -> Result<(Writer, std::thread::JoinHandle<()>)> {
+    let (queue, rx) = WriterHandle::new();
+    let batch = options.batch.max(1);
+    let committer = Committer::open(options, queue.health.clone(), hooked, wakes)?;
     let writer = Writer {
-        options,
-        conn: None,
-        health: handle.health.clone(),
-        hooked,
-        wakes,
+        queue,
+        committer: Arc::new(Mutex::new(committer)),
+        idle: Arc::new(Idle::new()),
+    };
+    let thread = WriterThread {
+        committer: writer.committer.clone(),
+        idle: writer.idle.clone(),
+        health: writer.queue.health.clone(),
         answers: Answers::spawn()?,
     };
+    let runtime = Handle::current();
     let thread = std::thread::Builder::new()
         .name("cartroom-writer".into())
-        .spawn(move || writer.run(&runtime, rx))?;
-    Ok((handle, thread))
+        .spawn(move || thread.run(&runtime, rx, batch))?;
+    Ok((writer, thread))
 }
 
-/// Who the writer wakes after a commit.
-#[derive(Clone, Default)]
-pub(super) struct Wakes {
-    /// The webhook worker, after a batch wrote a new event.
-    pub(super) webhook_events: Arc<Notify>,
-    /// The deadline timer, after a batch set a cart's deadline.
-    pub(super) deadlines: Arc<Notify>,
+fn lock(committer: &Mutex<Committer>) -> MutexGuard<'_, Committer> {
+    committer.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// What of a batch others wait for.
-#[derive(Default)]
-struct Wrote {
-    webhook_event: bool,
-    deadline: bool,
+impl Writer {
+    pub(super) fn health(&self) -> &WriterHealth {
+        &self.queue.health
+    }
+
+    pub(super) fn try_put_base(&self, base: Base) -> bool {
+        self.idle.queued.fetch_add(1, Ordering::SeqCst);
+        let queued = self.queue.try_put_base(base);
+        if !queued {
+            self.idle.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+        queued
+    }
+
+    /// Lets the thread finish what was queued, then stop. Nothing commits
+    /// on a room's task after this: the stop stays counted as queued.
+    pub(super) async fn stop(&self) {
+        self.idle.queued.fetch_add(1, Ordering::SeqCst);
+        self.queue.stop().await;
+    }
+
+    /// Commits the command here if the writer is idle, else queues it.
+    /// Either way its ticket is answered after its commit.
+    pub(super) async fn commit(&self, cmd: impl FnOnce(Reply) -> WriteCmd) -> CommitTicket {
+        let (reply, ticket) = ticket();
+        if let Some(cmd) = self.try_alone(cmd(reply)) {
+            // Counted before it is queued: a room's next record must not
+            // commit alone ahead of this one.
+            self.idle.queued.fetch_add(1, Ordering::SeqCst);
+            self.queue.send(cmd).await;
+        }
+        ticket
+    }
+
+    /// Commits `cmd` alone if the writer is idle; gives it back otherwise.
+    fn try_alone(&self, cmd: WriteCmd) -> Option<WriteCmd> {
+        if !self.queue.health.is_healthy() || !self.idle.is_idle() {
+            return Some(cmd);
+        }
+        let mut committer = match self.committer.try_lock() {
+            Ok(committer) => committer,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return Some(cmd),
+        };
+        let started = Instant::now();
+        if !committer.try_alone(&cmd) {
+            return Some(cmd);
+        }
+        let changes = usize::from(matches!(cmd, WriteCmd::Change(..)));
+        self.idle.committed(started, changes);
+        drop(committer);
+        metrics::counter!("cartroom_commits_alone_total").increment(1);
+        cmd.reply(Ok(()));
+        None
+    }
 }
 
-/// The writer thread's state.
-struct Writer {
-    options: WriterOptions,
-    /// `None` after a failure, until the next write opens a fresh one.
-    conn: Option<Connection>,
+/// How many of its last commit's durations the writer must have been idle
+/// for a room's task to commit alone. A commit there blocks one of the
+/// runtime's workers for its sync: worth it while edits are rare, not once
+/// they come about as often as commits take (at 4,000 `family` ops/s, with
+/// a commit's duration alone, p99 rose from 11-13 to 17-20 ms).
+const IDLE_COMMITS: u64 = 4;
+
+/// Whether the writer has nothing in hand, and how recently it committed.
+struct Idle {
+    /// Records queued or being written by the thread (and a stop, forever).
+    queued: AtomicUsize,
+    since: Instant,
+    /// When the last commit ended, in µs after `since`.
+    last_end: AtomicU64,
+    /// How long the last commit took, in µs.
+    last_took: AtomicU64,
+}
+
+impl Idle {
+    fn new() -> Self {
+        Self {
+            queued: AtomicUsize::new(0),
+            since: Instant::now(),
+            last_end: AtomicU64::new(0),
+            last_took: AtomicU64::new(0),
+        }
+    }
+
+    fn micros(&self, at: Instant) -> u64 {
+        u64::try_from(at.duration_since(self.since).as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// Nothing is queued, and the last commit ended [`IDLE_COMMITS`] times
+    /// longer ago than it took.
+    fn is_idle(&self) -> bool {
+        let now = self.micros(Instant::now());
+        let since_last = now.saturating_sub(self.last_end.load(Ordering::SeqCst));
+        self.queued.load(Ordering::SeqCst) == 0
+            && since_last >= (self.last_took.load(Ordering::SeqCst)).saturating_mul(IDLE_COMMITS)
+    }
+
+    /// Notes a commit of `changes` records that began at `started`.
+    fn committed(&self, started: Instant, changes: usize) {
+        let ended = Instant::now();
+        self.last_took
+            .store(self.micros(ended) - self.micros(started), Ordering::SeqCst);
+        self.last_end.store(self.micros(ended), Ordering::SeqCst);
+        metrics::histogram!("cartroom_commit_seconds").record((ended - started).as_secs_f64());
+        metrics::histogram!("cartroom_commit_batch_changes").record(changes as f64);
+    }
+}
+
+/// The writer's thread.
+struct WriterThread {
+    committer: Arc<Mutex<Committer>>,
+    idle: Arc<Idle>,
     health: Arc<WriterHealth>,
-    /// Which stores of a batch may have webhook events to write.
-    hooked: Arc<HookedStores>,
-    wakes: Wakes,
     /// Where each batch's answers go, after its commit.
     answers: Answers,
 }
 
-impl Writer {
-    fn run(mut self, runtime: &Handle, mut rx: mpsc::Receiver<WriteCmd>) {
-        let batch = self.options.batch.max(1);
+impl WriterThread {
+    fn run(self, runtime: &Handle, mut rx: mpsc::Receiver<WriteCmd>, batch: usize) {
         let mut cmds = Vec::with_capacity(batch);
         loop {
             // Sleeps on the thread until a room queues something.
@@ -116,7 +200,7 @@ impl Writer {
                 match runtime.block_on(next) {
                     Ok(received) => received,
                     Err(_) => {
-                        self.probe();
+                        lock(&self.committer).probe();
                         continue;
                     }
                 }
@@ -125,180 +209,92 @@ impl Writer {
                 break;
             }
             let stop = cmds.iter().any(|c| matches!(c, WriteCmd::Stop));
-            let started = Instant::now();
-            let outcomes = match self.write_in_one_transaction(cmds.iter()) {
-                Ok(()) => vec![Ok(()); cmds.len()],
-                Err(e) => {
-                    tracing::warn!(error = %e, "batch failed as a whole; writing it record by record");
-                    self.write_one_by_one(&cmds)
-                }
-            };
             let changes = cmds
                 .iter()
                 .filter(|c| matches!(c, WriteCmd::Change(..)))
                 .count();
-            metrics::histogram!("cartroom_commit_seconds").record(started.elapsed().as_secs_f64());
-            metrics::histogram!("cartroom_commit_batch_changes").record(changes as f64);
+            let outcomes = {
+                let mut committer = lock(&self.committer);
+                let started = Instant::now();
+                let outcomes = match committer.write_batch(cmds.iter()) {
+                    Ok(()) => vec![Ok(()); cmds.len()],
+                    Err(e) => {
+                        tracing::warn!(error = %e, "batch failed as a whole; writing it record by record");
+                        committer.write_one_by_one(&cmds)
+                    }
+                };
+                self.idle.committed(started, changes);
+                outcomes
+            };
+            let answered = cmds.len() - usize::from(stop);
             let replies = cmds.drain(..).map(WriteCmd::into_reply);
             (self.answers).send(replies.zip(outcomes).filter_map(|(r, o)| Some((r?, o))));
+            self.idle.queued.fetch_sub(answered, Ordering::SeqCst);
             if stop {
                 break;
             }
         }
     }
-
-    /// The writer's connection, opened when there is none.
-    fn conn(&mut self) -> Result<&mut Connection> {
-        if self.conn.is_none() {
-            self.conn = Some(open(&self.options)?);
-        }
-        Ok(self.conn.as_mut().expect("opened above"))
-    }
-
-    /// Records the outcome of a write: a failure throws the connection away.
-    fn settle<T>(&mut self, result: Result<T>) -> Result<T> {
-        match &result {
-            Ok(_) => self.health.set(true),
-            Err(e) => {
-                tracing::error!(error = %e, "a write failed; reopening the writer's connection");
-                metrics::counter!("cartroom_writer_failures_total").increment(1);
-                self.conn = None;
-                self.health.set(false);
-            }
-        }
-        result
-    }
-
-    /// Runs `write` in a transaction that takes the write lock at `BEGIN`:
-    /// one that starts reading first cannot become a writer once another
-    /// connection has written (SQLite answers "database is locked" at
-    /// once, without waiting).
-    fn in_transaction<T>(&mut self, write: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let tx = (self.conn()?).transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let written = write(&tx)?;
-        tx.commit()?;
-        Ok(written)
-    }
-
-    /// Writes `cmds` in one transaction.
-    fn write_in_one_transaction<'a>(
-        &mut self,
-        cmds: impl Iterator<Item = &'a WriteCmd>,
-    ) -> Result<()> {
-        let debounce = self.options.webhook_debounce_ms;
-        let hooked = self.hooked.clone();
-        let written = self.in_transaction(|tx| write_cmds(tx, cmds, &hooked, debounce));
-        let wrote = self.settle(written)?;
-        if wrote.webhook_event {
-            self.wakes.webhook_events.notify_one();
-        }
-        if wrote.deadline {
-            self.wakes.deadlines.notify_one();
-        }
-        Ok(())
-    }
-
-    /// Writes each command in a transaction of its own, so that one bad
-    /// record (say, of a cart deleted meanwhile) fails alone.
-    fn write_one_by_one(&mut self, cmds: &[WriteCmd]) -> Vec<Result<(), CommitError>> {
-        (cmds.iter())
-            .map(|cmd| {
-                let written = self.write_in_one_transaction(std::iter::once(cmd));
-                written.as_ref().map_err(CommitError::from).copied()
-            })
-            .collect()
-    }
-
-    /// Tries a small write, so that a writer that failed learns when the
-    /// disk has room again even while nothing is queued.
-    fn probe(&mut self) {
-        match self.in_transaction(probe_write) {
-            Ok(()) => self.health.set(true),
-            // Still failing, as the last write did: no need to say it again.
-            Err(e) => {
-                tracing::debug!(error = %e, "the disk still refuses writes");
-                self.conn = None;
-            }
-        }
-    }
-}
-
-/// Opens the writer's connection to the database the pool created.
-fn open(options: &WriterOptions) -> Result<Connection> {
-    let conn = Connection::open_with_flags(
-        &options.path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    let synchronous = match options.sync {
-        SqliteSync::Full => "FULL",
-        SqliteSync::Normal => "NORMAL",
-    };
-    conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = {synchronous};"
-    ))?;
-    Ok(conn)
-}
-
-/// Writes `cmds` in the transaction `conn` is in.
-fn write_cmds<'a>(
-    conn: &Connection,
-    cmds: impl Iterator<Item = &'a WriteCmd>,
-    hooked: &HookedStores,
-    webhook_debounce_ms: i64,
-) -> Result<Wrote> {
-    let cmds: Vec<&WriteCmd> = cmds.collect();
-    let mut wrote = Wrote::default();
-    // Each base ends a run: the changes after it may be of the epoch it
-    // starts, which the database accepts only once the base is written.
-    for run in cmds.split_inclusive(|c| matches!(c, WriteCmd::Base(_))) {
-        let (changes, activity) = records_of(run.iter().copied());
-        write_records(conn, &changes, &activity)?;
-        // The webhook events of these changes commit with them.
-        wrote.webhook_event |= write_cart_events(conn, &changes, hooked, webhook_debounce_ms)?;
-        wrote.deadline |= (changes.iter()).any(|c| {
-            c.summary
-                .as_ref()
-                .is_some_and(|s| s.lock_deadline.is_some())
-        });
-        if let Some(WriteCmd::Base(base)) = run.last() {
-            put_base(conn, base)?;
-        }
-    }
-    Ok(wrote)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use futures_util::FutureExt;
+    use sqlx::Row;
+
     use super::*;
-    use crate::config::Config;
-    use crate::store::sqlite::{SqliteStore, database_file};
+    use crate::store::ChangeLog;
+    use crate::store::changelog_tests::{cart_of, change, sqlite};
+    use crate::store::sqlite::SqliteStore;
+
+    /// The seqs of the cart's changes on disk, in key order.
+    async fn seqs_on_disk(store: &SqliteStore) -> Vec<i64> {
+        sqlx::query("SELECT key & 4294967295 AS seq FROM change_log ORDER BY key")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get("seq"))
+            .collect()
+    }
 
     #[tokio::test]
-    async fn the_writers_connection_syncs_as_configured_and_checks_references() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::for_data_dir(dir.path());
-        // Opening the store creates and migrates the file.
-        let store = SqliteStore::open(&config).await.unwrap();
-        for (sync, level) in [(SqliteSync::Full, 2), (SqliteSync::Normal, 1)] {
-            let conn = open(&WriterOptions {
-                path: database_file(&config),
-                sync,
-                batch: 1,
-                webhook_debounce_ms: 0,
-            })
-            .unwrap();
-            let number = |name| -> i64 {
-                conn.pragma_query_value(None, name, |row| row.get(0))
-                    .unwrap()
-            };
-            let journal: String = conn
-                .pragma_query_value(None, "journal_mode", |row| row.get(0))
-                .unwrap();
-            assert_eq!(number("synchronous"), level);
-            assert_eq!(journal, "wal");
-            assert_eq!(number("foreign_keys"), 1);
+    async fn a_record_that_finds_the_writer_idle_is_on_disk_when_append_returns() {
+        let (store, _dir) = sqlite().await;
+        let (cart, ana) = cart_of(store.as_ref()).await;
+        for seq in 1..=3 {
+            let started = Instant::now();
+            while !store.writer.idle.is_idle() {
+                assert!(started.elapsed() < Duration::from_secs(10), "never idle");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let ticket = store.append(change(cart, ana, seq, seq)).await;
+            // Answered already: committed on this task, not the thread's.
+            assert!(matches!(ticket.now_or_never(), Some(Ok(()))));
         }
+        assert_eq!(seqs_on_disk(&store).await, [1, 2, 3]);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn records_queued_while_the_connection_is_busy_commit_in_order_on_the_thread() {
+        let (store, _dir) = sqlite().await;
+        let (cart, ana) = cart_of(store.as_ref()).await;
+        let busy = lock(&store.writer.committer);
+        let tickets: Vec<_> = (1..=3)
+            .map(|seq| {
+                let append = store.append(change(cart, ana, seq, seq));
+                append.now_or_never().expect("queued without waiting")
+            })
+            .collect();
+        assert_eq!(store.writer.idle.queued.load(Ordering::SeqCst), 3);
+        drop(busy);
+        for ticket in tickets {
+            ticket.await.unwrap();
+        }
+        assert_eq!(seqs_on_disk(&store).await, [1, 2, 3]);
         store.close().await;
     }
 }
