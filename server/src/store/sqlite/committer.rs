@@ -134,34 +134,54 @@ impl Committer {
         let debounce = self.options.webhook_debounce_ms;
         let hooked = self.hooked.clone();
         let wrote = self.in_transaction(|tx| write_cmds(tx, cmds, &hooked, debounce))?;
+        self.wake(&wrote);
+        Ok(())
+    }
+
+    fn wake(&self, wrote: &Wrote) {
         if wrote.webhook_event {
             self.wakes.webhook_events.notify_one();
         }
         if wrote.deadline {
             self.wakes.deadlines.notify_one();
         }
-        Ok(())
     }
 
     /// Commits `cmd` alone, for a room's task that found the writer idle:
     /// without waiting for a lock another connection holds, and without
     /// judging the disk's health on one failure. `false` if nothing was
     /// committed; the caller then queues `cmd` for the writer's thread,
-    /// which retries and reports as for any batch (and reopens the
-    /// connection after a failure: opening may wait on locks).
+    /// which waits for the lock, retries and reports as for any batch (and
+    /// reopens the connection after a failure: opening may wait on locks).
     pub(super) fn try_alone(&mut self, cmd: &WriteCmd) -> bool {
-        let Some(conn) = &self.conn else {
+        let debounce = self.options.webhook_debounce_ms;
+        let hooked = &self.hooked;
+        let Some(conn) = self.conn.as_mut() else {
             return false;
         };
-        let written = match conn.busy_timeout(Duration::ZERO) {
-            Ok(()) => self.write(std::iter::once(cmd)),
-            Err(e) => Err(e.into()),
-        };
-        let reset = (self.conn.as_ref()).map(|conn| conn.busy_timeout(BUSY_TIMEOUT));
-        if written.is_err() || !matches!(reset, Some(Ok(()))) {
+        if conn.busy_timeout(Duration::ZERO).is_err() {
+            self.conn = None;
+            return false;
+        }
+        // `None`: another connection holds the write lock.
+        let written = (conn.transaction_with_behavior(TransactionBehavior::Immediate)).ok();
+        let written = written.map(|tx| -> Result<Wrote> {
+            let wrote = write_cmds(&tx, std::iter::once(cmd), hooked, debounce)?;
+            tx.commit()?;
+            Ok(wrote)
+        });
+        let reset = conn.busy_timeout(BUSY_TIMEOUT);
+        if reset.is_err() || matches!(written, Some(Err(_))) {
+            // Its wait for locks, or its state after a failed write, unknown.
             self.conn = None;
         }
-        written.is_ok()
+        match written {
+            Some(Ok(wrote)) => {
+                self.wake(&wrote);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Writes each command in a transaction of its own, so that one bad

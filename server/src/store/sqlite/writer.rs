@@ -260,16 +260,21 @@ mod tests {
             .collect()
     }
 
+    /// Waits until a record would commit on the caller's task.
+    async fn until_idle(store: &SqliteStore) {
+        let started = Instant::now();
+        while !store.writer.idle.is_idle() {
+            assert!(started.elapsed() < Duration::from_secs(10), "never idle");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     #[tokio::test]
     async fn a_record_that_finds_the_writer_idle_is_on_disk_when_append_returns() {
         let (store, _dir) = sqlite().await;
         let (cart, ana) = cart_of(store.as_ref()).await;
         for seq in 1..=3 {
-            let started = Instant::now();
-            while !store.writer.idle.is_idle() {
-                assert!(started.elapsed() < Duration::from_secs(10), "never idle");
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
+            until_idle(&store).await;
             let ticket = store.append(change(cart, ana, seq, seq)).await;
             // Answered already: committed on this task, not the thread's.
             assert!(matches!(ticket.now_or_never(), Some(Ok(()))));
@@ -295,6 +300,32 @@ mod tests {
             ticket.await.unwrap();
         }
         assert_eq!(seqs_on_disk(&store).await, [1, 2, 3]);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_record_that_finds_the_database_locked_waits_for_the_lock_on_the_thread() {
+        let (store, _dir) = sqlite().await;
+        let (cart, ana) = cart_of(store.as_ref()).await;
+        let mut other = store.pool.acquire().await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *other)
+            .await
+            .unwrap();
+        until_idle(&store).await;
+        let mut ticket = store.append(change(cart, ana, 1, 1)).await;
+        // Not committed here, and the thread waits for the lock.
+        assert!((&mut ticket).now_or_never().is_none());
+        sqlx::query("ROLLBACK").execute(&mut *other).await.unwrap();
+        ticket.await.unwrap();
+        // A lock held elsewhere is no failure of the disk: the next record
+        // commits alone again.
+        until_idle(&store).await;
+        let ticket = store.append(change(cart, ana, 2, 2)).await;
+        assert!(matches!(ticket.now_or_never(), Some(Ok(()))));
+        assert!(store.writer.health().is_healthy());
+        assert_eq!(seqs_on_disk(&store).await, [1, 2]);
+        drop(other);
         store.close().await;
     }
 }
