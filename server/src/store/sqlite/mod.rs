@@ -2,8 +2,9 @@
 //! the data dir, in WAL mode, created and migrated on open.
 //!
 //! Reads go through the pool. Every write of the change log goes through
-//! the group-commit writer ([`writer`], a thread with a connection of its
-//! own, [`committer`]), so that many edits share one fsync.
+//! the group-commit writer ([`writer`]: a thread with a connection of its
+//! own, [`committer`], which a room's task commits on itself when the
+//! writer is idle), so that many edits share one fsync.
 //! The SQL of each aggregate is in its own file and written once.
 
 mod accounts;
