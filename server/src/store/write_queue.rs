@@ -131,14 +131,15 @@ impl WriterHandle {
 
     async fn queue(&self, cmd: impl FnOnce(Reply) -> WriteCmd) -> CommitTicket {
         let (reply, ticket) = ticket();
-        self.send(cmd(reply)).await;
+        // A closed writer drops `reply`, which reads as a stopped writer.
+        let _ = self.tx.send(cmd(reply)).await;
         ticket
     }
 
-    /// Queues `cmd`. A closed writer drops it, and with it its reply, which
-    /// reads as a stopped writer.
-    pub(super) async fn send(&self, cmd: WriteCmd) {
-        let _ = self.tx.send(cmd).await;
+    /// A place in the queue, taken once there is room (`None`: the writer
+    /// stopped). Sending on it does not wait.
+    pub(super) async fn reserve(&self) -> Option<mpsc::Permit<'_, WriteCmd>> {
+        self.tx.reserve().await.ok()
     }
 
     pub(super) fn try_put_base(&self, base: Base) -> bool {

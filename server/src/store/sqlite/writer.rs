@@ -92,11 +92,16 @@ impl Writer {
     /// Either way its ticket is answered after its commit.
     pub(super) async fn commit(&self, cmd: impl FnOnce(Reply) -> WriteCmd) -> CommitTicket {
         let (reply, ticket) = ticket();
-        if let Some(cmd) = self.try_alone(cmd(reply)) {
-            // Counted before it is queued: a room's next record must not
-            // commit alone ahead of this one.
+        if let Some(cmd) = self.try_alone(cmd(reply))
+            && let Some(place) = self.queue.reserve().await
+        {
+            // Counted before it is queued, so that a room's next record
+            // does not commit alone ahead of this one, and with no wait in
+            // between, so that a room's task dropped meanwhile leaves no
+            // count behind. (A stopped writer drops `cmd`, and with it its
+            // reply, which reads as a stopped writer.)
             self.idle.queued.fetch_add(1, Ordering::SeqCst);
-            self.queue.send(cmd).await;
+            place.send(cmd);
         }
         ticket
     }
