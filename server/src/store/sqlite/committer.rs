@@ -118,22 +118,17 @@ impl Committer {
         Ok(written)
     }
 
-    /// Writes `cmds` in one transaction; a failure throws the connection
-    /// away and reports the writer unhealthy.
+    /// Writes `cmds` in one transaction and wakes whoever waits for what
+    /// it wrote; a failure throws the connection away and reports the
+    /// writer unhealthy.
     pub(super) fn write_batch<'a>(
         &mut self,
         cmds: impl Iterator<Item = &'a WriteCmd>,
     ) -> Result<()> {
-        let written = self.write(cmds);
-        self.settle(written)
-    }
-
-    /// Writes `cmds` in one transaction and wakes whoever waits for what
-    /// it wrote.
-    fn write<'a>(&mut self, cmds: impl Iterator<Item = &'a WriteCmd>) -> Result<()> {
         let debounce = self.options.webhook_debounce_ms;
         let hooked = self.hooked.clone();
-        let wrote = self.in_transaction(|tx| write_cmds(tx, cmds, &hooked, debounce))?;
+        let written = self.in_transaction(|tx| write_cmds(tx, cmds, &hooked, debounce));
+        let wrote = self.settle(written)?;
         self.wake(&wrote);
         Ok(())
     }

@@ -173,10 +173,11 @@ impl Idle {
     /// Notes a commit of `changes` records that began at `started`.
     fn committed(&self, started: Instant, changes: usize) {
         let ended = Instant::now();
-        self.last_took
-            .store(self.micros(ended) - self.micros(started), Ordering::SeqCst);
+        let took = ended - started;
+        let took_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.last_took.store(took_us, Ordering::SeqCst);
         self.last_end.store(self.micros(ended), Ordering::SeqCst);
-        metrics::histogram!("cartroom_commit_seconds").record((ended - started).as_secs_f64());
+        metrics::histogram!("cartroom_commit_seconds").record(took.as_secs_f64());
         metrics::histogram!("cartroom_commit_batch_changes").record(changes as f64);
     }
 }
