@@ -18,6 +18,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::Notify;
 
+use super::WAL_AUTOCHECKPOINT;
 use super::changelog::{probe_write, put_base, write_records};
 use super::webhooks::{HookedStores, write_cart_events};
 use crate::config::SqliteSync;
@@ -216,7 +217,8 @@ fn open(options: &WriterOptions) -> Result<Connection> {
         SqliteSync::Normal => "NORMAL",
     };
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = {synchronous};"
+        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = {synchronous};
+         PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT};"
     ))?;
     Ok(conn)
 }
@@ -256,11 +258,19 @@ mod tests {
     use crate::store::sqlite::{SqliteStore, database_file};
 
     #[tokio::test]
-    async fn the_writers_connection_syncs_as_configured_and_checks_references() {
+    async fn the_writers_connection_syncs_as_configured_checks_references_and_checkpoints_rarely() {
         let dir = tempfile::tempdir().unwrap();
         let config = Config::for_data_dir(dir.path());
         // Opening the store creates and migrates the file.
         let store = SqliteStore::open(&config).await.unwrap();
+        // Every connection that writes checkpoints as rarely: one left at
+        // SQLite's default would checkpoint in its first commit after 1,000
+        // frames.
+        let pools: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(pools, i64::from(WAL_AUTOCHECKPOINT));
         for (sync, level) in [(SqliteSync::Full, 2), (SqliteSync::Normal, 1)] {
             let conn = open(&WriterOptions {
                 path: database_file(&config),
@@ -279,6 +289,7 @@ mod tests {
             assert_eq!(number("synchronous"), level);
             assert_eq!(journal, "wal");
             assert_eq!(number("foreign_keys"), 1);
+            assert_eq!(number("wal_autocheckpoint"), i64::from(WAL_AUTOCHECKPOINT));
         }
         store.close().await;
     }
