@@ -71,7 +71,7 @@ const PAGE_SIZE: u32 = 2048;
 /// less often: at 2,000 `family` ops/s, eight times SQLite's default took
 /// commit p99 from 9-11 to 3.5-4.5 ms and a third off the bytes written per
 /// edit (docs/BENCHMARKS.md, "Rarer checkpoints"). The log grows to ~16 MB.
-pub(super) const WAL_AUTOCHECKPOINT: u32 = 8000;
+const WAL_AUTOCHECKPOINT: u32 = 8000;
 
 /// The database file under the data dir.
 fn database_file(config: &Config) -> std::path::PathBuf {

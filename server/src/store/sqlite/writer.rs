@@ -16,7 +16,7 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
@@ -158,7 +158,7 @@ impl Idle {
     }
 
     fn micros(&self, at: Instant) -> u64 {
-        u64::try_from(at.duration_since(self.since).as_micros()).unwrap_or(u64::MAX)
+        whole_micros(at.duration_since(self.since))
     }
 
     /// Nothing is queued, and the last commit ended [`IDLE_COMMITS`] times
@@ -174,12 +174,16 @@ impl Idle {
     fn committed(&self, started: Instant, changes: usize) {
         let ended = Instant::now();
         let took = ended - started;
-        let took_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        self.last_took.store(took_us, Ordering::SeqCst);
+        self.last_took.store(whole_micros(took), Ordering::SeqCst);
         self.last_end.store(self.micros(ended), Ordering::SeqCst);
         metrics::histogram!("cartroom_commit_seconds").record(took.as_secs_f64());
         metrics::histogram!("cartroom_commit_batch_changes").record(changes as f64);
     }
+}
+
+/// `d` in whole µs, saturating (an atomic holds it).
+fn whole_micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// The writer's thread.
