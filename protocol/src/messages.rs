@@ -255,7 +255,7 @@ impl Op {
 }
 
 /// What a subscription is sent after each change (`subscribe.stream`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum StreamKind {
@@ -266,6 +266,21 @@ pub enum StreamKind {
     Compact,
     /// No Automerge: a `view` message, then a `view_patch` per change.
     View,
+}
+
+/// A stream's name only: serde's derived enums would also read an object
+/// naming one (`{"view":null}`), which `docs/protocol.md` refuses.
+impl<'de> Deserialize<'de> for StreamKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const NAMES: &[&str] = &["changes", "compact", "view"];
+        let name = String::deserialize(deserializer)?;
+        match name.as_str() {
+            "changes" => Ok(Self::Changes),
+            "compact" => Ok(Self::Compact),
+            "view" => Ok(Self::View),
+            other => Err(serde::de::Error::unknown_variant(other, NAMES)),
+        }
+    }
 }
 
 /// What follows a `subscribed` message.
@@ -497,6 +512,29 @@ mod tests {
     fn unknown_fields_and_types_are_rejected() {
         assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"ping","extra":1}"#).is_err());
         assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"explode"}"#).is_err());
+    }
+
+    #[test]
+    fn a_stream_is_a_name_and_nothing_else() {
+        let subscribe = |stream: &str| {
+            let text = format!(
+                r#"{{"type":"subscribe","cart_id":"5f0c6f0e-0b7a-4e59-9a4e-2d8d6c1f7a10","stream":{stream}}}"#
+            );
+            match serde_json::from_str::<ClientMsg>(&text) {
+                Ok(ClientMsg::Subscribe { stream, .. }) => Ok(stream),
+                Ok(other) => panic!("not a subscribe: {other:?}"),
+                Err(e) => Err(e),
+            }
+        };
+        assert_eq!(subscribe(r#""view""#).unwrap(), Some(StreamKind::View));
+        assert_eq!(subscribe("null").unwrap(), None);
+        for refused in [r#"{"view":null}"#, r#""View""#, "1", r#"["view"]"#] {
+            assert!(subscribe(refused).is_err(), "{refused} was taken");
+        }
+        assert_eq!(
+            serde_json::to_string(&StreamKind::Compact).unwrap(),
+            r#""compact""#
+        );
     }
 
     #[test]

@@ -170,6 +170,20 @@ pub fn capabilities(role: MemberRole) -> Vec<Capability> {
     ALL.into_iter().filter(|c| allows(role, *c)).collect()
 }
 
+/// Everything a member with `role` may do or, for the store's `staff` in a
+/// customer's cart: watching (`viewer`), look; taking it over (`editor`),
+/// what an editor may, but never the cart's chat (they talk in the support
+/// conversation).
+pub fn capabilities_of(role: MemberRole, staff: bool) -> Vec<Capability> {
+    match (staff, role) {
+        (false, _) => capabilities(role),
+        (true, MemberRole::Viewer) => vec![Capability::View],
+        (true, _) => (capabilities(role).into_iter())
+            .filter(|c| *c != Capability::Chat)
+            .collect(),
+    }
+}
+
 /// `Ok` when `role` has `capability`, else a `forbidden` refusal naming the
 /// role it takes.
 pub fn check(role: MemberRole, capability: Capability) -> Result<(), Refusal> {

@@ -741,6 +741,13 @@ async fn a_password_reset_e_mail_works_once() -> anyhow::Result<()> {
     assert!(mail.decoded().contains("Reset your Cartroom password"));
     let token = mail.token("reset")?;
 
+    // A new password follows sign-up's rules; the token stays good.
+    let blank = json!({"token": token, "password": " ".repeat(8)});
+    let refused = anonymous(&node.base_url, "/api/auth/password-reset/confirm", blank).await?;
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await?;
+    assert_eq!(body["error"]["code"], "invalid_field");
+
     let new_password = "a brand new password";
     let confirm = json!({"token": token, "password": new_password});
     let reset = anonymous(

@@ -276,6 +276,22 @@ async fn a_bulk_upsert_applies_the_good_rows_and_reports_the_bad_one() -> anyhow
         )
         .await?;
     assert_eq!(too_many.status, StatusCode::BAD_REQUEST);
+
+    // A body not sent as JSON is refused whole, like any of the API's.
+    let untyped = api
+        .http
+        .post(format!("{}/api/v1/store/products", api.base_url))
+        .bearer_auth(&api.secret)
+        .body(
+            json!({"products": [{"sku": "SYNC-4", "name": "Untyped", "price": 1, "stock": 1}]})
+                .to_string(),
+        )
+        .send()
+        .await?;
+    assert_eq!(untyped.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body: Value = untyped.json().await?;
+    assert_eq!(body["error"]["code"], "bad_message");
+    assert!(listed(&shopper, "SYNC-4").await?.is_none());
     Ok(())
 }
 

@@ -173,10 +173,14 @@ async fn an_agent_without_the_customer_update_right_only_watches() -> anyhow::Re
     let cart = cart_in(&ana, "tea", "Tea for two").await?;
     let tessa = agent(&server, TESSA).await?;
     let mut conn = tessa.connect().await?;
-    assert_eq!(
-        conn.subscribe(cart).await?.role,
-        cartroom_protocol::MemberRole::Viewer
-    );
+    let watching = conn.subscribe(cart).await?;
+    assert_eq!(watching.role, cartroom_protocol::MemberRole::Viewer);
+    assert_eq!(watching.capabilities, [cartroom_protocol::Capability::View]);
+    // The HTTP cart says the same.
+    let read = tessa
+        .request_json(Method::GET, &format!("/api/carts/{cart}"), None)
+        .await?;
+    assert_eq!(read["capabilities"], json!(["view"]));
     // Watching is read-only.
     let op = conn.op(cart, add("EARL-GREY", 1)).await?;
     assert!(

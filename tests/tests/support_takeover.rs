@@ -17,7 +17,7 @@ use cartroom_protocol::http::CartResponse;
 use cartroom_protocol::takeover::{
     HelpCodeResponse, HistoryResponse, Takeover, TakeoverGrant, TakeoverStatus,
 };
-use cartroom_protocol::{CartId, ErrorCode, LineId, MemberRole, Op, ServerMsg};
+use cartroom_protocol::{Capability, CartId, ErrorCode, LineId, MemberRole, Op, ServerMsg};
 use serde_json::json;
 use support_desk::{
     WADE, activity_of, agent, call, cart_in, code_of, open_conversation, set_consent,
@@ -43,13 +43,18 @@ async fn start_takeover(agent: &Account, body: serde_json::Value) -> anyhow::Res
     call(agent, Method::POST, "/api/support/takeovers", Some(body)).await
 }
 
-/// The next `role_changed` of `cart` on `conn`.
+/// The next `role_changed` of `cart` on `conn`: the role, and the
+/// capabilities it lists.
 async fn role_changed(
     conn: &mut cartroom_client::Connection,
     cart: CartId,
-) -> anyhow::Result<MemberRole> {
+) -> anyhow::Result<(MemberRole, Vec<Capability>)> {
     wait_for(conn, |msg| match msg {
-        ServerMsg::RoleChanged { cart_id, role, .. } if *cart_id == cart => Some(*role),
+        ServerMsg::RoleChanged {
+            cart_id,
+            role,
+            capabilities,
+        } if *cart_id == cart => Some((*role, capabilities.clone())),
         _ => None,
     })
     .await
@@ -63,8 +68,11 @@ async fn with_consent_the_agent_edits_as_support_then_hands_back() -> anyhow::Re
     ana_conn.subscribe(cart).await?;
     let wade = agent(&server, WADE).await?;
     let mut wade_conn = wade.connect().await?;
-    // Staff watch a customer's cart as viewers.
-    assert_eq!(wade_conn.subscribe(cart).await?.role, MemberRole::Viewer);
+    // Staff watch a customer's cart as viewers, and may only look: no
+    // suggestions, votes or chat, which a viewer member has.
+    let watching = wade_conn.subscribe(cart).await?;
+    assert_eq!(watching.role, MemberRole::Viewer);
+    assert_eq!(watching.capabilities, [Capability::View]);
 
     let asked = start_takeover(&wade, json!({ "cart_id": cart })).await?;
     assert_eq!(asked.status, TakeoverStatus::Requested);
@@ -114,10 +122,11 @@ async fn with_consent_the_agent_edits_as_support_then_hands_back() -> anyhow::Re
         activity_of(&mut ana_conn, cart, "takeover_started").await?,
         "Wade (support) took over the cart"
     );
-    assert_eq!(
-        role_changed(&mut wade_conn, cart).await?,
-        MemberRole::Editor
-    );
+    // An editor's edits, but the customer's chat stays the customer's.
+    let (role, capabilities) = role_changed(&mut wade_conn, cart).await?;
+    assert_eq!(role, MemberRole::Editor);
+    assert!(capabilities.contains(&Capability::EditLines));
+    assert!(!capabilities.contains(&Capability::Chat));
     // Answering twice is refused.
     let twice = code_of(
         ana.request_json(Method::POST, &path, Some(&json!({ "accept": true })))
@@ -172,7 +181,7 @@ async fn with_consent_the_agent_edits_as_support_then_hands_back() -> anyhow::Re
     );
     assert_eq!(
         role_changed(&mut wade_conn, cart).await?,
-        MemberRole::Viewer
+        (MemberRole::Viewer, vec![Capability::View])
     );
     let late = wade_conn.op(cart, add("MUG-RED", 1)).await?;
     assert!(

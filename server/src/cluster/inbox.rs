@@ -189,6 +189,7 @@ impl Served {
                 conn,
                 actor,
                 role,
+                staff,
                 heads,
                 stream,
             } => {
@@ -199,6 +200,7 @@ impl Served {
                 RoomCmd::Subscribe {
                     conn: sub,
                     role,
+                    staff,
                     heads,
                     stream,
                 }

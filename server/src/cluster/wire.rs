@@ -78,6 +78,7 @@ pub enum Forward {
         conn: u64,
         actor: Actor,
         role: MemberRole,
+        staff: bool,
         /// Hex change hashes.
         heads: Option<Vec<String>>,
         stream: StreamKind,

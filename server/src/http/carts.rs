@@ -92,7 +92,11 @@ async fn read(
     access: CartAccess<Member>,
 ) -> Result<Json<CartResponse>, AppError> {
     Ok(Json(
-        state.services.carts.get(access.cart, access.role).await?,
+        state
+            .services
+            .carts
+            .get(access.cart, access.reach())
+            .await?,
     ))
 }
 
@@ -121,7 +125,7 @@ async fn rename(
     let cart = state
         .services
         .carts
-        .rename(access.cart, access.actor(), access.role, body.name)
+        .rename(access.cart, access.reach(), body.name)
         .await?;
     Ok(Json(cart))
 }

@@ -36,7 +36,7 @@ pub struct AppJson<T>(pub T);
 
 /// Whether the request says its body is JSON (`application/json`, or a
 /// `+json` type).
-fn is_json(headers: &HeaderMap) -> bool {
+pub(super) fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
@@ -63,7 +63,10 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
 
 /// Parses a body that must be one JSON object (serde would also take an
 /// array in place of a struct; the protocol does not).
-fn parse_object<T: DeserializeOwned>(json_type: bool, bytes: &[u8]) -> Result<T, AppError> {
+pub(super) fn parse_object<T: DeserializeOwned>(
+    json_type: bool,
+    bytes: &[u8],
+) -> Result<T, AppError> {
     if !json_type {
         return Err(AppError::with_status(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -307,6 +310,11 @@ pub struct CartAccess<N> {
 }
 
 impl<N> CartAccess<N> {
+    /// How the caller reaches the cart.
+    pub fn reach(&self) -> &CartReach {
+        &self.reach
+    }
+
     /// Who the caller's edits are made as.
     pub fn actor(&self) -> Actor {
         self.reach.actor.clone()

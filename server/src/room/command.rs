@@ -42,6 +42,9 @@ pub enum RoomCmd {
     Subscribe {
         conn: SubscriberHandle,
         role: MemberRole,
+        /// A store's staff, watching (as `viewer`) or taking the cart over
+        /// (as `editor`): never chats, and changes nothing while watching.
+        staff: bool,
         /// The heads the subscriber's replica has, if it keeps one.
         heads: Option<Vec<ChangeHash>>,
         /// What it is sent after each change.

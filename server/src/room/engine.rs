@@ -11,7 +11,7 @@ use cartroom_protocol::{CartId, MemberRole, UserId};
 use super::activity::ActivityLog;
 use super::command::RoomCmd;
 use super::env::RoomEnv;
-use super::pending::Pending;
+use super::pending::{Completed, Pending};
 use super::recent_ops::RecentOps;
 use super::subscribers::Subscribers;
 use crate::cart::CartMirror;
@@ -111,10 +111,26 @@ impl Room {
             RoomCmd::Subscribe {
                 conn,
                 role,
+                staff,
                 heads,
                 stream,
-            } => self.subscribe(conn, role, heads, stream),
-            RoomCmd::Unsubscribe { conn_id, notify } => self.unsubscribe(conn_id, notify),
+            } => self.subscribe(conn, role, staff, heads, stream),
+            // Asked for: in turn, so that the connection first gets what
+            // its earlier messages asked for. Its connection gone: at once.
+            RoomCmd::Unsubscribe {
+                conn_id,
+                notify: true,
+            } => {
+                if let Some(sub) = self.subscribers.get(conn_id) {
+                    let join = sub.join;
+                    self.pending
+                        .push_ready(Completed::Unsubscribe { conn_id, join });
+                }
+            }
+            RoomCmd::Unsubscribe {
+                conn_id,
+                notify: false,
+            } => self.unsubscribe(conn_id, false),
             RoomCmd::Op { origin, op_id, op } => self.op(origin, op_id, *op).await,
             RoomCmd::Presence { conn_id, status } => self.set_status(conn_id, status),
             RoomCmd::Chat { conn, text } => self.chat(conn, text).await,

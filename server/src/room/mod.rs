@@ -20,7 +20,9 @@
 //! - [`engine`]: the loaded room and how it dispatches commands.
 //! - [`ops`]: the op path: policy, apply, commit, ack.
 //! - [`pending`]: work waiting for earlier commits, completed in order.
-//! - [`subscribers`]: who is in the room, presence, broadcast.
+//! - [`subscribers`]: who is in the room, joins and leaves, presence.
+//! - [`broadcast`]: what goes to every subscriber: changes as each stream
+//!   wants them, presence.
 //! - [`sync`]: what a subscriber or a read gets of the document.
 //! - [`activity`]: chat and membership notes, the recent feed.
 //! - [`checkout`]: server-originated ops, the hold while an order is
@@ -31,6 +33,7 @@
 //! - [`subscriber`], [`frame`]: the seam to connections.
 
 pub mod activity;
+pub mod broadcast;
 pub mod catalog;
 pub mod checkout;
 pub mod command;

@@ -98,12 +98,15 @@ impl Room {
         target: AckTarget,
         now_ms: i64,
     ) {
+        // An op that changed nothing is remembered too, so that its retry
+        // changes nothing either; with no change to store it with, only
+        // while the room stays loaded.
+        self.recent_ops.remember((actor.user_id, op_id.clone()));
         let Some(change) = applied.change else {
             return self.ack_without_change(op_id, target, false);
         };
         self.saved = None;
         self.seq += 1;
-        self.recent_ops.remember((actor.user_id, op_id.clone()));
         let activity = ActivityEvent {
             seq: self.activity.next_seq(),
             at: now_ms,

@@ -17,7 +17,7 @@ use std::task::{Poll, ready};
 
 use bytes::Bytes;
 use cartroom_protocol::http::OpAck;
-use cartroom_protocol::{ActivityEvent, ErrorCode};
+use cartroom_protocol::{ActivityEvent, ConnId, ErrorCode};
 use futures_util::future::BoxFuture;
 
 use super::edits::CartEdit;
@@ -90,6 +90,9 @@ pub(super) enum Completed {
     },
     /// A read's answer, sent in turn.
     Reply(Box<dyn FnOnce() + Send>),
+    /// A subscription ended at its connection's request, after what that
+    /// connection asked before (its ops' changes and acks, its `subscribed`).
+    Unsubscribe { conn_id: ConnId, join: JoinId },
     /// An activity event that is not a change (chat, membership), saved.
     Note {
         result: Result<(), CommitError>,
@@ -144,6 +147,7 @@ impl Room {
                 welcome,
             } => self.complete_join(conn, join, welcome),
             Completed::Reply(send) => send(),
+            Completed::Unsubscribe { conn_id, join } => self.unsubscribe_requested(conn_id, join),
             Completed::Note {
                 result,
                 author,
@@ -182,7 +186,10 @@ impl Room {
             Completed::Commit { ack, target, .. } | Completed::Ack { ack, target } => {
                 self.refuse_op(target, ack.op_id, not_saved());
             }
-            Completed::Subscribe { .. } | Completed::Reply(_) | Completed::Note { .. } => {}
+            Completed::Subscribe { .. }
+            | Completed::Reply(_)
+            | Completed::Unsubscribe { .. }
+            | Completed::Note { .. } => {}
         }
     }
 }

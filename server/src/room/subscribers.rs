@@ -1,26 +1,21 @@
-//! Who is in a room: each subscription with its role and presence status,
-//! broadcasts, and presence announced as deltas (one user's entry per
-//! message, so that a join costs each member one small frame).
+//! Who is in a room: each subscription with its role, stream and presence
+//! status, how it joins and leaves, and presence as deltas (one user's
+//! entry per message, so that a join costs each member one small frame).
 //!
 //! A subscription is *joining* from the moment the room takes the
 //! `subscribe` until the commits queued before it are done and it has been
 //! sent `subscribed` and the document. While joining, its ops are accepted
-//! (a client may pipeline `subscribe` and `op`), an unsubscribe or a
-//! membership change applies to it, but broadcasts skip it: whatever they
-//! carry is already in the document it will receive.
-//!
-//! Each subscription has a stream ([`StreamKind`]): after a change,
-//! `changes` gets a kind-2 frame and then an `activity` message, `compact`
-//! one kind-3 frame holding both, and `view` a `view_patch`. Frames are
-//! built once per change, and only for the streams someone is on.
+//! (a client may pipeline `subscribe` and `op`) and a membership change
+//! applies to it, but broadcasts skip it: whatever they carry is already in
+//! the document it will receive. An unsubscribe the connection asks for
+//! takes its turn behind the work queued before it, so the connection gets
+//! `subscribed` and its ops' changes and acks first.
 
 use std::collections::HashMap;
 
-use bytes::Bytes;
-use cartroom_protocol::frame::Record;
 use cartroom_protocol::{
-    ActivityEvent, BinaryFrame, ConnId, FrameKind, Heads, MemberRole, PresenceEntry, ServerMsg,
-    StreamKind, SyncPayload, UserId,
+    Capability, ConnId, Heads, MemberRole, PresenceEntry, ServerMsg, StreamKind, SyncPayload,
+    UserId,
 };
 
 use super::engine::Room;
@@ -36,11 +31,21 @@ pub(super) type JoinId = u64;
 pub(super) struct Entry {
     pub(super) conn: SubscriberHandle,
     pub(super) role: MemberRole,
+    /// A store's staff, not a member (`RoomCmd::Subscribe`).
+    staff: bool,
     pub(super) status: Option<String>,
     /// What it is sent after each change.
     pub(super) stream: StreamKind,
-    /// `Some` until `subscribed` has been sent.
-    joining: Option<JoinId>,
+    /// Which join of its connection this is.
+    pub(super) join: JoinId,
+    /// True until `subscribed` has been sent.
+    joining: bool,
+}
+
+impl Entry {
+    fn capabilities(&self) -> Vec<Capability> {
+        policy::capabilities_of(self.role, self.staff)
+    }
 }
 
 /// The subscriptions of one room, by connection.
@@ -52,27 +57,6 @@ pub(super) struct Subscribers {
     /// view subscription exists: the next change's patch is computed
     /// against it (`Room::view_patch`).
     pub(super) view: Option<serde_json::Value>,
-}
-
-/// The frames of one committed change, one per stream that needs it.
-#[derive(Default)]
-pub(super) struct ChangeFrames {
-    /// Kind 2, for `changes`; its `activity` message follows the ack.
-    changes: Option<Frame>,
-    /// Kind 3, for `compact`.
-    compact: Option<Frame>,
-    /// `view_patch`, for `view`.
-    view: Option<Frame>,
-}
-
-impl ChangeFrames {
-    fn for_stream(&self, stream: StreamKind) -> Option<&Frame> {
-        match stream {
-            StreamKind::Changes => self.changes.as_ref(),
-            StreamKind::Compact => self.compact.as_ref(),
-            StreamKind::View => self.view.as_ref(),
-        }
-    }
 }
 
 impl Subscribers {
@@ -94,29 +78,32 @@ impl Subscribers {
         &mut self,
         conn: SubscriberHandle,
         role: MemberRole,
+        staff: bool,
         stream: StreamKind,
     ) -> JoinId {
         self.last_join += 1;
         let entry = Entry {
             conn: conn.clone(),
             role,
+            staff,
             status: None,
             stream,
-            joining: Some(self.last_join),
+            join: self.last_join,
+            joining: true,
         };
         self.by_conn.insert(conn.conn_id(), entry);
         self.last_join
     }
 
-    /// Ends the join `join` of a connection; its role, or `None` when the
-    /// subscription was ended or restarted meanwhile.
-    fn activate(&mut self, conn: ConnId, join: JoinId) -> Option<MemberRole> {
+    /// Ends the join `join` of a connection; its role and capabilities, or
+    /// `None` when the subscription was ended or restarted meanwhile.
+    fn activate(&mut self, conn: ConnId, join: JoinId) -> Option<(MemberRole, Vec<Capability>)> {
         let entry = self.by_conn.get_mut(&conn)?;
-        if entry.joining != Some(join) {
+        if entry.join != join || !entry.joining {
             return None;
         }
-        entry.joining = None;
-        Some(entry.role)
+        entry.joining = false;
+        Some((entry.role, entry.capabilities()))
     }
 
     pub(super) fn remove(&mut self, conn: ConnId) -> Option<Entry> {
@@ -128,7 +115,7 @@ impl Subscribers {
     }
 
     fn active(&self) -> impl Iterator<Item = &Entry> {
-        self.by_conn.values().filter(|e| e.joining.is_none())
+        self.by_conn.values().filter(|e| !e.joining)
     }
 
     /// Whether a subscription, joining or not, is on the view stream.
@@ -137,7 +124,7 @@ impl Subscribers {
     }
 
     /// Whether an active subscription is on `stream`.
-    fn streams_to(&self, stream: StreamKind) -> bool {
+    pub(super) fn streams_to(&self, stream: StreamKind) -> bool {
         self.active().any(|e| e.stream == stream)
     }
 
@@ -166,7 +153,7 @@ impl Subscribers {
     }
 
     /// One user's presence as it is now; `connections: 0` once gone.
-    fn presence_of(&self, user: &Actor, role: MemberRole) -> PresenceEntry {
+    pub(super) fn presence_of(&self, user: &Actor, role: MemberRole) -> PresenceEntry {
         let mut entry = PresenceEntry {
             user_id: user.user_id,
             name: user.name.clone(),
@@ -188,20 +175,20 @@ impl Subscribers {
     }
 
     /// Sends to every active subscriber; returns those dropped (gone or too slow).
-    fn deliver_all(&mut self, frame: &Frame) -> Vec<(Actor, MemberRole)> {
+    pub(super) fn deliver_all(&mut self, frame: &Frame) -> Vec<(Actor, MemberRole)> {
         self.deliver_by_stream(|_| std::slice::from_ref(frame))
     }
 
     /// Sends each active subscriber the frames its stream gets, in order;
     /// returns those dropped (gone or too slow).
-    fn deliver_by_stream<'f>(
+    pub(super) fn deliver_by_stream<'f>(
         &mut self,
         frames: impl Fn(StreamKind) -> &'f [Frame],
     ) -> Vec<(Actor, MemberRole)> {
         let mut dropped = Vec::new();
         let mut delivered = 0;
         self.by_conn.retain(|_, sub| {
-            if sub.joining.is_some() {
+            if sub.joining {
                 return true;
             }
             let frames = frames(sub.stream);
@@ -243,107 +230,18 @@ impl Subscribers {
 }
 
 impl Room {
-    /// Sends to every active subscriber, and announces who was dropped.
-    pub(super) fn broadcast(&mut self, frame: Frame) {
-        for (user, role) in self.subscribers.deliver_all(&frame) {
-            self.announce_presence(&user, role);
-        }
-    }
-
-    /// Sends `frames`, in order, to the subscribers that keep a replica
-    /// (not the view stream), and announces who was dropped: an `epoch`
-    /// message and the new document.
-    pub(super) fn broadcast_replicas(&mut self, frames: &[Frame]) {
-        for (user, role) in self.subscribers.broadcast_replicas(frames) {
-            self.announce_presence(&user, role);
-        }
-    }
-
-    /// Sends a committed change to every active subscriber as its stream
-    /// wants it (before the ack: whoever hears of the ack has the change).
-    /// `patch` is the view stream's, computed when the change was applied.
-    pub(super) fn broadcast_change(
-        &mut self,
-        change: &[u8],
-        activity: &ActivityEvent,
-        heads: &Heads,
-        patch: Option<json_patch::Patch>,
-    ) {
-        let subs = &self.subscribers;
-        let mut frames = ChangeFrames::default();
-        if subs.streams_to(StreamKind::Changes) {
-            frames.changes = Some(Frame::automerge(FrameKind::Changes, self.cart_id, change));
-        }
-        if subs.streams_to(StreamKind::Compact) {
-            let activity = serde_json::to_vec(activity).expect("activity events serialize");
-            // The header, then the one record, written in place.
-            let mut bytes = BinaryFrame::encode(FrameKind::Change, self.cart_id, &[]);
-            bytes.reserve(8 + change.len() + activity.len());
-            Record::encode_into(&mut bytes, change, &activity);
-            frames.compact = Some(Frame::Binary(Bytes::from(bytes)));
-        }
-        if let Some(patch) = patch.filter(|_| subs.streams_to(StreamKind::View)) {
-            frames.view = Some(Frame::msg(&ServerMsg::ViewPatch {
-                cart_id: self.cart_id,
-                heads: heads.clone(),
-                patch,
-                activity: activity.clone(),
-            }));
-        }
-        let dropped = self.subscribers.deliver_by_stream(|stream| {
-            frames
-                .for_stream(stream)
-                .map(std::slice::from_ref)
-                .unwrap_or_default()
-        });
-        for (user, role) in dropped {
-            self.announce_presence(&user, role);
-        }
-    }
-
-    /// The `activity` message of a committed change, after its ack, to the
-    /// `changes` stream (the others had the event with the change).
-    pub(super) fn broadcast_change_activity(&mut self, activity: &ActivityEvent) {
-        if !self.subscribers.streams_to(StreamKind::Changes) {
-            return;
-        }
-        let frame = Frame::msg(&ServerMsg::Activity {
-            cart_id: self.cart_id,
-            event: activity.clone(),
-        });
-        let dropped = self.subscribers.deliver_by_stream(|stream| match stream {
-            StreamKind::Changes => std::slice::from_ref(&frame),
-            StreamKind::Compact | StreamKind::View => &[],
-        });
-        for (user, role) in dropped {
-            self.announce_presence(&user, role);
-        }
-    }
-
-    /// Broadcasts one user's presence.
-    pub(super) fn announce_presence(&mut self, user: &Actor, role: MemberRole) {
-        let mut queue = vec![(user.clone(), role)];
-        while let Some((user, role)) = queue.pop() {
-            let frame = Frame::msg(&ServerMsg::Presence {
-                cart_id: self.cart_id,
-                members: vec![self.subscribers.presence_of(&user, role)],
-            });
-            queue.extend(self.subscribers.deliver_all(&frame));
-        }
-    }
-
     /// Lets a joining subscription in, now that the commits before it are
     /// done: `subscribed`, then the document. Nothing happens if it was
     /// ended or restarted meanwhile.
     pub(super) fn complete_join(&mut self, conn: SubscriberHandle, join: JoinId, welcome: Welcome) {
         let conn_id = conn.conn_id();
-        let Some(role) = self.subscribers.activate(conn_id, join) else {
+        let Some((role, capabilities)) = self.subscribers.activate(conn_id, join) else {
             return;
         };
         let subscribed = Frame::msg(&ServerMsg::Subscribed {
             cart_id: self.cart_id,
             role,
-            capabilities: policy::capabilities(role),
+            capabilities,
             payload: welcome.payload,
             heads: welcome.heads,
             presence: self.subscribers.presence(),
@@ -366,9 +264,25 @@ impl Room {
                 reason: "requested".into(),
             }));
         }
-        if sub.joining.is_none() {
+        if !sub.joining {
             self.announce_presence(sub.conn.actor(), sub.role);
         }
+    }
+
+    /// Ends join `join` of a connection at its request. A later subscribe
+    /// of the same connection, already taken, keeps its own join; the
+    /// request is still answered.
+    pub(super) fn unsubscribe_requested(&mut self, conn_id: ConnId, join: JoinId) {
+        let Some(sub) = self.subscribers.get(conn_id) else {
+            return;
+        };
+        if sub.join == join {
+            return self.unsubscribe(conn_id, true);
+        }
+        sub.conn.deliver(Frame::msg(&ServerMsg::Unsubscribed {
+            cart_id: self.cart_id,
+            reason: "requested".into(),
+        }));
     }
 
     pub(super) fn set_status(&mut self, conn_id: ConnId, status: Option<String>) {
@@ -377,7 +291,7 @@ impl Room {
         };
         sub.status = status;
         let (actor, role, joining) = (sub.conn.actor().clone(), sub.role, sub.joining);
-        if joining.is_none() {
+        if !joining {
             self.announce_presence(&actor, role);
         }
     }
@@ -412,11 +326,11 @@ impl Room {
                     };
                     sub.role = role;
                     // A joining subscription learns its role from `subscribed`.
-                    if sub.joining.is_none() {
+                    if !sub.joining {
                         sub.conn.deliver(Frame::msg(&ServerMsg::RoleChanged {
                             cart_id: self.cart_id,
                             role,
-                            capabilities: policy::capabilities(role),
+                            capabilities: sub.capabilities(),
                         }));
                     }
                 }

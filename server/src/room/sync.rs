@@ -29,6 +29,7 @@ impl Room {
         &mut self,
         conn: SubscriberHandle,
         role: MemberRole,
+        staff: bool,
         heads: Option<Vec<ChangeHash>>,
         stream: StreamKind,
     ) {
@@ -57,7 +58,7 @@ impl Room {
             },
             StreamKind::Changes | StreamKind::Compact => self.replica_welcome(heads),
         };
-        let join = self.subscribers.join(conn.clone(), role, stream);
+        let join = self.subscribers.join(conn.clone(), role, staff, stream);
         self.pending.push_ready(Completed::Subscribe {
             conn,
             join,

@@ -234,26 +234,42 @@ pub fn normalize_email(email: &str) -> String {
 
 /// Normalizes and checks sign-up fields: (e-mail, name).
 fn validate_signup(email: &str, password: &str, name: &str) -> Result<(String, String), Refusal> {
-    let email = normalize_email(email);
+    let email = valid_email(email)?;
+    valid_password(password)?;
     let name = name.trim().to_owned();
-    let invalid = |m: &str| Refusal::new(ErrorCode::InvalidField, m);
-    if email.len() < 3
-        || email.len() > 254
-        || email.matches('@').count() != 1
-        || email.starts_with('@')
-        || email.ends_with('@')
-    {
-        return Err(invalid("enter a valid e-mail address"));
+    validate_display_name(&name)?;
+    Ok((email, name))
+}
+
+/// An e-mail address as accounts take it, wherever one is given (sign-up,
+/// invitations, offers, password reset): 3..=254 bytes with one `@`, not
+/// at either end, no spaces or control characters; lower-cased.
+pub fn valid_email(email: &str) -> Result<String, Refusal> {
+    let email = normalize_email(email);
+    let ok = (3..=254).contains(&email.len())
+        && email.matches('@').count() == 1
+        && !email.starts_with('@')
+        && !email.ends_with('@')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        return Err(Refusal::new(
+            ErrorCode::InvalidField,
+            "enter a valid e-mail address",
+        ));
     }
-    let chars = password.chars().count();
-    if !(8..=128).contains(&chars) {
+    Ok(email)
+}
+
+/// A new password, at sign-up or reset: 8..=128 characters, not only spaces.
+pub fn valid_password(password: &str) -> Result<(), Refusal> {
+    let invalid = |m: &str| Refusal::new(ErrorCode::InvalidField, m);
+    if !(8..=128).contains(&password.chars().count()) {
         return Err(invalid("a password has 8 to 128 characters"));
     }
     if password.trim().is_empty() {
         return Err(invalid("a password cannot be only spaces"));
     }
-    validate_display_name(&name)?;
-    Ok((email, name))
+    Ok(())
 }
 
 /// Checks a display name: 1 to 60 characters once trimmed, none that could
@@ -287,6 +303,19 @@ mod tests {
         assert!(validate_signup("a@b", "longenough", " ").is_err());
         assert!(validate_signup("a@b", "longenough", "Ana\u{202E}").is_err());
         assert!(validate_signup("a@b", "longenough", &"n".repeat(61)).is_err());
+        for address in [
+            "nul\u{0}x@ex.com",
+            "tab\tx@ex.com",
+            "a b@ex.com",
+            "@ex.com",
+            "a@@b",
+        ] {
+            assert!(
+                validate_signup(address, "longenough", "Ana").is_err(),
+                "{address:?}"
+            );
+        }
+        assert!(validate_signup("a@b", &" ".repeat(8), "Ana").is_err());
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use cartroom_protocol::http::{CartResponse, CartSummary, OpAck, StoreInfo};
+use cartroom_protocol::http::{CartResponse, CartSummary, CartView, OpAck, StoreInfo};
 use cartroom_protocol::{ActivityEvent, CartId, ErrorCode, MemberRole, Op, OpId};
 use tokio::sync::oneshot;
 
@@ -162,9 +162,15 @@ impl CartService {
             .collect())
     }
 
-    /// The cart as the room has it once everything made so far is durable.
-    pub async fn get(&self, cart: CartId, role: MemberRole) -> Result<CartResponse> {
-        let view = self.ask_room(cart, |reply| RoomCmd::View { reply }).await?;
+    /// The cart's view as the room has it once everything made so far is
+    /// durable.
+    pub async fn view(&self, cart: CartId) -> Result<CartView> {
+        self.ask_room(cart, |reply| RoomCmd::View { reply }).await
+    }
+
+    /// The cart, as `reach` sees it.
+    pub async fn get(&self, cart: CartId, reach: &CartReach) -> Result<CartResponse> {
+        let view = self.view(cart).await?;
         let store_id = self
             .carts
             .cart_store(cart)
@@ -173,8 +179,8 @@ impl CartService {
         Ok(CartResponse {
             id: cart,
             store_id,
-            role,
-            capabilities: policy::capabilities(role),
+            role: reach.role,
+            capabilities: reach.capabilities(),
             view,
         })
     }
@@ -202,14 +208,14 @@ impl CartService {
     pub async fn rename(
         &self,
         cart: CartId,
-        actor: Actor,
-        role: MemberRole,
+        reach: &CartReach,
         name: String,
     ) -> Result<CartResponse> {
         let op_id = OpId(format!("rename-{}", &new_token()[..16]));
+        let (actor, role) = (reach.actor.clone(), reach.role);
         self.run_op(cart, actor, role, op_id, Op::Rename { name })
             .await?;
-        self.get(cart, role).await
+        self.get(cart, reach).await
     }
 
     /// Deletes the cart once its room has finished its commits and told its

@@ -17,11 +17,12 @@ use cartroom_protocol::merchant::{
 use cartroom_protocol::sharing::{Acceptor, MAX_INVITE_MESSAGE_CHARS};
 use cartroom_protocol::{CartId, ErrorCode, MemberRole, Op, OpId};
 
+use super::accounts::valid_email;
 use super::carts::CartService;
 use super::error::{Result, ServiceError};
 use super::feed::Feed;
 use super::members::MAX_MEMBERS;
-use super::sharing::{DAY_MS, delivery_view, expiry_days, valid_email};
+use super::sharing::{DAY_MS, delivery_view, expiry_days};
 use crate::auth::purpose::{Purpose, purpose_hash, well_formed};
 use crate::cart::Actor;
 use crate::clock::Clock;
@@ -90,7 +91,7 @@ impl OfferService {
             now_ms: now,
             expires_at: now + i64::from(days) * DAY_MS,
         };
-        let view = d.carts.get(cart, MemberRole::Admin).await?.view;
+        let view = d.carts.view(cart).await?;
         let rendered = offer_mail(&OfferMail {
             sender: &by.name,
             store_name: &store.name,
@@ -217,7 +218,7 @@ impl OfferService {
         if let Some(refusal) = offer.refusal(now) {
             return Err(refusal.into());
         }
-        let source = d.carts.get(offer.cart, MemberRole::Viewer).await?.view;
+        let source = d.carts.view(offer.cart).await?;
         let store = d.carts.store_of(offer.cart).await?;
         let copy = d.carts.create(who, &source.name, Some(&store.id)).await?.id;
         let mut skipped = Vec::new();

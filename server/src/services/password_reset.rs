@@ -10,8 +10,8 @@ use cartroom_protocol::http::SessionResponse;
 use cartroom_protocol::sharing::{ResetConfirmRequest, ResetRequest};
 
 use super::accounts::AccountService;
+use super::accounts::{valid_email, valid_password};
 use super::error::Result;
-use super::sharing::valid_email;
 use crate::auth::password::hash_password;
 use crate::auth::purpose::{Purpose, purpose_hash, well_formed};
 use crate::clock::Clock;
@@ -83,14 +83,7 @@ impl PasswordResetService {
         accounts: &AccountService,
         req: ResetConfirmRequest,
     ) -> Result<SessionResponse> {
-        let chars = req.password.chars().count();
-        if !(8..=128).contains(&chars) {
-            return Err(Refusal::new(
-                ErrorCode::InvalidField,
-                "a password has 8 to 128 characters",
-            )
-            .into());
-        }
+        valid_password(&req.password)?;
         let token = req.token.trim();
         let refused = || {
             Refusal::new(

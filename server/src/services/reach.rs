@@ -1,9 +1,10 @@
 //! How someone reaches a cart: as a member, or as the store's staff
 //! (watching a customer's cart, or changing it during their takeover).
 
-use cartroom_protocol::{ErrorCode, MemberRole};
+use cartroom_protocol::{Capability, ErrorCode, MemberRole};
 
 use crate::cart::Actor;
+use crate::policy;
 use crate::refusal::Refusal;
 
 /// The name an agent's edits carry during a takeover.
@@ -22,6 +23,11 @@ pub struct CartReach {
 }
 
 impl CartReach {
+    /// What the caller may do, as `subscribed` and the HTTP cart list it.
+    pub fn capabilities(&self) -> Vec<Capability> {
+        policy::capabilities_of(self.role, self.staff)
+    }
+
     /// Refuses a change (an op, a suggestion, a vote, a chat) by staff who
     /// only watch: they change a customer's cart during their takeover
     /// alone, where a viewer member may still suggest and vote.

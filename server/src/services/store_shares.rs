@@ -12,10 +12,10 @@ use cartroom_protocol::store::{OpenSharedResponse, StoreRole, StoreShare, StoreS
 use cartroom_protocol::store::{StoreSettings, StoreShareRequest};
 use cartroom_protocol::{CartId, ErrorCode, UserId};
 
+use super::accounts::valid_email;
 use super::error::Result;
 use super::feed::Feed;
 use super::members::MAX_MEMBERS;
-use super::sharing::valid_email;
 use crate::cart::Actor;
 use crate::catalog::Catalogs;
 use crate::clock::Clock;

@@ -112,6 +112,7 @@ impl Reader {
             RoomCmd::Subscribe {
                 conn,
                 role,
+                staff: reach.staff,
                 heads,
                 stream,
             },

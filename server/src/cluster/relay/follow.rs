@@ -94,6 +94,7 @@ mod tests {
         let mut sub = Follower {
             conn: Arc::new(Nobody(actor)),
             role: MemberRole::Editor,
+            staff: false,
             stream: StreamKind::Changes,
             in_flight: [OpId("k-1".into()), OpId("k-2".into())]
                 .map(|op_id| (op_id, Instant::now()))

@@ -55,6 +55,7 @@ pub enum RelayEnd {
 pub struct Carried {
     pub conn: SubscriberHandle,
     pub role: MemberRole,
+    pub staff: bool,
     pub stream: StreamKind,
     /// Heads its replica has, if it keeps one.
     pub heads: Option<Vec<ChangeHash>>,
@@ -66,6 +67,7 @@ impl Carried {
         RoomCmd::Subscribe {
             conn: self.conn,
             role: self.role,
+            staff: self.staff,
             heads: self.heads,
             stream: self.stream,
         }
@@ -75,6 +77,7 @@ impl Carried {
 pub(super) struct Follower {
     conn: SubscriberHandle,
     role: MemberRole,
+    staff: bool,
     stream: StreamKind,
     /// Ops forwarded and not yet answered (`ack` or `error`), since when.
     in_flight: HashMap<OpId, Instant>,
@@ -428,6 +431,7 @@ impl Relay<'_> {
                 Carried {
                     conn: sub.conn,
                     role: sub.role,
+                    staff: sub.staff,
                     stream: sub.stream,
                     heads,
                 }

@@ -19,6 +19,7 @@ impl Relay<'_> {
             RoomCmd::Subscribe {
                 conn,
                 role,
+                staff,
                 heads,
                 stream,
             } => {
@@ -26,6 +27,7 @@ impl Relay<'_> {
                     conn: conn.conn_id().0,
                     actor: conn.actor().clone(),
                     role,
+                    staff,
                     heads: heads.map(|h| h.iter().map(|h| h.to_string()).collect()),
                     stream,
                 };
@@ -36,6 +38,7 @@ impl Relay<'_> {
                     Follower {
                         conn,
                         role,
+                        staff,
                         stream,
                         in_flight,
                         heads: None,

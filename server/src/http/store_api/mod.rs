@@ -27,6 +27,7 @@ use utoipa_axum::routes;
 
 use self::auth::{ApiKey, KeyLimits, StoreParam};
 use super::error::AppError;
+use super::extract::{is_json, parse_object};
 use crate::app::AppState;
 
 pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
@@ -46,14 +47,17 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
     keys::routes().merge(api)
 }
 
-/// A JSON object as the body, up to 1 MiB: `payload_too_large` (413) past
-/// it, `bad_message` (400) for anything but an object of the right shape.
+/// A JSON object as the body, as `AppJson` takes it but up to 1 MiB:
+/// `payload_too_large` (413) past it, `bad_message` (415 without
+/// `content-type: application/json`, else 400) for anything but an object
+/// of the right shape.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json_type = is_json(req.headers());
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 AppError::new(ErrorCode::PayloadTooLarge, "the body is over 1 MiB")
@@ -61,17 +65,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 AppError::new(ErrorCode::BadMessage, rejection.body_text())
             }
         })?;
-        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(AppError::new(
-                ErrorCode::BadMessage,
-                "the body is one JSON object",
-            ));
-        }
-        serde_json::from_slice(&bytes).map(Self).map_err(|e| {
-            let mut message = format!("the body does not fit: {e}");
-            message.truncate(300);
-            AppError::new(ErrorCode::BadMessage, message)
-        })
+        parse_object(json_type, &bytes).map(Self)
     }
 }
 

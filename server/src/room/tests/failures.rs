@@ -85,6 +85,7 @@ async fn a_subscription_queued_behind_a_failed_commit_never_sees_the_change() {
     let subscribe = RoomCmd::Subscribe {
         conn: carol.handle(),
         role: MemberRole::Viewer,
+        staff: false,
         heads: None,
         stream: StreamKind::Changes,
     };

@@ -208,6 +208,7 @@ impl Harness {
         let cmd = RoomCmd::Subscribe {
             conn,
             role,
+            staff: false,
             heads: None,
             stream,
         };

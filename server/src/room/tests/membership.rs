@@ -1,6 +1,6 @@
 //! Who is in the room: a subscriber that cannot keep up is dropped and
-//! announced gone, and commands about a subscription take effect in the
-//! order they were sent, even while it waits for a commit.
+//! announced gone, and commands about a subscription take effect, and are
+//! answered, in the order they were sent, even while it waits for a commit.
 
 use cartroom_protocol::{ErrorCode, MemberRole, OpId};
 
@@ -42,7 +42,7 @@ async fn a_subscriber_that_refuses_a_delivery_is_dropped_from_presence() {
 }
 
 #[tokio::test]
-async fn an_unsubscribe_sent_while_the_subscription_waits_ends_it() {
+async fn an_unsubscribe_sent_while_the_subscription_waits_ends_it_once_it_is_answered() {
     let h = Harness::new().await;
     let Party { cart, ana, .. } = h.party().await;
     h.store.hold_commits();
@@ -53,13 +53,64 @@ async fn an_unsubscribe_sent_while_the_subscription_waits_ends_it() {
     h.settle(cart).await;
     h.store.release_all_commits();
 
-    // Carol left before she was let in: a later change must not reach her.
+    // Answered in the order asked: `subscribed` first.
+    carol.expect_subscribed().await;
+    let me = carol.actor().clone();
+    carol.expect_presence(&me, 1).await;
+    assert_eq!(carol.expect_unsubscribed().await, "requested");
+    // Carol left: a later change must not reach her.
     h.op(cart, &ana, "a2", add("TEA-GREEN", 1)).await;
     h.flush(cart).await;
     assert!(
         !carol.drain_changes().contains(&"a2".to_owned()),
         "Carol unsubscribed before her subscription completed, yet is still in the room"
     );
+}
+
+#[tokio::test]
+async fn an_unsubscribe_right_behind_an_op_comes_after_its_change_and_ack() {
+    let h = Harness::new().await;
+    // Bob stays connected: a dropped subscriber is announced gone.
+    let Party {
+        cart,
+        mut ana,
+        bob: _bob,
+    } = h.party().await;
+    h.store.hold_commits();
+    h.op(cart, &ana, "a1", add("MUG-BLUE", 1)).await;
+    h.unsubscribe(cart, &ana).await;
+    h.settle(cart).await;
+    h.store.release_all_commits();
+
+    assert_eq!(ana.expect_change().await.op_id, "a1");
+    ana.expect_ack("a1").await;
+    ana.expect_activity().await;
+    assert_eq!(ana.expect_unsubscribed().await, "requested");
+}
+
+#[tokio::test]
+async fn subscribe_unsubscribe_subscribe_in_a_row_answers_each_in_turn() {
+    let h = Harness::new().await;
+    let Party { cart, ana, .. } = h.party().await;
+    h.store.hold_commits();
+    h.op(cart, &ana, "a1", add("MUG-BLUE", 1)).await;
+    let mut carol = h.client("Carol");
+    h.subscribe(cart, &carol, MemberRole::Editor).await;
+    h.unsubscribe(cart, &carol).await;
+    h.subscribe(cart, &carol, MemberRole::Editor).await;
+    h.settle(cart).await;
+    h.store.release_all_commits();
+
+    // The first join was taken over by the second before it was let in;
+    // the unsubscribe between them is still answered, and the second
+    // subscription lives on.
+    assert_eq!(carol.expect_unsubscribed().await, "requested");
+    carol.expect_subscribed().await;
+    let me = carol.actor().clone();
+    carol.expect_presence(&me, 1).await;
+    h.op(cart, &ana, "a2", add("TEA-GREEN", 1)).await;
+    h.flush(cart).await;
+    assert_eq!(carol.drain_changes(), ["a2"]);
 }
 
 #[tokio::test]

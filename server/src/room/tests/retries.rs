@@ -1,9 +1,10 @@
 //! An op id is applied once: a retry is answered with `duplicate: true`,
-//! whether the first commit is still in flight, done, or from before a reload.
+//! whether the first commit is still in flight, done, or from before a
+//! reload, and whether or not the op changed anything.
 
-use cartroom_protocol::MemberRole;
+use cartroom_protocol::{LineId, MemberRole, Op};
 
-use super::harness::{Harness, Party, add, answer, quantity};
+use super::harness::{Harness, OpAnswer, Party, add, answer, quantity};
 
 #[tokio::test]
 async fn a_retried_op_id_is_applied_once() {
@@ -89,4 +90,39 @@ async fn a_retry_from_a_new_connection_of_the_same_user_is_answered() {
     assert_eq!(again.expect_ack("r1").await, (heads, true));
     h.flush(cart).await;
     assert_eq!(bob.drain_changes(), ["r1"], "one change, not two");
+}
+
+#[tokio::test]
+async fn a_retry_of_an_op_that_changed_nothing_changes_nothing_later() {
+    let h = Harness::new().await;
+    let Party {
+        cart,
+        mut ana,
+        mut bob,
+    } = h.party().await;
+    h.op(cart, &ana, "a1", add("MUG-BLUE", 1)).await;
+    ana.expect_change().await;
+    ana.expect_ack("a1").await;
+    ana.expect_activity().await;
+    bob.expect_change().await;
+    bob.expect_activity().await;
+
+    // Setting the quantity it has changes nothing, and is acked.
+    let set_one = |quantity| Op::SetQuantity {
+        line_id: LineId("MUG-BLUE".into()),
+        quantity,
+    };
+    h.op(cart, &ana, "same", set_one(1)).await;
+    assert!(!ana.expect_ack("same").await.1);
+    // Bob changes it; Ana, who lost her ack, retries.
+    h.op(cart, &bob, "b1", set_one(2)).await;
+    bob.expect_change().await;
+    bob.expect_ack("b1").await;
+    h.op(cart, &ana, "same", set_one(1)).await;
+    assert_eq!(
+        ana.answer_to("same").await,
+        OpAnswer::Ack { duplicate: true }
+    );
+    let view = answer(h.view(cart).await).await.expect("a view");
+    assert_eq!(quantity(&view, "MUG-BLUE"), Some(2), "Bob's edit stands");
 }

@@ -9,12 +9,13 @@ use cartroom_protocol::{CartId, ErrorCode};
 use super::super::error::Result;
 use super::{
     DAY_MS, MAX_INVITATIONS_PER_CART, SharingService, delivery_view, expiry_days, join_refusal,
-    shared_role, valid_email,
+    shared_role,
 };
 use crate::cart::Actor;
 use crate::mail::templates::{self, InvitationMail};
 use crate::policy::with_article;
 use crate::refusal::Refusal;
+use crate::services::accounts::valid_email;
 use crate::store::sharing::{InvitationRecord, JoinError, MailPurpose, NewInvitation, NewMail};
 use crate::text;
 

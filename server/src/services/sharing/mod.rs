@@ -26,7 +26,6 @@ use cartroom_protocol::sharing::{
 };
 use cartroom_protocol::{ErrorCode, MemberRole};
 
-use super::accounts::normalize_email;
 use super::feed::Feed;
 use crate::auth::purpose::{Purpose, purpose_hash, well_formed};
 use crate::clock::Clock;
@@ -172,21 +171,6 @@ pub fn delivery_view(delivery: Option<&DeliveryRecord>) -> Delivery {
     }
 }
 
-/// An e-mail address as sign-up takes it: 3..=254 bytes with one `@`, not
-/// at either end, no spaces or control characters; lower-cased.
-pub fn valid_email(email: &str) -> Result<String, Refusal> {
-    let email = normalize_email(email);
-    let ok = (3..=254).contains(&email.len())
-        && email.matches('@').count() == 1
-        && !email.starts_with('@')
-        && !email.ends_with('@')
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if !ok {
-        return Err(invalid("enter a valid e-mail address"));
-    }
-    Ok(email)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,12 +183,6 @@ mod tests {
         assert!(expiry_days(Some(0)).is_err());
         assert!(expiry_days(Some(366)).is_err());
         assert!(shared_role(MemberRole::Admin).is_err());
-        assert_eq!(
-            valid_email(" Grandma@Example.com").unwrap(),
-            "grandma@example.com"
-        );
-        assert!(valid_email("grandma").is_err());
-        assert!(valid_email("gr andma@example.com").is_err());
         assert_eq!(
             join_hash("nope").unwrap_err().code,
             ErrorCode::InviteNotFound

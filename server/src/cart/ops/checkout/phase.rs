@@ -49,7 +49,7 @@ pub(super) fn set_deadline(
     if at <= ctx.now_ms || at > ctx.now_ms + MAX_DEADLINE_AHEAD_MS {
         return Err(Refusal::new(
             ErrorCode::InvalidField,
-            "a deadline is in the future, at most a year ahead",
+            "a deadline is in the future, at most 366 days ahead",
         ));
     }
     tx.put(&obj, "deadline", at)?;
