@@ -243,14 +243,17 @@ fn validate_signup(email: &str, password: &str, name: &str) -> Result<(String, S
 
 /// An e-mail address as accounts take it, wherever one is given (sign-up,
 /// invitations, offers, password reset): 3..=254 bytes with one `@`, not
-/// at either end, no spaces or control characters; lower-cased.
+/// at either end, no spaces or control characters, and one an e-mail can
+/// be sent to (lettre's reading of RFC 5321: no `<x>@`, no local part over
+/// 64 bytes); lower-cased.
 pub fn valid_email(email: &str) -> Result<String, Refusal> {
     let email = normalize_email(email);
     let ok = (3..=254).contains(&email.len())
         && email.matches('@').count() == 1
         && !email.starts_with('@')
         && !email.ends_with('@')
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.parse::<lettre::Address>().is_ok();
     if !ok {
         return Err(Refusal::new(
             ErrorCode::InvalidField,
@@ -303,7 +306,10 @@ mod tests {
         assert!(validate_signup("a@b", "longenough", " ").is_err());
         assert!(validate_signup("a@b", "longenough", "Ana\u{202E}").is_err());
         assert!(validate_signup("a@b", "longenough", &"n".repeat(61)).is_err());
+        let long_local = format!("{}@ex.com", "x".repeat(65));
         for address in [
+            "<x>@ex.com",
+            &long_local,
             "nul\u{0}x@ex.com",
             "tab\tx@ex.com",
             "a b@ex.com",
