@@ -19,7 +19,7 @@ use crate::cart::Actor;
 
 /// The frames of one committed change, one per stream that needs it.
 #[derive(Default)]
-pub(super) struct ChangeFrames {
+struct ChangeFrames {
     /// Kind 2, for `changes`; its `activity` message follows the ack.
     changes: Option<Frame>,
     /// Kind 3, for `compact`.
