@@ -7,25 +7,27 @@
 //!
 //! - [`outgoing`]: each room command as sent to the owner.
 //! - [`follow`]: what a relay reads in the owner's frames.
+//! - [`handover`]: the subscribers a relay hands to the cart's next owner.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::{HeaderMap, Message, StatusCode};
-use automerge::ChangeHash;
 use base64::Engine as _;
 use bytes::Bytes;
-use cartroom_protocol::{CartId, ConnId, MemberRole, OpId, ServerMsg, StreamKind};
+use cartroom_protocol::{CartId, ConnId, MemberRole, OpId, StreamKind};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 mod follow;
+mod handover;
 mod outgoing;
 
 use follow::follow;
+pub use handover::Carried;
 
 use super::bus::Bus;
 use super::wire::{
@@ -49,29 +51,6 @@ pub enum RelayEnd {
     /// The owner is gone or let the cart go: these subscribers move to
     /// whoever holds the cart next.
     OwnerGone(Vec<Carried>),
-}
-
-/// A subscriber moving from one owner to the next.
-pub struct Carried {
-    pub conn: SubscriberHandle,
-    pub role: MemberRole,
-    pub staff: bool,
-    pub stream: StreamKind,
-    /// Heads its replica has, if it keeps one.
-    pub heads: Option<Vec<ChangeHash>>,
-}
-
-impl Carried {
-    /// Its subscription on the cart's next owner (or here).
-    pub fn subscribe(self) -> RoomCmd {
-        RoomCmd::Subscribe {
-            conn: self.conn,
-            role: self.role,
-            staff: self.staff,
-            heads: self.heads,
-            stream: self.stream,
-        }
-    }
 }
 
 pub(super) struct Follower {
@@ -403,41 +382,6 @@ impl Relay<'_> {
             | Waiting::Deleted(_)
             | Waiting::Passed(_) => {}
         }
-    }
-
-    /// The owner is gone: what waited hears `unavailable` (ops with their
-    /// op id, to be retried), and the subscribers move on.
-    fn owner_gone(&mut self) -> RelayEnd {
-        for (_, (_, waiting)) in std::mem::take(&mut self.waiting) {
-            self.answer_unavailable(waiting);
-        }
-        for (_, (_, conn)) in std::mem::take(&mut self.leaving) {
-            conn.deliver(Frame::msg(&ServerMsg::Unsubscribed {
-                cart_id: self.cart,
-                reason: "requested".into(),
-            }));
-        }
-        let carried = std::mem::take(&mut self.subscribers)
-            .into_values()
-            .map(|sub| {
-                for op_id in sub.in_flight.into_keys() {
-                    let frame =
-                        Frame::refusal(&Refusal::unavailable(), Some(self.cart), Some(op_id));
-                    sub.conn.deliver(frame);
-                }
-                let heads = sub
-                    .heads
-                    .and_then(|heads| heads.iter().map(|h| h.parse::<ChangeHash>().ok()).collect());
-                Carried {
-                    conn: sub.conn,
-                    role: sub.role,
-                    staff: sub.staff,
-                    stream: sub.stream,
-                    heads,
-                }
-            })
-            .collect();
-        RelayEnd::OwnerGone(carried)
     }
 
     /// The server stops: the owner forgets this node's subscribers.
